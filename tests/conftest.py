@@ -1,0 +1,63 @@
+"""Shared fixtures. Plug-in fixture modules live beside this file (tests/fixtures_*.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from verifier.settings import Settings
+
+pytest_plugins = [m for m in ("tests.fixtures_http", "tests.fixtures_sandbox") if (Path(__file__).parent / (m.split(".")[1] + ".py")).exists()]
+
+REQUIRE_TOOLS = os.environ.get("VERIFIER_REQUIRE_TOOLS") == "1" or os.environ.get("CI") == "true"
+
+
+def require_tool(name: str) -> str:
+    """Path of tool ``name``; a missing tool fails the test in CI and skips it elsewhere."""
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"required tool {name!r} is not installed (scripts/setup.sh installs it)"
+    if REQUIRE_TOOLS:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(cache_dir=tmp_path / "cache", work_dir=tmp_path / "work")
+
+
+def _busybox_rootfs(target: Path) -> Path:
+    """A tiny rootfs: a static busybox and its applet links, packed reproducibly by GNU tar."""
+    busybox = Path("/bin/busybox")
+    if not busybox.exists():
+        require_tool("busybox")
+    root = target / "rootfs"
+    (root / "bin").mkdir(parents=True)
+    for d in ("tmp", "etc", "build", "proc", "sys", "dev"):
+        (root / d).mkdir()
+    shutil.copy2(busybox, root / "bin" / "busybox")
+    applets = subprocess.run([str(busybox), "--list"], check=True, capture_output=True, text=True).stdout.split()
+    for applet in applets:
+        if applet != "busybox":
+            (root / "bin" / applet).symlink_to("busybox")
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (root / "etc" / "group").write_text("root:x:0:\n")
+    archive = target / "busybox-rootfs.tar"
+    subprocess.run(
+        ["tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner",
+         "-C", str(root), "-cf", str(archive), "."],
+        check=True,
+    )
+    return archive
+
+
+@pytest.fixture(scope="session")
+def busybox_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of a busybox rootfs tar (under 2 MB) for fast sandbox tests."""
+    return _busybox_rootfs(tmp_path_factory.mktemp("busybox"))

@@ -1,0 +1,72 @@
+"""The ``verifier`` command: registers each command module and maps errors to exit codes.
+
+Errors are caught exactly once, here: a ``VerifierError`` prints its one-line message and
+exits with its code; anything else is a bug (exit 70) and says so in one line, with the
+traceback only when VERIFIER_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+
+import typer
+
+from verifier.errors import ExitCode, VerifierError
+
+COMMAND_MODULES = (
+    "verifier.cli.publish",
+    "verifier.cli.fetch",
+    "verifier.cli.verify",
+    "verifier.cli.compare",
+    "verifier.cli.report",
+    "verifier.cli.keygen",
+    "verifier.cli.lock",
+    "verifier.cli.doctor",
+)
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="verifier",
+        help="Check that a published release really comes from its published sources.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+    return app
+
+
+def error_line(message: str) -> None:
+    print(f"verifier: error: {message}", file=sys.stderr)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code (used by ``main`` and by tests)."""
+    app = build_app()
+    try:
+        result = app(args=argv, standalone_mode=False)
+        return int(result or 0)
+    except VerifierError as exc:
+        error_line(exc.message)
+        return int(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        error_line("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except typer.TyperException as exc:  # usage errors: typer's vendored click
+        show = getattr(exc, "show", None)
+        show() if show else error_line(str(exc))
+        return int(ExitCode.BAD_INPUT)
+    except Exception as exc:  # noqa: BLE001 - the one place that catches bugs
+        if os.environ.get("VERIFIER_DEBUG") == "1":
+            traceback.print_exc()
+        error_line(f"internal error ({type(exc).__name__}: {exc}); please report this bug")
+        return int(ExitCode.INTERNAL)
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,7 @@
+"""`verifier compare` (not implemented yet)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,7 @@
+"""`verifier fetch` (not implemented yet)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

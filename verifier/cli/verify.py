@@ -1,0 +1,7 @@
+"""`verifier verify` (not implemented yet)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

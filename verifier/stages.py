@@ -1,0 +1,138 @@
+"""The typed hand-offs between pipeline stages (see docs/architecture.md).
+
+ReleaseManifest --fetch--> FetchedInputs --environment--> PreparedEnvironment
+  --rebuild--> RebuildResult --compare--> ArtifactResult* (+ PackageComparison)
+  --verdict--> VerdictResult --report--> report document (dict, versioned JSON)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from verifier.manifest import PinnedFile, ReleaseManifest
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    """A pinned file present in the content-addressed cache, its digest checked."""
+
+    pin: PinnedFile
+    path: Path  # the cache entry, named by digest; never derived from the pin's name
+
+
+@dataclass(frozen=True)
+class FetchedInputs:
+    manifest: ReleaseManifest
+    manifest_sha256: str
+    manifest_size: int
+    environment: CachedFile
+    lockfile: CachedFile | None
+    sources: tuple[CachedFile, ...]
+    artifacts: tuple[CachedFile, ...]
+
+
+@dataclass(frozen=True)
+class RuntimeChoice:
+    """Which OCI runtime podman is told to use, and why it was chosen."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PreparedEnvironment:
+    image: str  # podman image reference, named by the archive digest
+    image_id: str
+    archive_sha256: str
+    format: str  # rootfs | oci-archive | docker-archive
+    reused: bool  # True when the image was already present (cache hit)
+    runtime: RuntimeChoice
+    podman_version: str
+
+
+class BuildStatus(StrEnum):
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"  # the build command exited non-zero
+    TIMED_OUT = "TIMED_OUT"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"  # memory, pids, disk or output size
+    NO_OUTPUTS = "NO_OUTPUTS"  # succeeded, but an output glob matched nothing
+
+
+@dataclass(frozen=True)
+class RebuiltFile:
+    name: str  # the output's path relative to the workdir, as matched by a glob
+    path: Path  # where it was collected on the host (under the work dir)
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class InstalledPackage:
+    name: str
+    version: str
+    architecture: str
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    status: BuildStatus
+    exit_status: int | None
+    outputs: tuple[RebuiltFile, ...]
+    unmatched_globs: tuple[str, ...]
+    log_path: Path
+    log_tail: str
+    sandbox: dict[str, Any]  # the sandbox settings actually used (flags, runtime, env)
+    seconds: float
+    reason: str = ""  # why the build did not succeed, one line
+    installed_packages: tuple[InstalledPackage, ...] | None = None  # None: not read
+
+
+class ArtifactStatus(StrEnum):
+    IDENTICAL = "IDENTICAL"  # same sha256 and size
+    EQUIVALENT = "EQUIVALENT"  # identical only after user-selected normalisers
+    DIFFERENT = "DIFFERENT"
+    MISSING = "MISSING"  # official artifact with no rebuilt twin
+    EXTRA = "EXTRA"  # rebuilt output the release does not list
+
+
+@dataclass(frozen=True)
+class ArtifactResult:
+    name: str
+    status: ArtifactStatus
+    official_sha256: str | None
+    official_size: int | None
+    rebuilt_sha256: str | None
+    rebuilt_size: int | None
+    difference: dict[str, Any] | None = None  # the auditor's Difference tree, as JSON
+    comments: tuple[str, ...] = ()  # degradations and notes, never hidden
+    normalizers: tuple[str, ...] = ()  # applied for EQUIVALENT
+
+
+class PackageStatus(StrEnum):
+    MATCH = "MATCH"
+    DRIFT = "DRIFT"
+    NOT_CHECKED = "NOT_CHECKED"  # no lockfile, or installed packages not readable
+
+
+@dataclass(frozen=True)
+class PackageComparison:
+    status: PackageStatus
+    reason: str = ""
+    drift: tuple[dict[str, Any], ...] = ()  # {name, lockfile, installed, buildinfo}
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class Verdict(StrEnum):
+    REPRODUCIBLE = "REPRODUCIBLE"
+    EQUIVALENT = "EQUIVALENT"  # identical after normalisers the user opted into
+    DIFFERENT = "DIFFERENT"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+
+@dataclass(frozen=True)
+class VerdictResult:
+    verdict: Verdict
+    reasons: tuple[str, ...]
