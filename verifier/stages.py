@@ -62,6 +62,26 @@ class BuildStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A read-only bind mount into the sandbox."""
+
+    host_path: Path
+    container_path: str
+
+
+@dataclass(frozen=True)
+class BuildPreparation:
+    """What a lockfile adds to a rebuild: an offline package repository mounted read-only,
+    a script run as root inside the same network-less sandbox before the build command
+    (installing the whole build environment in one transaction), and a command whose
+    output lists installed packages, one ``name<TAB>version<TAB>architecture`` per line."""
+
+    mounts: tuple[Mount, ...]
+    install_script: str
+    installed_query: str
+
+
+@dataclass(frozen=True)
 class RebuiltFile:
     name: str  # the output's path relative to the workdir, as matched by a glob
     path: Path  # where it was collected on the host (under the work dir)
