@@ -61,3 +61,19 @@ def _busybox_rootfs(target: Path) -> Path:
 def busybox_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of a busybox rootfs tar (under 2 MB) for fast sandbox tests."""
     return _busybox_rootfs(tmp_path_factory.mktemp("busybox"))
+
+
+@pytest.fixture(scope="session")
+def debian_build_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Debian bookworm minbase rootfs with gcc and make, built by mmdebstrap (about a minute).
+
+    Set VERIFIER_TEST_ENV_CACHE to a directory to reuse the archive across test runs."""
+    require_tool("mmdebstrap")
+    cache = os.environ.get("VERIFIER_TEST_ENV_CACHE")
+    target_dir = Path(cache) if cache else tmp_path_factory.mktemp("debian-env")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    archive = target_dir / "debian-bookworm-build-env.tar.zst"
+    if not archive.exists():
+        script = Path(__file__).parent.parent / "scripts" / "make-debian-env.sh"
+        subprocess.run(["bash", str(script), str(archive), "gcc,libc6-dev,make"], check=True)
+    return archive

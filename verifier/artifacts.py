@@ -1,0 +1,84 @@
+"""Pair official artifacts with their rebuilt twins and classify each pair from digests.
+
+The status of a pair comes from sha256 and size only. When they differ, the auditor
+(``verifier.compare``) is asked to explain why; its tree goes into the result, and any
+failure of the explanation is a comment, never a change of status — with one exception:
+EQUIVALENT, when the user asked for normalisers and the auditor finds the pair identical
+after them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from verifier.errors import VerifierError
+from verifier.settings import Settings
+from verifier.stages import ArtifactResult, ArtifactStatus, CachedFile, RebuiltFile
+
+
+@dataclass(frozen=True)
+class Explanation:
+    difference: dict | None
+    comments: tuple[str, ...]
+    equivalent: bool
+    normalizers: tuple[str, ...]
+
+
+Explainer = Callable[[Path, Path, str], Explanation]
+
+
+def compare_artifacts(
+    official: Sequence[CachedFile],
+    rebuilt: Sequence[RebuiltFile],
+    explain: Explainer | None,
+) -> tuple[ArtifactResult, ...]:
+    by_name = {r.name: r for r in rebuilt}
+    results = [_pair(o, by_name.pop(o.pin.name, None), explain) for o in official]
+    results += [_extra(r) for r in sorted(by_name.values(), key=lambda r: r.name)]
+    return tuple(results)
+
+
+def _pair(official: CachedFile, twin: RebuiltFile | None, explain: Explainer | None) -> ArtifactResult:
+    pin = official.pin
+    if twin is None:
+        return ArtifactResult(pin.name, ArtifactStatus.MISSING, pin.sha256, pin.size, None, None)
+    if (twin.sha256, twin.size) == (pin.sha256, pin.size):
+        return ArtifactResult(pin.name, ArtifactStatus.IDENTICAL, pin.sha256, pin.size, twin.sha256, twin.size)
+    status, difference, comments, normalizers = ArtifactStatus.DIFFERENT, None, (), ()
+    if explain is None:
+        comments = ("differences not explained (--no-explain)",)
+    else:
+        found = explain(official.path, twin.path, pin.name)
+        difference, comments = found.difference, found.comments
+        if found.equivalent:
+            status, normalizers = ArtifactStatus.EQUIVALENT, found.normalizers
+    return ArtifactResult(
+        pin.name, status, pin.sha256, pin.size, twin.sha256, twin.size,
+        difference=difference, comments=comments, normalizers=normalizers,
+    )
+
+
+def _extra(r: RebuiltFile) -> ArtifactResult:
+    return ArtifactResult(r.name, ArtifactStatus.EXTRA, None, None, r.sha256, r.size)
+
+
+def auditor(settings: Settings, normalizers: tuple[str, ...]) -> Explainer:
+    """The explainer backed by ``verifier.compare``; its errors become comments."""
+
+    def explain(official: Path, rebuilt: Path, name: str) -> Explanation:
+        from verifier.compare.api import compare_paths
+
+        try:
+            c = compare_paths(official, rebuilt, settings, normalizers=normalizers,
+                              labels=(f"official/{name}", f"rebuilt/{name}"))
+        except VerifierError as exc:
+            return Explanation(None, (f"explanation failed: {exc.message}",), False, ())
+        tree = c.difference.to_json() if c.difference is not None else None
+        comments = tuple(c.degradations)
+        if tree is None:
+            comments += ("bytes differ, unexplained: no comparator found the difference",)
+        return Explanation(tree, comments, bool(c.equivalent), tuple(normalizers) if c.equivalent else ())
+
+    return explain

@@ -1,0 +1,53 @@
+"""The pipeline step for a release's lockfile: fetch its pinned packages, lay out the
+offline repository the sandbox installs from, and afterwards compare what was installed
+with what was promised. A release without a lockfile skips all of it, and says so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from verifier.settings import Settings
+from verifier.stages import BuildPreparation, FetchedInputs, InstalledPackage, PackageComparison, PackageStatus
+
+PACKAGES_MANIFEST = "installed-packages.txt"
+
+
+@dataclass(frozen=True)
+class LockEvidence:
+    locked: Any | None  # verifier.lockfile.LockedEnvironment
+    preparation: BuildPreparation | None
+    reason: str = ""  # why packages will not be checked
+
+
+def prepare(inputs: FetchedInputs, settings: Settings, run_dir: Path) -> LockEvidence:
+    if inputs.lockfile is None:
+        return LockEvidence(None, None, "the release has no lockfile")
+    from verifier.cache import ContentCache
+    from verifier.lockfile import load_lockfile
+    from verifier.repository import build_repository, fetch_packages
+
+    pin = inputs.lockfile.pin
+    locked = load_lockfile(inputs.lockfile.path, pin.format, pin.name)
+    cached = fetch_packages(locked, ContentCache(settings.cache_dir), settings)
+    preparation = build_repository(locked, cached, run_dir / "repository")
+    return LockEvidence(locked, preparation)
+
+
+def compare_installed(
+    lock: LockEvidence, installed: tuple[InstalledPackage, ...] | None, run_dir: Path
+) -> tuple[PackageComparison, str | None]:
+    """Compare installed packages with the lockfile; write the installed-packages manifest."""
+    manifest_file = None
+    if installed is not None:
+        from verifier.packages import write_manifest
+
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_manifest(installed, run_dir / PACKAGES_MANIFEST)
+        manifest_file = PACKAGES_MANIFEST
+    if lock.locked is None:
+        return PackageComparison(PackageStatus.NOT_CHECKED, reason=lock.reason), manifest_file
+    from verifier.packages import compare_packages
+
+    return compare_packages(lock.locked, installed), manifest_file

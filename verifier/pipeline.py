@@ -1,0 +1,129 @@
+"""``verify``: the whole check of one release, as a list of named steps.
+
+Each step is a function of the previous steps' typed results (verifier/stages.py), so each
+can be run and tested on its own; ``verify`` only sequences them and times them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from verifier import lockfile_step
+from verifier.artifacts import auditor, compare_artifacts
+from verifier.cache import ContentCache
+from verifier.fetch import fetch_inputs, load_manifest
+from verifier.manifest import ReleaseManifest
+from verifier.report.document import ReportEvidence, build_report, dump_report
+from verifier.sandbox.environment import prepare_environment
+from verifier.sandbox.rebuild import rebuild
+from verifier.settings import Settings
+from verifier.stages import (
+    ArtifactResult,
+    FetchedInputs,
+    PackageComparison,
+    PreparedEnvironment,
+    RebuildResult,
+    VerdictResult,
+)
+from verifier.verdict import decide
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    normalizers: tuple[str, ...] = ()
+    accept_equivalent: bool = False
+    explain: bool = True  # ask the auditor why differing artifacts differ
+    report_path: Path | None = None  # default: <work dir>/<name>-<version>/report.json
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    report: dict[str, Any]
+    verdict: VerdictResult
+    report_path: Path
+
+
+@dataclass
+class StepClock:
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[name] = time.monotonic() - t0
+
+    def total(self) -> dict[str, float]:
+        return {**self.timings, "total": time.monotonic() - self.started}
+
+
+def step_fetch(location: str, settings: Settings) -> FetchedInputs:
+    cache = ContentCache(settings.cache_dir)
+    loaded = load_manifest(location, settings)
+    return fetch_inputs(loaded, cache, settings)
+
+
+def step_environment(inputs: FetchedInputs, settings: Settings) -> PreparedEnvironment:
+    return prepare_environment(inputs.environment, settings)
+
+
+def step_rebuild(
+    env: PreparedEnvironment, inputs: FetchedInputs, settings: Settings, run_dir: Path
+) -> tuple[RebuildResult, lockfile_step.LockEvidence]:
+    lock = lockfile_step.prepare(inputs, settings, run_dir)
+    result = rebuild(env, inputs, settings, lock.preparation)
+    return result, lock
+
+
+def step_compare(inputs: FetchedInputs, result: RebuildResult, settings: Settings,
+                 options: VerifyOptions) -> tuple[ArtifactResult, ...]:
+    explain = auditor(settings, options.normalizers) if options.explain else None
+    return compare_artifacts(inputs.artifacts, result.outputs, explain)
+
+
+def step_packages(lock: lockfile_step.LockEvidence, result: RebuildResult, run_dir: Path) -> tuple[PackageComparison, str | None]:
+    return lockfile_step.compare_installed(lock, result.installed_packages, run_dir)
+
+
+def step_verdict(result: RebuildResult, artifacts: tuple[ArtifactResult, ...], packages: PackageComparison,
+                 manifest: ReleaseManifest, options: VerifyOptions) -> VerdictResult:
+    return decide(result, artifacts, packages, lockfile_declared=manifest.lockfile is not None,
+                  accept_equivalent=options.accept_equivalent)
+
+
+def run_dir_for(manifest: ReleaseManifest, settings: Settings) -> Path:
+    return settings.work_dir / f"{manifest.name}-{manifest.version}"
+
+
+def verify(location: str, settings: Settings, options: VerifyOptions = VerifyOptions()) -> VerifyOutcome:
+    clock, started = StepClock(), datetime.now(UTC)
+    with clock.step("fetch"):
+        inputs = step_fetch(location, settings)
+    run_dir = run_dir_for(inputs.manifest, settings)
+    with clock.step("environment"):
+        env = step_environment(inputs, settings)
+    with clock.step("rebuild"):
+        result, lock = step_rebuild(env, inputs, settings, run_dir)
+    with clock.step("compare"):
+        artifacts = step_compare(inputs, result, settings, options)
+        packages, packages_file = step_packages(lock, result, run_dir)
+    verdict = step_verdict(result, artifacts, packages, inputs.manifest, options)
+    evidence = ReportEvidence(
+        manifest=inputs.manifest, manifest_sha256=inputs.manifest_sha256,
+        manifest_size=inputs.manifest_size, inputs=inputs, environment=env, rebuild=result,
+        artifacts=artifacts, packages=packages, packages_manifest=packages_file, verdict=verdict,
+        timings=clock.total(), started=started, finished=datetime.now(UTC),
+    )
+    report = build_report(evidence)
+    path = options.report_path or run_dir / "report.json"
+    dump_report(report, path)
+    return VerifyOutcome(report, verdict, path)
