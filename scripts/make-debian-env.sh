@@ -8,8 +8,8 @@ out=${1:?usage: make-debian-env.sh OUT.tar.zst [packages]}
 include=${2:-}
 suite=${SUITE:-bookworm}
 if [ -z "${MIRROR:-}" ]; then
-  MIRROR=$(grep -h -E '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null \
-    | grep -v -- '-security' | grep -E '/debian/?( |$)' | head -n1 | awk '{print ($1=="deb") ? $2 : $2}')
+  MIRROR=$( { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null || true; } \
+    | grep -E '^(URIs:|deb )' | grep -v -- '-security' | grep -E '/debian/?( |$)' | head -n1 | awk '{print $2}' || true)
 fi
 [ -n "$MIRROR" ] || { echo "make-debian-env: no Debian mirror found in the apt sources; set MIRROR" >&2; exit 2; }
 args=(--variant=minbase --mode=root --quiet)
