@@ -1,7 +1,56 @@
-"""`verifier publish` (not implemented yet)."""
+"""`verifier publish`: run the official build in the sandbox and write the release directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
+from verifier.cli.options import CacheDir, Offline, Runtime, WorkDir, parse_variables, settings_from_options
+from verifier.publish import PublishRequest, publish
+
+
+def publish_command(
+    env: Annotated[Path, typer.Option("--env", help="Build environment archive (rootfs tar[.gz|.xz|.zst], or an OCI/docker archive).")],
+    build: Annotated[str, typer.Option("--build", help="Build command, run by /bin/sh -c in the workdir.")],
+    output: Annotated[list[str], typer.Option("--output", help="Glob of the artifacts, relative to the workdir (repeatable).")],
+    source_date_epoch: Annotated[int, typer.Option("--source-date-epoch", help="SOURCE_DATE_EPOCH of the build.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the release into.")],
+    source: Annotated[Optional[list[Path]], typer.Option("--source", help="Source archive, unpacked into the workdir (repeatable).")] = None,
+    copy_source: Annotated[Optional[list[Path]], typer.Option("--copy-source", help="Source file copied into the workdir as is (repeatable).")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Release name (default: the first source's name).")] = None,
+    version: Annotated[str, typer.Option("--version", help="Release version.")] = "0",
+    env_format: Annotated[str, typer.Option("--env-format", help="rootfs, oci-archive or docker-archive.")] = "rootfs",
+    workdir: Annotated[str, typer.Option("--workdir", help="Build directory inside the sandbox.")] = "/build/src",
+    var: Annotated[Optional[list[str]], typer.Option("--var", help="Build variable NAME=VALUE (repeatable).")] = None,
+    lockfile: Annotated[Optional[Path], typer.Option("--lockfile", help="Lockfile of the environment's packages.")] = None,
+    lockfile_format: Annotated[str, typer.Option("--lockfile-format", help="verifier, buildinfo or mock.")] = "verifier",
+    cache_dir: CacheDir = None,
+    work_dir: WorkDir = None,
+    offline: Offline = False,
+    runtime: Runtime = "auto",
+) -> None:
+    """Run the official build in the sandbox and write release.json with every pin."""
+    settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, offline=offline, runtime=runtime)
+    sources = tuple(source or ())
+    request = PublishRequest(
+        name=name or _default_name(sources, env), version=version, environment=env,
+        sources=sources, copied_sources=tuple(copy_source or ()), command=build, outputs=tuple(output),
+        source_date_epoch=source_date_epoch, out_dir=out, environment_format=env_format,
+        workdir=workdir, variables=parse_variables(var or []), lockfile=lockfile,
+        lockfile_format=lockfile_format,
+    )
+    outcome = publish(request, settings)
+    for artifact in outcome.manifest.artifacts:
+        typer.echo(f"artifact {artifact.name}  sha256:{artifact.sha256}  {artifact.size} bytes")
+    typer.echo(f"release manifest: {outcome.manifest_path}")
+
+
+def _default_name(sources: tuple[Path, ...], env: Path) -> str:
+    first = sources[0].name if sources else env.name
+    return first.split(".tar")[0].split(".")[0] or "release"
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("publish")(publish_command)

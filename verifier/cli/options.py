@@ -1,0 +1,54 @@
+"""Options shared by several commands, and the one function turning them into Settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from verifier.errors import InputError
+from verifier.settings import SandboxLimits, Settings
+
+CacheDir = Annotated[Optional[Path], typer.Option("--cache-dir", help="Content-addressed cache (default: $XDG_CACHE_HOME/verifier).")]
+WorkDir = Annotated[Optional[Path], typer.Option("--work-dir", help="Where builds, logs and reports go (default: ./verifier-work).")]
+Offline = Annotated[bool, typer.Option("--offline", help="Use only the cache; never touch the network.")]
+Runtime = Annotated[str, typer.Option("--runtime", help="OCI runtime for podman: auto, runc, crun or a path.")]
+BuildTimeout = Annotated[Optional[float], typer.Option("--build-timeout", help="Seconds of wall time the build may take.")]
+
+
+def settings_from_options(
+    *,
+    cache_dir: Path | None = None,
+    work_dir: Path | None = None,
+    offline: bool = False,
+    runtime: str = "auto",
+    build_timeout: float | None = None,
+) -> Settings:
+    base = Settings()
+    sandbox = base.sandbox
+    if build_timeout is not None:
+        if build_timeout <= 0:
+            raise InputError(f"--build-timeout: must be positive, not {build_timeout}")
+        sandbox = dataclasses.replace(sandbox, build_timeout=build_timeout)
+    return dataclasses.replace(
+        base,
+        cache_dir=cache_dir or base.cache_dir,
+        work_dir=work_dir or base.work_dir,
+        offline=offline,
+        oci_runtime=runtime,
+        progress=sys.stderr.isatty(),
+        sandbox=sandbox if isinstance(sandbox, SandboxLimits) else base.sandbox,
+    )
+
+
+def parse_variables(pairs: list[str]) -> dict[str, str]:
+    variables: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InputError(f"--var {pair!r}: expected NAME=VALUE")
+        variables[name] = value
+    return variables
