@@ -1,7 +1,54 @@
-"""`verifier verify` (not implemented yet)."""
+"""`verifier verify`: fetch, rebuild, compare, decide, report — for one release manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
+from verifier.cli.options import BuildTimeout, CacheDir, Offline, Runtime, WorkDir, settings_from_options
+from verifier.cli.output import emit_report
+from verifier.errors import ExitCode
+from verifier.pipeline import VerifyOptions, verify
+from verifier.stages import Verdict
+
+VERDICT_EXIT = {
+    Verdict.REPRODUCIBLE: ExitCode.OK,
+    Verdict.EQUIVALENT: ExitCode.OK,  # only reached with --accept-equivalent
+    Verdict.DIFFERENT: ExitCode.DIFFERENT,
+    Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
+}
+
+
+def verify_command(
+    manifest: Annotated[str, typer.Argument(help="URL or path of the release manifest (release.json).")],
+    report: Annotated[Optional[Path], typer.Option("--report", help="Where to write the JSON report (default: <work-dir>/<name>-<version>/report.json).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="Summary format: text, markdown, html, json or junit.")] = "text",
+    output: Annotated[Optional[Path], typer.Option("--output", help="Write the summary to this file instead of standard output.")] = None,
+    normalize: Annotated[Optional[str], typer.Option("--normalize", help="Normalisers NAME[,NAME…] for EQUIVALENT (docs/normalizers.md).")] = None,
+    accept_equivalent: Annotated[bool, typer.Option("--accept-equivalent", help="Let EQUIVALENT artifacts pass (exit 0).")] = False,
+    no_explain: Annotated[bool, typer.Option("--no-explain", help="Do not deep-diff differing artifacts.")] = False,
+    signing_key: Annotated[Optional[list[str]], typer.Option("--signing-key", help="Sign the report: key URI (e.g. file:key.pem); repeatable.")] = None,
+    badge: Annotated[Optional[Path], typer.Option("--badge", help="Also write a shields.io endpoint badge JSON here.")] = None,
+    cache_dir: CacheDir = None,
+    work_dir: WorkDir = None,
+    offline: Offline = False,
+    runtime: Runtime = "auto",
+    build_timeout: BuildTimeout = None,
+) -> int:
+    """Verify that a release's artifacts rebuild bit for bit from its pinned inputs."""
+    settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, offline=offline,
+                                     runtime=runtime, build_timeout=build_timeout)
+    normalizers = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
+    options = VerifyOptions(normalizers=normalizers, accept_equivalent=accept_equivalent,
+                            explain=not no_explain, report_path=report)
+    outcome = verify(manifest, settings, options)
+    emit_report(outcome.report, outcome.report_path, fmt=fmt, output=output,
+                signing_keys=signing_key or [], badge=badge)
+    typer.echo(f"verdict: {outcome.verdict.verdict.value}; report: {outcome.report_path}", err=True)
+    return int(VERDICT_EXIT[outcome.verdict.verdict])
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("verify")(verify_command)

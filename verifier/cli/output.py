@@ -1,0 +1,61 @@
+"""Writing a verify report's readable forms, signature and badge (shared by CLI commands)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from verifier.errors import InputError
+from verifier.report.document import report_bytes
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def emit_report(report: dict[str, Any], report_path: Path, *, fmt: str, output: Path | None,
+                signing_keys: list[str], badge: Path | None) -> None:
+    from verifier.render import ReportFormat, render, render_badge
+
+    try:
+        chosen = ReportFormat(fmt)
+    except ValueError:
+        names = ", ".join(f.value for f in ReportFormat)
+        raise InputError(f"--format {fmt!r}: unknown format (choose from {names})") from None
+    text = render(report, chosen)
+    if output is None:
+        typer.echo(text)
+    else:
+        write_atomically(output, text.encode("utf-8"))
+    if badge is not None:
+        write_atomically(badge, (json.dumps(render_badge(report), sort_keys=True) + "\n").encode())
+    if signing_keys:
+        sign_report(report, report_path, signing_keys)
+
+
+def sign_report(report: dict[str, Any], report_path: Path, signing_keys: list[str]) -> Path:
+    import hashlib
+
+    from verifier.attestation import build_statement, sign_statement
+
+    digest = hashlib.sha256(report_bytes(report)).hexdigest()
+    envelope = sign_statement(build_statement(report, digest), signing_keys)
+    path = report_path.with_name(report_path.stem + ".intoto.json")
+    write_atomically(path, (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode())
+    typer.echo(f"signed report: {path}", err=True)
+    return path
