@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from verifier.cli.options import CacheDir, Offline, Runtime, WorkDir, parse_variables, settings_from_options
-from verifier.publish import PublishRequest, publish
 
 
 def publish_command(
@@ -32,6 +31,8 @@ def publish_command(
     runtime: Runtime = "auto",
 ) -> None:
     """Run the official build in the sandbox and write release.json with every pin."""
+    from verifier.publish import PublishRequest, publish
+
     settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, offline=offline, runtime=runtime)
     sources = tuple(source or ())
     request = PublishRequest(

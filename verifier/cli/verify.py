@@ -10,7 +10,6 @@ import typer
 from verifier.cli.options import BuildTimeout, CacheDir, Offline, Runtime, WorkDir, settings_from_options
 from verifier.cli.output import emit_report
 from verifier.errors import ExitCode
-from verifier.pipeline import VerifyOptions, verify
 from verifier.stages import Verdict
 
 VERDICT_EXIT = {
@@ -38,6 +37,8 @@ def verify_command(
     build_timeout: BuildTimeout = None,
 ) -> int:
     """Verify that a release's artifacts rebuild bit for bit from its pinned inputs."""
+    from verifier.pipeline import VerifyOptions, verify  # imported late: keeps `verifier --help` fast
+
     settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, offline=offline,
                                      runtime=runtime, build_timeout=build_timeout)
     normalizers = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
