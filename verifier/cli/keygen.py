@@ -1,7 +1,26 @@
-"""`verifier keygen` (not implemented yet)."""
+"""`verifier keygen`: write an Ed25519 key pair for signing reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def keygen_command(
+    out: Annotated[Path, typer.Option("--out", help="Private key path; the public key goes to OUT.pub.")],
+) -> int:
+    """Generate an Ed25519 signing key (PEM, mode 0600) and its public key (OUT.pub)."""
+    from verifier.attestation import generate_keypair
+
+    public = out.with_name(out.name + ".pub")
+    keyid = generate_keypair(out, public)
+    typer.echo(f"private key: {out} (mode 0600; sign with --signing-key file:{out})")
+    typer.echo(f"public key:  {public} (give to verifiers: --key {public})")
+    typer.echo(f"keyid:       {keyid}")
+    return 0
+
+
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("keygen")(keygen_command)

@@ -1,7 +1,131 @@
-"""`verifier report` (not implemented yet)."""
+"""`verifier report verify|render|sign`: check, re-render and sign saved reports offline."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
+from verifier.cli.output import write_atomically
+from verifier.errors import ExitCode, InputError, LimitExceeded, where
+
+MAX_ENVELOPE_READ = 16 << 20
+
+report_app = typer.Typer(name="report", help="Verify, render or sign a saved verify report.",
+                         no_args_is_help=True)
+
+
+def _read_limited(path: Path, limit: int, what: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise InputError(where(path, f"cannot read {what}: {exc.strerror}")) from None
+    if len(data) > limit:
+        raise LimitExceeded(where(path, f"{what} larger than {limit} bytes"))
+    return data
+
+
+def _print_verified(path: Path, v: object) -> None:
+    from verifier.attestation import VerifiedAttestation
+
+    assert isinstance(v, VerifiedAttestation)
+    typer.echo(f"{path}: signature verified by {len(v.keyids)} key(s): {', '.join(v.keyids)}")
+    typer.echo(f"  verifier:    {v.verifier_id}")
+    typer.echo(f"  resource:    {v.resource_uri}")
+    typer.echo(f"  verified at: {v.time_verified}")
+    for name, sha in v.subjects:
+        mark = "  <- --artifact" if v.artifact == (name, sha) else ""
+        typer.echo(f"  subject:     {name!a} sha256:{sha}{mark}")
+    if v.report_sha256:
+        typer.echo(f"  report:      sha256:{v.report_sha256}")
+    typer.echo(f"  levels:      {', '.join(v.levels) or '(none)'}")
+    typer.echo(f"  result:      {v.result}")
+
+
+@report_app.command("verify")
+def verify_command(
+    envelope: Annotated[Path, typer.Argument(help="Signed report: a DSSE envelope (*.intoto.json).")],
+    key: Annotated[list[Path], typer.Option("--key", help="Trusted Ed25519 public key (PEM); repeatable.")],
+    threshold: Annotated[int, typer.Option("--threshold", help="Distinct trusted keys that must have signed.")] = 1,
+    artifact: Annotated[Optional[Path], typer.Option("--artifact", help="Check this file's sha256 is a subject.")] = None,
+    resource_uri: Annotated[Optional[str], typer.Option("--resource-uri", help="Expected release manifest URL.")] = None,
+    verifier_id: Annotated[Optional[str], typer.Option("--verifier-id", help="Expected verifier id (default: verifier's own).")] = None,
+) -> int:
+    """Check a signed report offline; exit 0 if PASSED, 1 if FAILED, 4 if tampered."""
+    from verifier.attestation import DEFAULT_VERIFIER_ID, verify_envelope
+
+    data = _read_limited(envelope, MAX_ENVELOPE_READ, "envelope")
+    verified = verify_envelope(data, list(key), threshold, artifact=artifact,
+                               expected_resource_uri=resource_uri,
+                               expected_verifier_id=verifier_id or DEFAULT_VERIFIER_ID,
+                               place=str(envelope))
+    _print_verified(envelope, verified)
+    return int(ExitCode.OK if verified.passed else ExitCode.DIFFERENT)
+
+
+@report_app.command("render")
+def render_command(
+    report: Annotated[Path, typer.Argument(help="A saved JSON verify report.")],
+    fmt: Annotated[str, typer.Option("--format", help="text, markdown, html, json or junit.")] = "text",
+    output: Annotated[Optional[Path], typer.Option("--output", help="Write here instead of standard output.")] = None,
+    badge: Annotated[Optional[Path], typer.Option("--badge", help="Also write a shields.io endpoint badge JSON here.")] = None,
+) -> int:
+    """Re-render a saved report in another format."""
+    from verifier.render import ReportFormat, render, render_badge
+    from verifier.report.document import load_report
+
+    chosen = _format(fmt, ReportFormat)
+    doc = load_report(report)
+    text = render(doc, chosen)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomically(output, text.encode("utf-8"))
+    if badge is not None:
+        write_atomically(badge, (json.dumps(render_badge(doc), sort_keys=True) + "\n").encode())
+    return 0
+
+
+def _format(fmt: str, enum: type) -> object:
+    try:
+        return enum(fmt)
+    except ValueError:
+        names = ", ".join(f.value for f in enum)
+        raise InputError(f"--format {fmt!r}: unknown format (choose from {names})") from None
+
+
+@report_app.command("sign")
+def sign_command(
+    report: Annotated[Path, typer.Argument(help="A saved JSON verify report.")],
+    signing_key: Annotated[list[str], typer.Option("--signing-key", help="Key URI, e.g. file:key; repeatable.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the envelope (*.intoto.json).")],
+    time_verified: Annotated[Optional[str], typer.Option("--time-verified", help="timeVerified (default: the report's finish time).")] = None,
+    verifier_id: Annotated[Optional[str], typer.Option("--verifier-id", help="predicate verifier.id.")] = None,
+    policy_uri: Annotated[Optional[str], typer.Option("--policy-uri", help="predicate policy.uri.")] = None,
+    append_to: Annotated[Optional[Path], typer.Option("--append-to", help="Co-sign this envelope (same statement).")] = None,
+) -> int:
+    """Sign a saved report as an in-toto statement with a SLSA VSA predicate (FAILED too)."""
+    from verifier import attestation as att
+    from verifier.report.document import MAX_REPORT_BYTES, load_report
+
+    doc = load_report(report)
+    digest = hashlib.sha256(_read_limited(report, MAX_REPORT_BYTES, "report")).hexdigest()
+    statement = att.build_statement(doc, digest, time_verified=time_verified,
+                                    policy_uri=policy_uri or att.DEFAULT_POLICY_URI,
+                                    verifier_id=verifier_id or att.DEFAULT_VERIFIER_ID)
+    if append_to is None:
+        envelope = att.sign_statement(statement, list(signing_key))
+    else:
+        existing = _read_limited(append_to, MAX_ENVELOPE_READ, "envelope")
+        envelope = att.cosign_envelope(existing, str(append_to), statement, list(signing_key))
+    write_atomically(out, (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode())
+    typer.echo(f"signed {report} ({statement['predicate']['verificationResult']}): {out}")
+    return 0
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(report_app, name="report")
