@@ -1,0 +1,178 @@
+"""Every presenter against the one canonical report (golden files), plus escaping and bounds.
+
+Regenerate the golden files after an intended change with VERIFIER_UPDATE_GOLDEN=1.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from verifier.errors import InputError
+from verifier.render import ReportFormat, render, render_badge
+from verifier.render.formats import PRESENTERS
+from verifier.render.tree import MAX_DEPTH, walk
+
+REPORTS = Path(__file__).parent.parent / "fixtures" / "reports"
+GOLDEN = REPORTS / "golden"
+SUFFIX = {ReportFormat.TEXT: "txt", ReportFormat.MARKDOWN: "md", ReportFormat.HTML: "html",
+          ReportFormat.JSON: "json", ReportFormat.JUNIT: "xml"}
+HOSTILE = ("<script>", "\u202e", "\x1b", "\x07", "<b>", "<img")
+UPDATE = os.environ.get("VERIFIER_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture
+def report() -> dict:
+    return json.loads((REPORTS / "canonical.json").read_text(encoding="utf-8"))
+
+
+def golden(name: str, actual: str) -> str:
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_text(actual, encoding="utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+def test_every_format_has_a_presenter_and_a_golden_file() -> None:
+    assert set(PRESENTERS) == set(ReportFormat) == set(SUFFIX)
+
+
+@pytest.mark.parametrize("fmt", list(ReportFormat))
+def test_presenter_matches_golden(report: dict, fmt: ReportFormat) -> None:
+    actual = render(report, fmt)
+    assert actual == golden(f"canonical.{SUFFIX[fmt]}", actual)
+
+
+@pytest.mark.parametrize("fmt", list(ReportFormat))
+def test_presenter_is_deterministic_and_independent_of_key_order(report: dict, fmt: ReportFormat) -> None:
+    reordered = json.loads(json.dumps(report), object_pairs_hook=lambda pairs: dict(reversed(pairs)))
+    assert render(report, fmt) == render(copy.deepcopy(report), fmt) == render(reordered, fmt)
+
+
+@pytest.mark.parametrize("fmt", [f for f in ReportFormat if f != ReportFormat.JSON])
+def test_hostile_strings_never_appear_raw(report: dict, fmt: ReportFormat) -> None:
+    out = render(report, fmt)
+    hostile = HOSTILE[1:4] if fmt == ReportFormat.TEXT else HOSTILE  # markup is inert in plain text
+    if fmt == ReportFormat.MARKDOWN:  # ... and inside fenced code blocks
+        out = re.sub(r"(?ms)^( *)(`{3,})diff\n.*?^\1\2$", "", out)
+    for raw in hostile:
+        assert raw not in out, (fmt, raw)
+    assert "\\u202e" in out and "\\x1b" in out  # shown, visibly escaped
+
+
+def test_json_is_the_canonical_report_bytes(report: dict) -> None:
+    out = render(report, ReportFormat.JSON)
+    assert out == (REPORTS / "canonical.json").read_text(encoding="utf-8")
+    assert "\x1b" not in out and json.loads(out) == report
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attrs: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attrs.update(name for name, _ in attrs)
+
+
+def test_html_is_self_contained_and_only_uses_expected_markup(report: dict) -> None:
+    out = render(report, ReportFormat.HTML)
+    parser = _Tags()
+    parser.feed(out)
+    assert parser.tags <= {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3",
+                           "p", "ul", "li", "section", "table", "tr", "th", "td", "div", "span",
+                           "details", "summary", "pre", "small", "footer"}
+    assert parser.attrs <= {"lang", "charset", "http-equiv", "content", "name", "id", "class"}
+    assert "content=\"default-src 'none'; style-src 'unsafe-inline'\"" in out
+    assert out.index('id="verdict"') < out.index('id="artifacts"')
+    assert "url(" not in out and "@import" not in out
+
+
+def test_html_difference_tree_nests_details(report: dict) -> None:
+    out = render(report, ReportFormat.HTML)
+    assert out.count('<details class="difference">') == 3 == out.count("</details>")
+    outer = out.index("hello-1.0.tar.gz (official)")
+    assert outer < out.index("<summary>hello <small>") < out.index("</details></details>")
+
+
+def test_junit_cases_and_counts(report: dict) -> None:
+    root = ET.fromstring(render(report, ReportFormat.JUNIT))
+    suite = root.find("testsuite")
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert list(cases) == ["hello-1.0.sha256sums", "hello-1.0.tar.gz", "hello-1.0-manual-ü.pdf", "package manifest"]
+    assert len(cases["hello-1.0.sha256sums"]) == 0
+    assert cases["hello-1.0.tar.gz"].find("failure").get("type") == "DIFFERENT"
+    assert "hint: build path embedded" in cases["hello-1.0.tar.gz"].find("failure").text
+    assert cases["hello-1.0-manual-ü.pdf"].find("failure").get("type") == "MISSING"
+    assert cases["package manifest"].find("failure").get("type") == "DRIFT"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "3", "0")
+
+
+def test_junit_inconclusive_gives_errors_and_skips(report: dict) -> None:
+    report.update(verdict="INCONCLUSIVE", artifacts=[])
+    report["packages"].update(status="NOT_CHECKED", reason="build failed", drift=[])
+    suite = ET.fromstring(render(report, ReportFormat.JUNIT)).find("testsuite")
+    assert suite.find("testcase/error").get("type") == "INCONCLUSIVE"
+    assert suite.find("testcase/skipped").get("message") == "NOT_CHECKED: build failed"
+    assert (suite.get("errors"), suite.get("skipped"), suite.get("failures")) == ("1", "1", "0")
+
+
+def test_text_starts_with_verdict_and_indents_the_tree(report: dict) -> None:
+    out = render(report, ReportFormat.TEXT)
+    assert out.startswith("VERDICT: DIFFERENT  (hello 1.0)\n")
+    assert "\n    └─ hello [elf]\n" in out and "hint: build path embedded" in out
+
+
+def _chain(depth: int) -> dict:
+    node: dict = {"source1": "leaf", "source2": "leaf", "details": []}
+    for i in range(depth):
+        node = {"source1": f"n{i}", "source2": f"n{i}", "details": [node]}
+    return node
+
+
+@pytest.mark.parametrize("fmt", list(ReportFormat))
+def test_deep_and_wide_trees_are_bounded(report: dict, fmt: ReportFormat) -> None:
+    wide = {"source1": "w", "source2": "w", "details": [{"source1": str(i), "source2": str(i)} for i in range(5000)]}
+    report["artifacts"][1]["difference"] = {"source1": "r", "source2": "r", "details": [_chain(300), wide],
+                                            "unified_diff": "+x\n" * 100000}
+    out = render(report, fmt)
+    if fmt != ReportFormat.JSON:
+        assert len(out) < 200_000
+    assert sum(1 for item in walk(report["artifacts"][1]["difference"]) if not isinstance(item, str)) <= 200
+    assert any(isinstance(i, str) and f"depth limit {MAX_DEPTH}" in i for i in walk(_chain(50)))
+
+
+@pytest.mark.parametrize("path", [("artifacts",), ("artifacts", 1), ("artifacts", 1, "difference"),
+                                  ("packages",), ("packages", "drift"), ("inputs",), ("build",), ("reasons",)])
+@pytest.mark.parametrize("bad", ["x", 7, None, [1, 2], {"k": {}}])
+def test_malformed_report_fields_never_crash(report: dict, path: tuple, bad: object) -> None:
+    target = report
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = bad
+    for fmt in ReportFormat:
+        try:
+            render(report, fmt)
+        except InputError as exc:
+            assert "\n" not in str(exc)
+
+
+@pytest.mark.parametrize(("verdict", "color"), [("REPRODUCIBLE", "brightgreen"), ("EQUIVALENT", "yellowgreen"),
+                                                ("DIFFERENT", "red"), ("INCONCLUSIVE", "lightgrey"),
+                                                ("<bogus>\u202e", "lightgrey")])
+def test_badge(report: dict, verdict: str, color: str) -> None:
+    report["verdict"] = verdict
+    badge = render_badge(report)
+    assert badge["schemaVersion"] == 1 and badge["color"] == color and badge["label"]
+    assert "\u202e" not in badge["message"]
+    if verdict == "DIFFERENT":
+        assert badge == json.loads(golden("badge.json", json.dumps(badge, sort_keys=True) + "\n"))

@@ -1,0 +1,87 @@
+"""JUnit XML presenter: one test case per artifact plus one for the package manifest.
+
+DIFFERENT, MISSING and EXTRA artifacts and package drift are failures; when the verdict
+is INCONCLUSIVE, non-identical artifacts are errors (the evidence is incomplete) and an
+unchecked package manifest is skipped. XML escaping is ElementTree's, after control
+characters (invalid in XML 1.0) and bidi overrides were made visible by ``clean``.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from verifier.render import sections as s
+from verifier.render.escape import clean, clean_block
+from verifier.render.tree import Node, label, walk
+
+FAILING = {"DIFFERENT", "MISSING", "EXTRA"}
+
+
+def _explanation(a: dict[str, Any]) -> str:
+    lines = [clean(c) for c in s.items(a.get("comments"))]
+    for item in walk(a.get("difference")):
+        if isinstance(item, str):
+            lines.append(item)
+            continue
+        lines.append("  " * item.depth + clean(label(item)))
+        lines += ["  " * item.depth + f"  hint: {clean(h)}" for h in item.hints]
+        lines += ["  " * item.depth + f"  {clean(c)}" for c in item.comments]
+    return "\n".join(lines)
+
+
+def _outcome(case: ET.Element, tag: str, message: str, text: str) -> None:
+    child = ET.SubElement(case, tag, {"message": clean(message), "type": clean(message.split(":")[0])})
+    child.text = clean_block(text, 200)
+
+
+def _artifact_case(suite: ET.Element, a: dict[str, Any], inconclusive: bool) -> None:
+    status = str(a.get("status"))
+    case = ET.SubElement(suite, "testcase", {"classname": "verifier.artifacts", "name": clean(a.get("name"))})
+    digest = f"official {s.dig(a, 'official', 'sha256') or '-'}, rebuilt {s.dig(a, 'rebuilt', 'sha256') or '-'}"
+    if status == "IDENTICAL":
+        return
+    if inconclusive:
+        _outcome(case, "error", f"{status}: evidence incomplete", digest + "\n" + _explanation(a))
+    elif status in FAILING:
+        _outcome(case, "failure", f"{status}: {digest}", _explanation(a))
+    else:
+        ET.SubElement(case, "system-out").text = clean_block(f"{status}: {digest}\n{_explanation(a)}", 200)
+
+
+def _packages_case(suite: ET.Element, report: dict[str, Any]) -> None:
+    p = s.dig(report, "packages") or {}
+    case = ET.SubElement(suite, "testcase", {"classname": "verifier.packages", "name": "package manifest"})
+    status, reason = str(p.get("status")), clean(p.get("reason"))
+    drift = "\n".join(" ".join(clean(v) for v in row) for row in s.drift_rows(report))
+    if status == "DRIFT":
+        _outcome(case, "failure", f"DRIFT: {reason}", drift)
+    elif status != "MATCH":
+        ET.SubElement(case, "skipped", {"message": clean(f"{status}: {reason}")})
+
+
+def _count(suite: ET.Element, tag: str) -> str:
+    return str(len(suite.findall(f"testcase/{tag}")))
+
+
+def render_junit(report: dict[str, Any]) -> str:
+    inconclusive = report.get("verdict") == "INCONCLUSIVE"
+    root = ET.Element("testsuites", {"name": "verifier"})
+    suite = ET.SubElement(root, "testsuite", {"name": clean(f"verify {s.title(report)}")})
+    props = ET.SubElement(suite, "properties")
+    for name in ("verdict", "started", "finished"):
+        ET.SubElement(props, "property", {"name": name, "value": clean(report.get(name))})
+    for a in s.artifacts(report):
+        _artifact_case(suite, a, inconclusive)
+    if inconclusive and not s.artifacts(report):
+        case = ET.SubElement(suite, "testcase", {"classname": "verifier.artifacts", "name": "artifacts"})
+        _outcome(case, "error", "INCONCLUSIVE: no artifact was compared", "\n".join(map(clean, s.items(report.get("reasons")))))
+    _packages_case(suite, report)
+    reasons = [f"verdict: {clean(report.get('verdict'))}"] + [f"- {clean(r)}" for r in s.items(report.get("reasons"))]
+    ET.SubElement(suite, "system-out").text = "\n".join(reasons)
+    counts = {"tests": str(len(suite.findall("testcase"))), "failures": _count(suite, "failure"),
+              "errors": _count(suite, "error"), "skipped": _count(suite, "skipped")}
+    for element in (root, suite):
+        element.attrib.update(counts)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
