@@ -31,18 +31,19 @@ def _read_limited(path: Path, limit: int, what: str) -> bytes:
 
 def _print_verified(path: Path, v: object) -> None:
     from verifier.attestation import VerifiedAttestation
+    from verifier.render.escape import clean
 
     assert isinstance(v, VerifiedAttestation)
     typer.echo(f"{path}: signature verified by {len(v.keyids)} key(s): {', '.join(v.keyids)}")
-    typer.echo(f"  verifier:    {v.verifier_id}")
-    typer.echo(f"  resource:    {v.resource_uri}")
+    typer.echo(f"  verifier:    {clean(v.verifier_id)}")
+    typer.echo(f"  resource:    {clean(v.resource_uri)}")
     typer.echo(f"  verified at: {v.time_verified}")
     for name, sha in v.subjects:
         mark = "  <- --artifact" if v.artifact == (name, sha) else ""
-        typer.echo(f"  subject:     {name!a} sha256:{sha}{mark}")
+        typer.echo(f"  subject:     {clean(name)} sha256:{sha}{mark}")
     if v.report_sha256:
         typer.echo(f"  report:      sha256:{v.report_sha256}")
-    typer.echo(f"  levels:      {', '.join(v.levels) or '(none)'}")
+    typer.echo(f"  levels:      {clean(', '.join(v.levels)) or '(none)'}")
     typer.echo(f"  result:      {v.result}")
 
 
