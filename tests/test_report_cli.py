@@ -105,6 +105,8 @@ TAMPERING = {
     "payload missing field": (_edit_payload(lambda s: s["predicate"].pop("policy")), "does not verify"),
     "payloadType": (lambda d: d.update(payloadType="application/json"), "payloadType"),
     "signature": (_flip_sig, "does not verify"),
+    "truncated signature": (lambda d: d["signatures"][0].update(sig=d["signatures"][0]["sig"][:20]), "does not verify"),
+    "empty signature": (lambda d: d["signatures"][0].update(sig=""), "does not verify"),
     "keyid": (lambda d: d["signatures"][0].update(keyid="0" * 64), "0 of 1 required signatures"),
     "envelope extra field": (lambda d: d.update(note="hi"), "unexpected field 'note'"),
     "envelope missing field": (lambda d: d.pop("payloadType"), "missing field 'payloadType'"),
