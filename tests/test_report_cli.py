@@ -126,6 +126,14 @@ def test_tampering_fails_with_one_line_and_exit_4(setup: dict, capsys: pytest.Ca
     assert "result" not in out
 
 
+def test_verify_checks_the_json_report_digest(setup: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    verify = ["report", "verify", setup["env"], "--key", setup["alice_pub"], "--report", setup["report"]]
+    assert cli(capsys, *verify)[0] == ExitCode.DIFFERENT
+    setup["report"].write_bytes(setup["report"].read_bytes().replace(b'"DIFFERENT"', b'"REPRODUCIBLE"'))
+    code, out, err = cli(capsys, *verify)
+    assert code == ExitCode.INTEGRITY and "is not the attested report's" in err and out == ""
+
+
 def test_wrong_key_and_wrong_artifact_exit_4(setup: dict, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(capsys, "report", "verify", setup["env"], "--key", setup["bob_pub"])
     assert code == ExitCode.INTEGRITY and "0 of 1 required signatures" in err

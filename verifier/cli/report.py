@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from verifier.cli.output import write_atomically
-from verifier.errors import ExitCode, InputError, LimitExceeded, where
+from verifier.errors import ExitCode, InputError, IntegrityError, LimitExceeded, where
 
 MAX_ENVELOPE_READ = 16 << 20
 
@@ -47,6 +47,14 @@ def _print_verified(path: Path, v: object) -> None:
     typer.echo(f"  result:      {v.result}")
 
 
+def _check_report_digest(report: Path, attested: str | None) -> None:
+    from verifier.report.document import MAX_REPORT_BYTES
+
+    actual = hashlib.sha256(_read_limited(report, MAX_REPORT_BYTES, "report")).hexdigest()
+    if actual != attested:
+        raise IntegrityError(where(report, f"sha256 {actual} is not the attested report's ({attested})"))
+
+
 @report_app.command("verify")
 def verify_command(
     envelope: Annotated[Path, typer.Argument(help="Signed report: a DSSE envelope (*.intoto.json).")],
@@ -55,6 +63,7 @@ def verify_command(
     artifact: Annotated[Optional[Path], typer.Option("--artifact", help="Check this file's sha256 is a subject.")] = None,
     resource_uri: Annotated[Optional[str], typer.Option("--resource-uri", help="Expected release manifest URL.")] = None,
     verifier_id: Annotated[Optional[str], typer.Option("--verifier-id", help="Expected verifier id (default: verifier's own).")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Check this JSON report is the one attested.")] = None,
 ) -> int:
     """Check a signed report offline; exit 0 if PASSED, 1 if FAILED, 4 if tampered."""
     from verifier.attestation import DEFAULT_VERIFIER_ID, verify_envelope
@@ -64,6 +73,8 @@ def verify_command(
                                expected_resource_uri=resource_uri,
                                expected_verifier_id=verifier_id or DEFAULT_VERIFIER_ID,
                                place=str(envelope))
+    if report is not None:
+        _check_report_digest(report, verified.report_sha256)
     _print_verified(envelope, verified)
     return int(ExitCode.OK if verified.passed else ExitCode.DIFFERENT)
 
