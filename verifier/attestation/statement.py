@@ -73,7 +73,8 @@ def check_statement(statement: Any, place: str) -> dict[str, Any]:
     if error is not None:
         field = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise InputError(f"{place}: statement field {field}: {error.message[:200]}")
-    return statement
+    checked: dict[str, Any] = statement
+    return checked
 
 
 def _ref(uri: str, sha256: str) -> dict[str, Any]:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from verifier.cli.output import write_atomically
 from verifier.errors import ExitCode, InputError, IntegrityError, LimitExceeded, where
+
+if TYPE_CHECKING:
+    from verifier.attestation import VerifiedAttestation
+    from verifier.render import ReportFormat
 
 MAX_ENVELOPE_READ = 16 << 20
 
@@ -29,11 +33,9 @@ def _read_limited(path: Path, limit: int, what: str) -> bytes:
     return data
 
 
-def _print_verified(path: Path, v: object) -> None:
-    from verifier.attestation import VerifiedAttestation
+def _print_verified(path: Path, v: VerifiedAttestation) -> None:
     from verifier.render.escape import clean
 
-    assert isinstance(v, VerifiedAttestation)
     typer.echo(f"{path}: signature verified by {len(v.keyids)} key(s): {', '.join(v.keyids)}")
     typer.echo(f"  verifier:    {clean(v.verifier_id)}")
     typer.echo(f"  resource:    {clean(v.resource_uri)}")
@@ -87,10 +89,10 @@ def render_command(
     badge: Annotated[Optional[Path], typer.Option("--badge", help="Also write a shields.io endpoint badge JSON here.")] = None,
 ) -> int:
     """Re-render a saved report in another format."""
-    from verifier.render import ReportFormat, render, render_badge
+    from verifier.render import render, render_badge
     from verifier.report.document import load_report
 
-    chosen = _format(fmt, ReportFormat)
+    chosen = _format(fmt)
     doc = load_report(report)
     text = render(doc, chosen)
     if output is None:
@@ -102,11 +104,13 @@ def render_command(
     return 0
 
 
-def _format(fmt: str, enum: type) -> object:
+def _format(fmt: str) -> ReportFormat:
+    from verifier.render import ReportFormat
+
     try:
-        return enum(fmt)
+        return ReportFormat(fmt)
     except ValueError:
-        names = ", ".join(f.value for f in enum)
+        names = ", ".join(f.value for f in ReportFormat)
         raise InputError(f"--format {fmt!r}: unknown format (choose from {names})") from None
 
 

@@ -17,7 +17,7 @@ def _table(rows: list[s.Row], headers: tuple[str, ...] = ()) -> str:
     cleaned = [[clean(v) for v in row] for row in rows]
     if not cleaned:
         return "  (none)"
-    return tabulate(cleaned, headers=list(headers), tablefmt="simple", disable_numparse=True)
+    return str(tabulate(cleaned, headers=list(headers), tablefmt="simple", disable_numparse=True))
 
 
 def _section(heading: str, body: str) -> str:
