@@ -214,3 +214,55 @@ def test_every_small_order_encoding_is_rejected(tmp_path: Path) -> None:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     with pytest.raises(InputError, match="small-order"):
         load_public_key(pem)
+
+
+@pytest.mark.parametrize("path", [("artifacts",), ("artifacts", 0), ("artifacts", 0, "official"),
+                                  ("artifacts", 0, "official", "sha256"), ("artifacts", 0, "name"),
+                                  ("release",), ("release", "manifest", "url"), ("inputs",),
+                                  ("inputs", "sources"), ("inputs", "environment"), ("verdict",),
+                                  ("tool",), ("finished",)])
+@pytest.mark.parametrize("bad", ["x", 7, None, [1], {"k": 1}, "0" * 64])
+def test_malformed_reports_are_input_errors(report: dict, path: tuple, bad: object) -> None:
+    target = report
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = bad
+    try:
+        statement = build_statement(report, REPORT_SHA)
+    except InputError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert statement["subject"]
+
+
+JUNK_ENVELOPES = [
+    b"", b"\xff\xfe", b"[" * 100000, b"null", b"1e999", b'{"a": NaN}',
+    b'{"payload": 1, "payloadType": "application/vnd.in-toto+json", "signatures": [{"keyid": "k", "sig": "AA=="}]}',
+    b'{"payload": "", "payloadType": "application/vnd.in-toto+json", "signatures": {"keyid": "k"}}',
+    b'{"payload": "", "payloadType": "application/vnd.in-toto+json", "signatures": ["x"]}',
+    b'{"payload": "", "payloadType": "application/vnd.in-toto+json", "signatures": [{"keyid": 5, "sig": ""}]}',
+    b'{"payload": "", "payloadType": ["x"], "signatures": []}',
+    b'{"payload": "e30=", "payloadType": "application/vnd.in-toto+json", "signatures": [{"keyid": "k", "sig": "A"}]}',
+]
+
+
+@pytest.mark.parametrize("data", JUNK_ENVELOPES, ids=range(len(JUNK_ENVELOPES)))
+def test_junk_envelopes_are_one_line_errors(data: bytes, keys: list) -> None:
+    (_, alice_pub), _, _ = keys
+    with pytest.raises((InputError, IntegrityError)) as caught:
+        verify_envelope(data, [alice_pub], 1)
+    assert "\n" not in str(caught.value)
+
+
+def test_validly_signed_junk_payload_is_malformed_input(keys: list) -> None:
+    from securesystemslib.dsse import Envelope
+
+    from verifier.attestation.keys import signer_from_uri
+
+    (alice, alice_pub), _, _ = keys
+    for payload, message in ((b"[1, 2]", "not a JSON object"), (b"{\"_type\": 1}", "_type"),
+                             (b'{"a": 1, "a": 2}', "duplicate JSON key")):
+        envelope = Envelope(payload, PAYLOAD_TYPE, {})
+        envelope.sign(signer_from_uri(f"file:{alice}"))
+        with pytest.raises((InputError, IntegrityError), match=message):
+            verify_envelope(json.dumps(envelope.to_dict()).encode(), [alice_pub], 1)
