@@ -176,3 +176,11 @@ def test_badge(report: dict, verdict: str, color: str) -> None:
     assert "\u202e" not in badge["message"]
     if verdict == "DIFFERENT":
         assert badge == json.loads(golden("badge.json", json.dumps(badge, sort_keys=True) + "\n"))
+
+
+def test_markdown_fits_a_job_summary_for_a_large_release(report: dict) -> None:
+    differing = report["artifacts"][1]
+    report["artifacts"] = [dict(copy.deepcopy(differing), name=f"a{i}.tar.gz") for i in range(1000)]
+    out = render(report, ReportFormat.MARKDOWN)
+    assert len(out.encode()) < 512 * 1024
+    assert "and 980 more difference trees" in out and "and 700 more artifacts" in out

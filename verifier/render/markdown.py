@@ -12,6 +12,8 @@ from verifier.render.tree import Node, label, walk
 ICON = {"REPRODUCIBLE": "✅", "EQUIVALENT": "🟡", "DIFFERENT": "❌", "INCONCLUSIVE": "⚠️",
         "IDENTICAL": "✅", "MISSING": "❌", "EXTRA": "❌", "MATCH": "✅", "DRIFT": "⚠️", "NOT_CHECKED": "➖"}
 DIFF_LINES = 40
+MAX_TREES = 20  # a GitHub job summary is capped at 1 MiB
+MAX_ROWS = 300
 
 
 def _table(rows: list[s.Row], headers: tuple[str, ...]) -> list[str]:
@@ -49,25 +51,28 @@ def _node(node: Node) -> list[str]:
 
 def _differences(report: dict[str, Any]) -> list[str]:
     out: list[str] = []
-    for a in s.artifacts(report):
-        if not a.get("difference"):
-            continue
+    differing = [a for a in s.artifacts(report) if a.get("difference")]
+    for a in differing[:MAX_TREES]:
         summary = f"{html_text(a.get('name'))}: {html_text(a.get('status'))}"  # raw HTML: no Markdown escapes
         out += ["", f"<details><summary>{summary}</summary>", ""]
         for item in walk(a.get("difference")):
             out += _node(item) if isinstance(item, Node) else [f"- _{md_text(item)}_"]
         out += ["", "</details>"]
+    if len(differing) > MAX_TREES:
+        out += ["", f"_… and {len(differing) - MAX_TREES} more difference trees: see the HTML or JSON report_"]
     return out
 
 
 def _artifacts(report: dict[str, Any]) -> list[str]:
-    rows = []
-    for a in s.artifacts(report):
+    rows, shown = [], s.artifacts(report)[:MAX_ROWS]
+    for a in shown:
         name, status, official, rebuilt, sizes = s.artifact_row(a)
         notes = "; ".join(md_text(c) for c in s.items(a.get("comments")))
         rows.append(f"| {md_text(name)} | {_status(status)} | {_code(official)} | {_code(rebuilt)} | {md_text(sizes)} | {notes} |")
     head = ["| artifact | status | official sha256 | rebuilt sha256 | size | notes |", "|---|---|---|---|---|---|"]
-    return head + rows if rows else ["_no artifacts_"]
+    more = len(s.artifacts(report)) - len(shown)
+    tail = ["", f"_… and {more} more artifacts: see the HTML or JSON report_"] if more > 0 else []
+    return head + rows + tail if rows else ["_no artifacts_"]
 
 
 def render_markdown(report: dict[str, Any]) -> str:
