@@ -8,13 +8,11 @@ sub-directories, and ``release.json`` naming each file by a relative URL:
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from verifier import lockfile_step
+from verifier.atomic import copy_file, write_bytes
 from verifier.cache import ContentCache
 from verifier.errors import InputError, VerifierError, ExitCode, where
 from verifier.manifest import (
@@ -98,21 +96,6 @@ def _official_build(inputs: FetchedInputs, settings: Settings, run_dir: Path) ->
     return result
 
 
-def _copy_into(src: Path, dest: Path) -> None:
-    """Copy atomically: a temp name in the destination directory, fsync, rename."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".publish-", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as f:
-            shutil.copyfileobj(f, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_release(inputs: FetchedInputs, result: RebuildResult, out: Path) -> ReleaseManifest:
     artifacts = tuple(
         PinnedFile(name=o.name, url=f"artifacts/{o.name}", sha256=o.sha256, size=o.size)
@@ -120,18 +103,16 @@ def _write_release(inputs: FetchedInputs, result: RebuildResult, out: Path) -> R
     )
     for cached in (inputs.environment, inputs.lockfile, *inputs.sources):
         if cached is not None:
-            _copy_into(cached.path, out / cached.pin.url)
+            copy_file(cached.path, out / cached.pin.url)
     for output, pin in zip(sorted(result.outputs, key=lambda o: o.name), artifacts):
-        _copy_into(output.path, out / pin.url)
+        copy_file(output.path, out / pin.url)
     draft = inputs.manifest
     document = to_document(ReleaseManifest(
         draft.name, draft.version, draft.environment, draft.lockfile, draft.sources, draft.build,
         artifacts, draft.location))
     data = report_bytes(document)
     manifest_path = out / MANIFEST_NAME
-    tmp = out / f".{MANIFEST_NAME}.tmp"
-    tmp.write_bytes(data)
-    os.replace(tmp, manifest_path)
+    write_bytes(manifest_path, data)
     return parse(data, str(manifest_path))
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from verifier import TOOL_ID, __version__
+from verifier.atomic import write_bytes
 from verifier.errors import InputError, where
 from verifier.manifest import PinnedFile, ReleaseManifest, strict_json_loads
 from verifier.stages import (
@@ -148,23 +147,13 @@ def build_report(e: ReportEvidence) -> dict[str, Any]:
 
 
 def report_bytes(report: dict[str, Any]) -> bytes:
-    return (json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    return (json.dumps(report, indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode("utf-8")
 
 
 def dump_report(report: dict[str, Any], path: Path) -> bytes:
-    """Write the report atomically (temp file, fsync, rename); return the bytes written."""
+    """Write the report atomically; return the bytes written (what a signature covers)."""
     data = report_bytes(report)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes(path, data)
     return data
 
 
