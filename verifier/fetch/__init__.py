@@ -1,0 +1,193 @@
+"""The fetch step: every pinned input into the content-addressed cache, every pin checked.
+
+``load_manifest`` reads the (unpinned) manifest; ``fetch_inputs`` fetches everything it
+pins; ``fetch_file`` fetches one pinned file (http, https or file URL). A pin mismatch is
+an IntegrityError naming the input, the expected and the actual digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import urllib3
+
+from verifier.cache import ContentCache, HashingWriter
+from verifier.digests import CHUNK, FileDigest
+from verifier.errors import FetchError, InputError, IntegrityError, where
+from verifier.fetch.http import Progress, Target, download, pool
+from verifier.manifest import MAX_MANIFEST_BYTES, PinnedFile, ReleaseManifest, parse
+from verifier.settings import Settings
+from verifier.stages import CachedFile, FetchedInputs
+
+
+@dataclass(frozen=True)
+class LoadedManifest:
+    manifest: ReleaseManifest
+    digest: FileDigest
+
+
+def is_remote(location: str) -> bool:
+    return urlsplit(location).scheme in ("http", "https")
+
+
+def local_path(url_or_path: str) -> Path:
+    parts = urlsplit(url_or_path)
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise InputError(where(url_or_path, "file URLs must name a local path"))
+        return Path(unquote(parts.path))
+    return Path(url_or_path)
+
+
+def _check_pin(pin: PinnedFile, actual: FileDigest) -> None:
+    if (actual.sha256, actual.size) != (pin.sha256, pin.size):
+        raise IntegrityError(where(pin.name, f"digest mismatch: expected sha256 {pin.sha256} ({pin.size} bytes), "
+                                             f"got sha256 {actual.sha256} ({actual.size} bytes) from {pin.url}"))
+
+
+def _copy_local(pin: PinnedFile, dest: Path) -> FileDigest:
+    path = local_path(pin.url)
+    try:
+        with open(path, "rb") as f, open(dest, "wb") as out:
+            writer = HashingWriter(out)
+            while chunk := f.read(CHUNK):
+                if writer.size + len(chunk) > pin.size:
+                    raise IntegrityError(where(pin.name, f"file longer than the pinned size {pin.size} bytes ({path})"))
+                writer.write(chunk)
+            return writer.digest()
+    except IsADirectoryError:
+        raise InputError(where(path, f"is a directory, not the file {pin.name}")) from None
+    except FileNotFoundError:
+        raise InputError(where(path, f"no such file ({pin.name})")) from None
+    except PermissionError:
+        raise InputError(where(path, f"permission denied ({pin.name})")) from None
+
+
+@contextmanager
+def _http(settings: Settings) -> Iterator[urllib3.PoolManager]:
+    manager = pool(settings.fetch)
+    try:
+        yield manager
+    finally:
+        manager.clear()
+
+
+def fetch_file(pin: PinnedFile, cache: ContentCache, settings: Settings,
+               http: urllib3.PoolManager | None = None, progress: Progress | None = None) -> CachedFile:
+    """The cache entry for ``pin``: re-hashed when present, else fetched and checked."""
+    if cache.has(pin.sha256, pin.size):
+        return CachedFile(pin, cache.verified_path(pin.sha256, pin.size, pin.name))
+    if settings.offline:
+        raise FetchError(where(pin.name, f"not in the cache {cache.root} and --offline was given"))
+    if is_remote(pin.url):
+        partial = cache.partial_path(pin.sha256)
+        with (_http(settings) if http is None else _nullcontext(http)) as manager:
+            digest = download(manager, Target(pin.url, pin.name, pin.size), partial, settings.fetch, progress)
+        if (digest.sha256, digest.size) != (pin.sha256, pin.size):
+            cache.clear_partial(pin.sha256)
+        _check_pin(pin, digest)
+        return CachedFile(pin, cache.commit(partial, digest))
+    with cache.temp_file() as tmp:
+        digest = _copy_local(pin, tmp)
+        _check_pin(pin, digest)
+        return CachedFile(pin, cache.commit(tmp, digest))
+
+
+@contextmanager
+def _nullcontext(value: urllib3.PoolManager) -> Iterator[urllib3.PoolManager]:
+    yield value
+
+
+def _read_remote_manifest(location: str, settings: Settings) -> bytes:
+    with _http(settings) as manager:
+        try:
+            response = manager.request("GET", location, preload_content=False, decode_content=False,
+                                       redirect=False)
+        except urllib3.exceptions.HTTPError as exc:
+            raise FetchError(where(location, f"cannot fetch the manifest: {exc.__class__.__name__}: "
+                                             f"{str(getattr(exc, 'reason', '') or exc).split(': ')[-1][:200]}")) from None
+        try:
+            if response.status != 200:
+                raise FetchError(where(location, f"HTTP {response.status} fetching the manifest"))
+            data = response.read(MAX_MANIFEST_BYTES + 1)
+        except urllib3.exceptions.HTTPError as exc:
+            raise FetchError(where(location, f"manifest transfer failed: {exc}")) from None
+        finally:
+            response.release_conn()
+    return data
+
+
+def _read_local_manifest(location: str) -> bytes:
+    path = local_path(location)
+    try:
+        with open(path, "rb") as f:
+            return f.read(MAX_MANIFEST_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(where(path, "no such manifest file")) from None
+    except IsADirectoryError:
+        raise InputError(where(path, "is a directory, not a manifest")) from None
+    except OSError as exc:
+        raise InputError(where(path, f"cannot read the manifest: {exc.strerror}")) from None
+
+
+def load_manifest(location: str, settings: Settings) -> LoadedManifest:
+    """Read and validate a manifest; remote ones are cached (by digest) for --offline use."""
+    cache = ContentCache(settings.cache_dir)
+    if not is_remote(location):
+        path = local_path(location).resolve() if urlsplit(location).scheme in ("", "file") else None
+        data = _read_local_manifest(location)
+        manifest = parse(data, str(path or location))
+        return LoadedManifest(manifest, FileDigest(*_digest(data)))
+    if settings.offline:
+        known = cache.recall_url(location)
+        if known is None or not cache.has(known.sha256, known.size):
+            raise FetchError(where(location, "manifest not in the cache and --offline was given"))
+        data = cache.verified_path(known.sha256, known.size, location).read_bytes()
+    else:
+        data = _read_remote_manifest(location, settings)
+    manifest = parse(data, location)
+    _, digest = cache.add_bytes(data)
+    cache.remember_url(location, digest)
+    return LoadedManifest(manifest, digest)
+
+
+def _digest(data: bytes) -> tuple[str, int]:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest(), len(data)
+
+
+def fetch_inputs(loaded: LoadedManifest, cache: ContentCache, settings: Settings) -> FetchedInputs:
+    m = loaded.manifest
+    with _http(settings) as http, progress_for(settings, m) as progress:
+        def get(pin: PinnedFile) -> CachedFile:
+            return fetch_file(pin, cache, settings, http, progress)
+
+        return FetchedInputs(
+            manifest=m,
+            manifest_sha256=loaded.digest.sha256,
+            manifest_size=loaded.digest.size,
+            environment=get(m.environment),
+            lockfile=get(m.lockfile) if m.lockfile else None,
+            sources=tuple(get(s) for s in m.sources),
+            artifacts=tuple(get(a) for a in m.artifacts),
+        )
+
+
+@contextmanager
+def progress_for(settings: Settings, manifest: ReleaseManifest) -> Iterator[Progress | None]:
+    """A rich progress bar over all bytes to fetch, on a terminal; None otherwise."""
+    if not settings.progress:
+        yield None
+        return
+    from rich.progress import DownloadColumn, Progress as Bar, TransferSpeedColumn
+
+    pins = [manifest.environment, *([manifest.lockfile] if manifest.lockfile else []),
+            *manifest.sources, *manifest.artifacts]
+    with Bar(*Bar.get_default_columns(), DownloadColumn(), TransferSpeedColumn(), transient=True) as bar:
+        task = bar.add_task("fetching", total=sum(p.size for p in pins))
+        yield lambda n: bar.advance(task, n)
