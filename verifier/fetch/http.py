@@ -54,6 +54,7 @@ def _follow(http: urllib3.PoolManager, url: str, headers: dict[str, str], limits
         if response.status not in (301, 302, 303, 307, 308):
             return response
         location = response.headers.get("Location", "")
+        response.drain_conn()
         response.release_conn()
         url = _redirect_target(url, location, label)
     raise FetchError(where(label, f"more than {limits.max_redirects} redirects"))
