@@ -26,10 +26,11 @@ class SandboxLimits:
     build_timeout: float = 3600.0  # seconds of wall time for the build command
     memory: str = "4g"  # podman --memory
     pids: int = 4096  # podman --pids-limit
-    nofile: int = 65536  # --ulimit nofile
-    nproc: int = 65536  # --ulimit nproc
+    nofile: int = 16384  # --ulimit nofile (capped at this process's hard limit)
+    nproc: int = 16384  # --ulimit nproc (higher values are refused by runc on some hosts)
     output_bytes: int = 8 << 30  # total bytes of collected outputs
     tmpfs_size: str = "2g"  # size of /tmp inside the sandbox
+    workdir_size: str = "8g"  # size of the tmpfs holding the build directory
 
 
 @dataclass(frozen=True)

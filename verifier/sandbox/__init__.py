@@ -1,0 +1,1 @@
+"""The podman sandbox: OCI runtime choice, environment import, and the hermetic rebuild."""
