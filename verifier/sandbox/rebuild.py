@@ -147,6 +147,7 @@ class LogCapture:
                     log.write(line)
                     self.written += len(line)
                 self.tail.append(line.decode("utf-8", "replace").rstrip("\n"))
+        stream.close()
 
     def text(self) -> str:
         self.thread.join(timeout=10)
