@@ -35,20 +35,20 @@ def filter_of(path: Path) -> str | None:
 
 
 @contextmanager
-def open_tar(path: Path) -> Iterator[libarchive.read.ArchiveRead]:
+def open_tar(path: Path, label: str) -> Iterator[libarchive.read.ArchiveRead]:
     filt = filter_of(path)
     try:
         with libarchive.file_reader(str(path), format_name="tar", filter_name=filt or "none") as archive:
             yield archive
     except libarchive.exception.ArchiveError as exc:
-        raise InputError(where(path, f"not a readable tar archive: {_msg(exc)}")) from None
+        raise InputError(where(label, f"not a readable tar archive: {_msg(exc)}")) from None
 
 
 def _msg(exc: BaseException) -> str:
     return str(getattr(exc, "msg", None) or exc).strip().splitlines()[0][:200]
 
 
-def safe_member_name(name: str, archive: Path, limits: UnpackLimits) -> PurePosixPath | None:
+def safe_member_name(name: str, archive: str, limits: UnpackLimits) -> PurePosixPath | None:
     """The member's relative path, or None for the archive root; refuses escaping names."""
     if len(name) > limits.max_name_length:
         raise LimitExceeded(where(archive, f"member name longer than {limits.max_name_length} characters"))
@@ -64,8 +64,8 @@ def safe_member_name(name: str, archive: Path, limits: UnpackLimits) -> PurePosi
 
 
 class Budget:
-    def __init__(self, archive: Path, limits: UnpackLimits) -> None:
-        compressed = archive.stat().st_size
+    def __init__(self, path: Path, archive: str, limits: UnpackLimits) -> None:
+        compressed = path.stat().st_size
         self.archive, self.limits = archive, limits
         self.max_bytes = min(limits.max_expanded_bytes, max(compressed, 1 << 20) * limits.max_ratio)
         self.bytes = self.members = 0
@@ -81,39 +81,39 @@ class Budget:
             raise LimitExceeded(where(self.archive, f"expands past {self.max_bytes} bytes (budget from UnpackLimits.max_ratio/max_expanded_bytes)"))
 
 
-def check_archive(path: Path, limits: UnpackLimits) -> int:
+def check_archive(path: Path, label: str, limits: UnpackLimits) -> int:
     """Walk every member (streaming), checking names and budgets; returns the member count."""
-    budget = Budget(path, limits)
+    budget = Budget(path, label, limits)
     try:
-        with open_tar(path) as archive:
+        with open_tar(path, label) as archive:
             for entry in archive:
                 budget.member()
-                safe_member_name(entry.pathname, path, limits)
+                safe_member_name(entry.pathname, label, limits)
                 for block in entry.get_blocks():
                     budget.grow(len(block))
     except libarchive.exception.ArchiveError as exc:
-        raise InputError(where(path, f"corrupt archive: {_msg(exc)}")) from None
+        raise InputError(where(label, f"corrupt archive: {_msg(exc)}")) from None
     if budget.members == 0:
-        raise InputError(where(path, "archive has no members"))
+        raise InputError(where(label, "archive has no members"))
     return budget.members
 
 
-def unpack(path: Path, dest: Path, limits: UnpackLimits) -> int:
+def unpack(path: Path, label: str, dest: Path, limits: UnpackLimits) -> int:
     """Unpack a tar archive into ``dest`` safely; returns the member count."""
-    budget = Budget(path, limits)
+    budget = Budget(path, label, limits)
     try:
-        with open_tar(path) as archive:
+        with open_tar(path, label) as archive:
             for entry in archive:
                 budget.member()
-                name = safe_member_name(entry.pathname, path, limits)
+                name = safe_member_name(entry.pathname, label, limits)
                 if name is not None:
-                    _place(entry, dest, name, path, budget)
+                    _place(entry, dest, name, label, budget)
     except libarchive.exception.ArchiveError as exc:
-        raise InputError(where(path, f"corrupt archive: {_msg(exc)}")) from None
+        raise InputError(where(label, f"corrupt archive: {_msg(exc)}")) from None
     return budget.members
 
 
-def _place(entry: libarchive.entry.ArchiveEntry, dest: Path, name: PurePosixPath, archive: Path, budget: Budget) -> None:
+def _place(entry: libarchive.entry.ArchiveEntry, dest: Path, name: PurePosixPath, archive: str, budget: Budget) -> None:
     target = dest / name
     _check_parents(dest, target, archive)
     mode = entry.mode & 0o777 & ~0o022 | (0o200 if entry.isdir or entry.isreg else 0)
@@ -140,7 +140,7 @@ def _place(entry: libarchive.entry.ArchiveEntry, dest: Path, name: PurePosixPath
         raise InputError(where(archive, f"member {str(name)!r} is a device, FIFO or socket; refused"))
 
 
-def _check_parents(dest: Path, target: Path, archive: Path) -> None:
+def _check_parents(dest: Path, target: Path, archive: str) -> None:
     """No member may be written through a symlinked directory."""
     current = dest
     for part in target.relative_to(dest).parts[:-1]:
@@ -149,7 +149,7 @@ def _check_parents(dest: Path, target: Path, archive: Path) -> None:
             raise InputError(where(archive, f"member path goes through the symlink {str(current.relative_to(dest))!r}"))
 
 
-def _symlink(dest: Path, target: Path, link: str, archive: Path) -> None:
+def _symlink(dest: Path, target: Path, link: str, archive: str) -> None:
     resolved = os.path.normpath(os.path.join(os.path.dirname(target), link))
     if link.startswith("/") or not (resolved + os.sep).startswith(str(dest) + os.sep):
         raise InputError(where(archive, f"symlink {str(target.relative_to(dest))!r} -> {link!r} points outside the archive"))

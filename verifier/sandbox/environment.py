@@ -36,7 +36,7 @@ def _existing_image(podman: Podman, name: str, sha256: str) -> str | None:
 
 
 def _import_rootfs(podman: Podman, cached: CachedFile, name: str, settings: Settings) -> None:
-    check_archive(cached.path, settings.unpack)
+    check_archive(cached.path, cached.pin.name, settings.unpack)
     podman.run(["import", "--quiet", "--change", f"LABEL {DIGEST_LABEL}={cached.pin.sha256}",
                 str(cached.path), name], timeout=3600, what=cached.pin.name)
 

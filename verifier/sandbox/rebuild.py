@@ -77,7 +77,7 @@ def place_sources(inputs: FetchedInputs, layout: BuildLayout, settings: Settings
         if source.pin.unpack:
             if filter_of(source.path) is None and not _looks_like_tar(source.path):
                 raise InputError(where(source.pin.name, "unpack is true but this is not a tar archive"))
-            unpack(source.path, layout.workdir, settings.unpack)
+            unpack(source.path, source.pin.name, layout.workdir, settings.unpack)
         else:
             shutil.copyfile(source.path, layout.workdir / source.pin.name)
 

@@ -1,0 +1,194 @@
+"""The hermetic rebuild with real podman and a busybox environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures_sandbox import make_inputs
+from verifier.errors import InputError, SandboxError
+from verifier.sandbox.environment import prepare_environment
+from verifier.sandbox.rebuild import rebuild
+from verifier.settings import SandboxLimits, Settings
+from verifier.stages import BuildPreparation, BuildStatus, Mount
+
+pytestmark = pytest.mark.podman
+
+
+def outputs(result) -> dict[str, str]:
+    return {o.name: o.path.read_text() for o in result.outputs}
+
+
+def test_network_is_off_inside(busybox_env, busybox_inputs, settings) -> None:
+    cmd = ("mkdir -p out; ls /sys/class/net > out/ifaces.txt; "
+           "if wget -q -T 2 -O /dev/null http://10.0.2.2/ 2>/dev/null; then echo reached; else echo unreachable; fi > out/net.txt")
+    result = rebuild(busybox_env, busybox_inputs(cmd), settings)
+    assert result.status == BuildStatus.SUCCEEDED, result.log_tail
+    assert outputs(result)["ifaces.txt"].split() == ["lo"]
+    assert outputs(result)["net.txt"].strip() == "unreachable"
+    assert result.sandbox["network"] == "none" and "--network=none" in result.sandbox["argv"]
+
+
+def test_environment_is_normalised(busybox_env, busybox_inputs, settings) -> None:
+    cmd = "mkdir -p out; (umask; hostname; id -u; id -g; pwd; echo $SOURCE_DATE_EPOCH $TZ $LC_ALL; env | sort) > out/e.txt"
+    result = rebuild(busybox_env, busybox_inputs(cmd, variables={"FOO": "bar"}, source_date_epoch=1234), settings)
+    lines = outputs(result)["e.txt"].splitlines()
+    assert lines[:6] == ["0022", "verifier-build", "0", "0", "/build/src", "1234 UTC C.UTF-8"]
+    assert "FOO=bar" in lines
+    assert not any(line.startswith("container=") for line in lines), "no variable from the image or podman"
+
+
+def test_sources_unpacked_and_outputs_collected(busybox_env, busybox_inputs, settings, tmp_path) -> None:
+    src = tmp_path / "proj"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "a.txt").write_text("A")
+    subprocess.run(["tar", "-C", str(tmp_path), "-czf", str(tmp_path / "proj.tar.gz"), "proj"], check=True)
+    plain = tmp_path / "notes.txt"
+    plain.write_text("plain")
+    cmd = "mkdir -p out && cp proj/sub/a.txt out/a.txt && cp notes.txt out/n.txt && ln -s a.txt out/link.txt"
+    result = rebuild(busybox_env, busybox_inputs(cmd, sources=(tmp_path / "proj.tar.gz",), copied=(plain,)), settings)
+    assert outputs(result) == {"a.txt": "A", "n.txt": "plain"}
+    assert any("link.txt" in n and "not a regular file" in n for n in result.sandbox["output_notes"])
+
+
+def test_unmatched_glob_and_no_outputs(busybox_env, busybox_inputs, settings) -> None:
+    result = rebuild(busybox_env, busybox_inputs("mkdir -p out; echo x > out/x", outputs=("out/*", "missing/*")), settings)
+    assert result.status == BuildStatus.SUCCEEDED and result.unmatched_globs == ("missing/*",)
+    result = rebuild(busybox_env, busybox_inputs("true", outputs=("missing/*",)), settings)
+    assert result.status == BuildStatus.NO_OUTPUTS
+
+
+def test_failing_build_reports_log_tail(busybox_env, busybox_inputs, settings) -> None:
+    result = rebuild(busybox_env, busybox_inputs("echo compiling; echo 'error: it broke' >&2; exit 3"), settings)
+    assert result.status == BuildStatus.FAILED and result.exit_status == 3
+    assert "error: it broke" in result.log_tail and "status 3" in result.reason
+    assert "compiling" in result.log_path.read_text()
+
+
+def test_timeout(busybox_env, busybox_inputs, settings) -> None:
+    short = dataclasses.replace(settings, sandbox=dataclasses.replace(settings.sandbox, build_timeout=2))
+    started = time.monotonic()
+    result = rebuild(busybox_env, busybox_inputs("sleep 60"), short)
+    assert result.status == BuildStatus.TIMED_OUT and time.monotonic() - started < 30
+
+
+def test_fork_bomb_is_contained(busybox_env, busybox_inputs, settings) -> None:
+    limited = dataclasses.replace(settings, sandbox=dataclasses.replace(settings.sandbox, pids=64, build_timeout=60))
+    bomb = "i=0; while [ $i -lt 500 ]; do sleep 30 & i=$((i+1)); done; wait"
+    result = rebuild(busybox_env, busybox_inputs(bomb), limited)
+    assert result.status == BuildStatus.LIMIT_EXCEEDED, (result.status, result.log_tail)
+    assert "process limit" in result.reason
+
+
+def test_disk_fill_is_limited(busybox_env, busybox_inputs, settings) -> None:
+    small = dataclasses.replace(settings, sandbox=dataclasses.replace(settings.sandbox, workdir_size="16m"))
+    result = rebuild(busybox_env, busybox_inputs("dd if=/dev/zero of=big bs=1M count=64"), small)
+    assert result.status == BuildStatus.LIMIT_EXCEEDED and "disk" in result.reason
+
+
+def test_preparation_runs_before_the_build_and_lists_packages(busybox_env, busybox_inputs, settings, tmp_path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pkg").write_text("payload")
+    prep = BuildPreparation(
+        mounts=(Mount(repo, "/verifier/repo"),),
+        install_script="cp /verifier/repo/pkg /installed-pkg && ! touch /verifier/repo/x",
+        installed_query="printf 'pkg\\t1.0\\tamd64\\n'",
+    )
+    result = rebuild(busybox_env, busybox_inputs("mkdir -p out; cp /installed-pkg out/p"), settings, prep)
+    assert result.status == BuildStatus.SUCCEEDED, result.log_tail
+    assert outputs(result) == {"p": "payload"}
+    assert [(p.name, p.version, p.architecture) for p in result.installed_packages] == [("pkg", "1.0", "amd64")]
+
+
+def test_containers_are_removed(busybox_env, busybox_inputs, settings) -> None:
+    rebuild(busybox_env, busybox_inputs("exit 1"), settings)
+    left = subprocess.run(["podman", "ps", "-a", "--filter", "label=io.verifier.build", "-q"],
+                          capture_output=True, text=True).stdout.split()
+    assert left == []
+
+
+def test_interrupt_removes_the_container(busybox_rootfs, settings, tmp_path) -> None:
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(Path(__file__).parent.parent)!r})
+        from pathlib import Path
+        from tests.fixtures_sandbox import make_inputs
+        from verifier.settings import Settings
+        from verifier.sandbox.environment import prepare_environment
+        from verifier.sandbox.rebuild import rebuild
+        s = Settings(cache_dir=Path({str(settings.cache_dir)!r}), work_dir=Path({str(settings.work_dir)!r}))
+        inputs = make_inputs(s, Path({str(busybox_rootfs)!r}), "echo started; sleep 120")
+        env = prepare_environment(inputs.environment, s)
+        try:
+            rebuild(env, inputs, s)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+    """))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _running_builds():
+        time.sleep(0.2)
+    assert _running_builds(), "the build container should be running"
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert "interrupted" in out
+    assert _running_builds() == []
+
+
+def _running_builds() -> list[str]:
+    return subprocess.run(["podman", "ps", "-a", "--filter", "label=io.verifier.build", "-q"],
+                          capture_output=True, text=True).stdout.split()
+
+
+def test_environment_cache_hit_is_fast(busybox_env, busybox_inputs, settings) -> None:
+    inputs = busybox_inputs("true")
+    started = time.monotonic()
+    again = prepare_environment(inputs.environment, settings)
+    assert again.reused and again.image == busybox_env.image
+    assert time.monotonic() - started < 1.0
+
+
+def test_corrupt_environment_archive(settings, tmp_path) -> None:
+    bad = tmp_path / "env.tar.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00" + os.urandom(2000))
+    inputs = make_inputs(settings, bad, "true")
+    with pytest.raises(InputError, match="env.tar.gz"):
+        prepare_environment(inputs.environment, settings)
+
+
+def test_environment_archive_escaping_its_root(settings, tmp_path) -> None:
+    evil = tmp_path / "evil.tar"
+    with tarfile.open(evil, "w") as tar:
+        info = tarfile.TarInfo("../../etc/evil")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    inputs = make_inputs(settings, evil, "true")
+    with pytest.raises(InputError, match="escapes the archive root"):
+        prepare_environment(inputs.environment, settings)
+
+
+def test_source_archive_with_outside_symlink_is_refused(busybox_env, busybox_inputs, settings, tmp_path) -> None:
+    evil = tmp_path / "src.tar"
+    with tarfile.open(evil, "w") as tar:
+        info = tarfile.TarInfo("p/link")
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(info)
+    with pytest.raises(InputError, match="points outside the archive"):
+        rebuild(busybox_env, busybox_inputs("true", sources=(evil,)), settings)
+
+
+def test_missing_podman(busybox_inputs, settings) -> None:
+    broken = dataclasses.replace(settings, podman="/nonexistent/podman")
+    with pytest.raises(SandboxError, match="podman not found"):
+        prepare_environment(busybox_inputs("true").environment, broken)
