@@ -1,0 +1,57 @@
+"""The auditor's entry point, used by `verifier compare` and by `verify` for differing artifacts."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from verifier.compare.difference import Difference
+from verifier.compare.engine import compare_sides, same_content
+from verifier.compare.hints import add_hints
+from verifier.compare.interface import CompareContext, Side
+from verifier.compare.normalize import check_names, normalize
+from verifier.errors import InputError, where
+from verifier.settings import Settings
+
+
+@dataclass(frozen=True)
+class Comparison:
+    identical: bool  # from digests only
+    difference: Difference | None
+    degradations: tuple[str, ...] = ()
+    equivalent: bool = False  # identical after the chosen normalisers
+    normalized: dict = field(default_factory=dict)
+
+
+def _check(path: Path) -> None:
+    if not path.exists():
+        raise InputError(where(path, "no such file or directory"))
+    if not (path.is_file() or path.is_dir()):
+        raise InputError(where(path, "not a regular file or directory"))
+
+
+def compare_paths(a: Path, b: Path, settings: Settings, *, normalizers: tuple[str, ...] = (),
+                  labels: tuple[str, str] | None = None, source_date_epoch: int | None = None) -> Comparison:
+    _check(a)
+    _check(b)
+    check_names(normalizers)
+    la, lb = labels or (str(a), str(b))
+    if a.is_dir() or b.is_dir():
+        from verifier.compare.directories import compare_directories
+
+        return compare_directories(a, b, settings, la, lb, normalizers, source_date_epoch)
+    if same_content(a, b):
+        return Comparison(True, None)
+    degradations: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="verifier-compare-") as tmp:
+        ctx = CompareContext(settings, 0, Path(tmp), degradations, compare_sides)
+        tree = compare_sides(Side(la, a), Side(lb, b), ctx)
+    if tree is None:  # bytes differ yet nothing was found: never report "identical"
+        tree = Difference(la, lb, ("differs, unexplained",), kind="bytes")
+    tree = add_hints(tree, source_date_epoch)
+    equivalent, record = False, {}
+    if normalizers:
+        remaining, record = normalize(tree, normalizers)
+        equivalent = remaining is None
+    return Comparison(False, tree, tuple(degradations), equivalent, record)

@@ -1,0 +1,24 @@
+"""The comparator registry: plain ordered data, specific before generic, binary last."""
+
+from __future__ import annotations
+
+from verifier.compare.comparators.archives import LibarchiveContainer
+from verifier.compare.comparators.binary import BinaryComparator
+from verifier.compare.comparators.compressed import CompressedStream
+from verifier.compare.comparators.text import TextComparator
+from verifier.compare.comparators.zip import ZipComparator
+from verifier.compare.interface import Comparator
+
+REGISTRY: tuple[Comparator, ...] = (
+    LibarchiveContainer("ar (deb)", "ar"),
+    ZipComparator(),
+    LibarchiveContainer("cpio", "cpio"),
+    LibarchiveContainer("tar", "tar"),
+    CompressedStream("gzip", b"\x1f\x8b", "gzip"),
+    CompressedStream("xz", b"\xfd7zXZ\x00", "xz"),
+    CompressedStream("zstd", b"\x28\xb5\x2f\xfd", "zstd"),
+    CompressedStream("bzip2", b"BZh", "bzip2"),
+    TextComparator(),
+    BinaryComparator(),
+)
+FALLBACK: Comparator = REGISTRY[-1]

@@ -1,0 +1,94 @@
+"""tar, cpio and ar (and so .deb) containers, read with libarchive by explicit format name."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import libarchive
+
+from verifier.compare.difference import Difference
+from verifier.compare.interface import CompareContext, Side
+from verifier.compare.members import Member, compare_members
+from verifier.errors import LimitExceeded
+
+
+def _tar_magic(head: bytes) -> bool:
+    return len(head) > 262 and head[257:262] == b"ustar"
+
+
+def _cpio_magic(head: bytes) -> bool:
+    return head[:6] in (b"070701", b"070702", b"070707") or head[:2] in (b"\xc7\x71", b"\x71\xc7")
+
+
+def _ar_magic(head: bytes) -> bool:
+    return head.startswith(b"!<arch>\n")
+
+
+def _kind(entry: libarchive.entry.ArchiveEntry) -> str:
+    for name in ("isreg", "isdir", "issym", "islnk", "ischr", "isblk", "isfifo", "issock"):
+        if getattr(entry, name):
+            return name[2:]
+    return "unknown"
+
+
+def _meta(entry: libarchive.entry.ArchiveEntry, fmt: str) -> dict[str, object]:
+    meta: dict[str, object] = {"type": _kind(entry), "mode": oct(stat.S_IMODE(entry.mode)), "mtime": entry.mtime}
+    if fmt != "ar":
+        meta.update(uid=entry.uid, gid=entry.gid, uname=entry.uname or "", gname=entry.gname or "")
+    if entry.issym or entry.islnk:
+        meta["link"] = entry.linkpath
+    if entry.ischr or entry.isblk:
+        meta["device"] = f"{entry.rdevmajor},{entry.rdevminor}"
+    return meta
+
+
+@dataclass(frozen=True)
+class LibarchiveContainer:
+    name: str
+    format_name: str
+
+    def recognizes(self, head: bytes, side: Side) -> bool:
+        return {"tar": _tar_magic, "cpio": _cpio_magic, "ar": _ar_magic}[self.format_name](head)
+
+    def _open(self, path: Path):
+        return libarchive.file_reader(str(path), format_name=self.format_name, filter_name="none")
+
+    def _list(self, side: Side, ctx: CompareContext) -> list[Member]:
+        limits = ctx.settings.unpack
+        members, total = [], 0
+        with self._open(side.path) as archive:
+            for entry in archive:
+                if len(members) >= limits.max_members:
+                    raise LimitExceeded(f"{side.label}: more than {limits.max_members} members")
+                digest, size = None, entry.size or 0
+                if entry.isreg and not entry.islnk:
+                    h, size = hashlib.sha256(), 0
+                    for block in entry.get_blocks():
+                        h.update(block)
+                        size += len(block)
+                    digest, total = h.hexdigest(), total + size
+                    if total > limits.max_expanded_bytes:
+                        raise LimitExceeded(f"{side.label}: expands past {limits.max_expanded_bytes} bytes")
+                name = (entry.pathname or "").removeprefix("./") or "."
+                members.append(Member(name, digest, size, _meta(entry, self.format_name)))
+        return members
+
+    def _extract(self, side: Side, names: set[str], ctx: CompareContext) -> dict[str, Path]:
+        out: dict[str, Path] = {}
+        with self._open(side.path) as archive:
+            for entry in archive:
+                name = (entry.pathname or "").removeprefix("./") or "."
+                if name in names and name not in out and entry.isreg:
+                    path = ctx.new_temp_file()
+                    with open(path, "wb") as f:
+                        for block in entry.get_blocks():
+                            f.write(block)
+                    out[name] = path
+        return out
+
+    def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
+        left, right = self._list(a, ctx), self._list(b, ctx)
+        return compare_members(a, b, left, right, ctx, self._extract, ordered=True)

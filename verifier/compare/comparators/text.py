@@ -1,0 +1,38 @@
+"""Text files: a bounded unified diff; line-ending-only and ordering-only changes called out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from verifier.compare.difference import Difference
+from verifier.compare.interface import CompareContext, Side
+
+MAX_TEXT_BYTES = 16 << 20
+
+
+def looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError as exc:
+        return exc.start > len(head) - 4  # a character cut at the end of the sample
+
+
+@dataclass(frozen=True)
+class TextComparator:
+    name: str = "text"
+
+    def recognizes(self, head: bytes, side: Side) -> bool:
+        return looks_like_text(head) and side.path.stat().st_size <= MAX_TEXT_BYTES
+
+    def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
+        ta = a.path.read_bytes().decode("utf-8", "replace")
+        tb = b.path.read_bytes().decode("utf-8", "replace")
+        comment = None
+        if ta.replace("\r\n", "\n") == tb.replace("\r\n", "\n"):
+            comment = "only line endings differ (CRLF vs LF)"
+        elif sorted(ta.splitlines()) == sorted(tb.splitlines()):
+            comment = "the same lines in a different order"
+        return Difference.from_text(ta, tb, a.label, b.label, comment=comment)

@@ -1,0 +1,73 @@
+"""Root-cause hints: common reproducibility problems recognised in a Difference tree and
+said in words. Each rule looks at one node and its direct children."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from verifier.compare.difference import Difference
+
+DATE_RE = re.compile(r"\b(19|20)\d\d-[01]\d-[0-3]\d[T ][0-2]\d:[0-5]\d|\b[0-2]\d:[0-5]\d:[0-5]\d\b")
+PATH_RE = re.compile(r"(/build/|/tmp/|/home/|/var/tmp/|/usr/src/)\S+")
+
+FIELD_HINTS = {
+    "mtime": "member timestamps differ: clamp them to SOURCE_DATE_EPOCH (tar --mtime=@$SOURCE_DATE_EPOCH --clamp-mtime)",
+    "date_time": "zip entry timestamps differ: set them from SOURCE_DATE_EPOCH",
+    "uid": "ownership differs: archive with fixed owners (tar --owner=0 --group=0 --numeric-owner)",
+    "gid": "ownership differs: archive with fixed owners (tar --owner=0 --group=0 --numeric-owner)",
+    "uname": "owner names differ: archive with fixed owners (tar --owner=0 --group=0 --numeric-owner)",
+    "gname": "group names differ: archive with fixed owners (tar --owner=0 --group=0 --numeric-owner)",
+    "mode": "file permissions differ: the umask or file modes are not normalised (umask 022)",
+    "extra": "zip extra fields differ (extended timestamps or uid/gid fields): strip them (zip -X)",
+    "os": "the gzip header's OS byte differs: the streams were compressed by different tools or platforms",
+}
+
+
+def _header_hints(node: Difference) -> list[str]:
+    hints = []
+    for child in node.details:
+        if child.kind == "header" and child.source1 == "mtime":
+            hints.append("the gzip header records a timestamp: compress with gzip -n (or mtime 0)")
+        if child.kind == "header" and child.source1 == "name":
+            hints.append("the gzip header records the original file name: compress with gzip -n")
+    return hints
+
+
+def _field_hints(node: Difference, source_date_epoch: int | None) -> list[str]:
+    hints = []
+    for child in node.details:
+        if child.kind == "metadata" and child.source1 in FIELD_HINTS:
+            hints.append(FIELD_HINTS[child.source1])
+            if child.source1 == "mtime" and source_date_epoch is not None and child.unified_diff:
+                hints += _epoch_hint(child.unified_diff, source_date_epoch)
+    return hints
+
+
+def _epoch_hint(diff: str, epoch: int) -> list[str]:
+    values = [line[1:] for line in diff.splitlines() if line[:1] in "+-"]
+    if str(epoch) in values:
+        return ["one side is clamped to SOURCE_DATE_EPOCH and the other is not"]
+    return []
+
+
+def _content_hints(node: Difference) -> list[str]:
+    hints = []
+    changed = "\n".join(line for line in (node.unified_diff or "").splitlines() if line[:1] in "+-")
+    if node.kind == "content" and DATE_RE.search(changed):
+        hints.append("a date or time is embedded in the content: the build time leaks into the output "
+                     "(use SOURCE_DATE_EPOCH)")
+    if node.kind == "content" and PATH_RE.search(changed):
+        hints.append("a build path is embedded in the content (use -ffile-prefix-map or a fixed build path)")
+    if node.kind == "order":
+        hints.append("member order differs: sort entries (tar --sort=name, sorted file lists)")
+    if node.kind == "bytes" and node.source1.endswith(".pyc"):
+        hints.append(".pyc header timestamps differ: compile with SOURCE_DATE_EPOCH set (checked-hash pycs)")
+    return hints
+
+
+def add_hints(diff: Difference, source_date_epoch: int | None = None) -> Difference:
+    children = tuple(add_hints(child, source_date_epoch) for child in diff.details)
+    node = replace(diff, details=children)
+    found = _header_hints(node) + _field_hints(node, source_date_epoch) + _content_hints(node)
+    return node.with_hints(found) if found else node
