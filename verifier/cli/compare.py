@@ -1,7 +1,77 @@
-"""`verifier compare` (not implemented yet)."""
+"""`verifier compare A B`: explain how two files or directories differ (exit 0 identical,
+1 different, 2 error — as diffoscope)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
 
 import typer
 
+from verifier.errors import ExitCode, InputError, where
+
+FORMATS = ("text", "json", "markdown", "html")
+
+
+def _document(a: Path, b: Path, normalize: tuple[str, ...]) -> dict[str, Any]:
+    from verifier.compare.api import compare_paths
+    from verifier.render.comparison import COMPARE_VERSION
+    from verifier.settings import Settings
+
+    c = compare_paths(a, b, Settings(), normalizers=normalize)
+    return {"compare_version": COMPARE_VERSION, "source1": str(a), "source2": str(b), "identical": c.identical,
+            "equivalent": c.equivalent, "normalized": c.normalized, "degradations": list(c.degradations),
+            "difference": c.difference.to_json() if c.difference else None}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    from verifier.manifest import strict_json_loads
+    from verifier.render.comparison import COMPARE_VERSION
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(where(path, f"cannot read: {exc.strerror}")) from None
+    doc = strict_json_loads(data, str(path))
+    if not isinstance(doc, dict) or doc.get("compare_version") != COMPARE_VERSION:
+        raise InputError(where(path, f"not a verifier compare document of version {COMPARE_VERSION}"))
+    return doc
+
+
+def compare_command(
+    a: Annotated[Optional[Path], typer.Argument(help="First file or directory (e.g. the official artifact).")] = None,
+    b: Annotated[Optional[Path], typer.Argument(help="Second file or directory (e.g. the rebuilt one).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, json, markdown or html.")] = "text",
+    output: Annotated[Optional[Path], typer.Option("--output", help="Write here instead of standard output.")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page here.")] = None,
+    normalize: Annotated[Optional[str], typer.Option("--normalize", help="Normalisers NAME[,NAME…] (docs/normalizers.md).")] = None,
+    load: Annotated[Optional[Path], typer.Option("--load", help="Re-render a saved JSON comparison instead of comparing.")] = None,
+) -> int:
+    """Compare two files or directories and explain every difference."""
+    from verifier.atomic import write_bytes
+    from verifier.render.comparison import render_comparison
+    from verifier.render.formats import ReportFormat
+
+    if fmt not in FORMATS:
+        raise InputError(f"--format {fmt!r}: choose from {', '.join(FORMATS)}")
+    if load is not None:
+        doc = _load(load)
+    elif a is None or b is None:
+        raise InputError("compare: give two paths A and B, or --load FILE")
+    else:
+        names = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
+        doc = _document(a, b, names)
+    text = render_comparison(doc, ReportFormat(fmt))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_bytes(output, text.encode())
+    if html is not None:
+        write_bytes(html, render_comparison(doc, ReportFormat.HTML).encode())
+    if doc.get("identical") or doc.get("equivalent"):
+        return int(ExitCode.OK)
+    return int(ExitCode.DIFFERENT)
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("compare")(compare_command)

@@ -66,8 +66,18 @@ def _content_hints(node: Difference) -> list[str]:
     return hints
 
 
-def add_hints(diff: Difference, source_date_epoch: int | None = None) -> Difference:
-    children = tuple(add_hints(child, source_date_epoch) for child in diff.details)
+def _annotate(diff: Difference, source_date_epoch: int | None, summary: dict[str, None]) -> Difference:
+    """Content hints stay on their node; metadata-level hints go to the summary only."""
+    children = tuple(_annotate(child, source_date_epoch, summary) for child in diff.details)
     node = replace(diff, details=children)
-    found = _header_hints(node) + _field_hints(node, source_date_epoch) + _content_hints(node)
-    return node.with_hints(found) if found else node
+    local = _content_hints(node)
+    for hint in _header_hints(node) + _field_hints(node, source_date_epoch) + local:
+        summary[hint] = None
+    return node.with_hints(local) if local else node
+
+
+def add_hints(diff: Difference, source_date_epoch: int | None = None) -> Difference:
+    """Annotate the tree; the root lists every distinct hint once, in the order found."""
+    summary: dict[str, None] = {}
+    root = _annotate(diff, source_date_epoch, summary)
+    return root.with_hints(summary)
