@@ -118,3 +118,23 @@ def test_tampered_artifact_is_an_integrity_error(published: Path, serve, tmp_pat
     assert code == ExitCode.INTEGRITY
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and manifest["artifacts"][0]["name"] in err[0] and "0" * 64 in err[0]
+
+
+def test_signed_report_verifies_offline(published: Path, serve, tmp_path: Path) -> None:
+    """verify --signing-key writes a DSSE envelope that `report verify` accepts; FAILED is signed too."""
+    key = tmp_path / "key.pem"
+    assert run(["keygen", "--out", str(key)]) == ExitCode.OK
+    url = serve(published) + "/release.json"
+    report = tmp_path / "report.json"
+    code = run(["verify", url, "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path / "work"),
+                "--report", str(report), "--signing-key", f"file:{key}", "--output", str(tmp_path / "summary.txt")])
+    assert code == ExitCode.DIFFERENT
+    envelope = tmp_path / "report.intoto.json"
+    official = next((published / "artifacts").glob("hello-1.0.tar.gz"))
+    verified = run(["report", "verify", str(envelope), "--key", f"{key}.pub", "--report", str(report),
+                    "--artifact", str(official), "--resource-uri", url])
+    assert verified == ExitCode.DIFFERENT, "a valid signature over a FAILED result exits 1"
+    doc = json.loads(envelope.read_text())
+    doc["payload"] = doc["payload"][:-4] + "AAAA"
+    (tmp_path / "tampered.json").write_text(json.dumps(doc))
+    assert run(["report", "verify", str(tmp_path / "tampered.json"), "--key", f"{key}.pub"]) == ExitCode.INTEGRITY
