@@ -29,8 +29,8 @@ def prepare(inputs: FetchedInputs, settings: Settings, run_dir: Path) -> LockEvi
     from verifier.repository import build_repository, fetch_packages
 
     pin = inputs.lockfile.pin
-    locked = load_lockfile(inputs.lockfile.path, pin.format, pin.name)
-    cached = fetch_packages(locked, ContentCache(settings.cache_dir), settings)
+    locked = load_lockfile(inputs.lockfile.path, pin.format, pin.name, base_url=pin.url)
+    cached = fetch_packages(locked, ContentCache(settings.cache_dir), settings, place=pin.name)
     preparation = build_repository(locked, cached, run_dir / "repository")
     return LockEvidence(locked, preparation)
 

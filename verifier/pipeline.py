@@ -90,8 +90,9 @@ def step_compare(inputs: FetchedInputs, result: RebuildResult, settings: Setting
     return compare_artifacts(inputs.artifacts, result.outputs, explain)
 
 
-def step_packages(lock: lockfile_step.LockEvidence, result: RebuildResult, run_dir: Path) -> tuple[PackageComparison, str | None]:
-    return lockfile_step.compare_installed(lock, result.installed_packages, run_dir)
+def step_packages(lock: lockfile_step.LockEvidence, result: RebuildResult,
+                  report_dir: Path) -> tuple[PackageComparison, str | None]:
+    return lockfile_step.compare_installed(lock, result.installed_packages, report_dir)
 
 
 def step_verdict(result: RebuildResult, artifacts: tuple[ArtifactResult, ...], packages: PackageComparison,
@@ -109,13 +110,14 @@ def verify(location: str, settings: Settings, options: VerifyOptions = VerifyOpt
     with clock.step("fetch"):
         inputs = step_fetch(location, settings)
     run_dir = run_dir_for(inputs.manifest, settings)
+    report_path = options.report_path or run_dir / "report.json"
     with clock.step("environment"):
         env = step_environment(inputs, settings)
     with clock.step("rebuild"):
         result, lock = step_rebuild(env, inputs, settings, run_dir)
     with clock.step("compare"):
         artifacts = step_compare(inputs, result, settings, options)
-        packages, packages_file = step_packages(lock, result, run_dir)
+        packages, packages_file = step_packages(lock, result, report_path.parent)
     verdict = step_verdict(result, artifacts, packages, inputs.manifest, options)
     evidence = ReportEvidence(
         manifest=inputs.manifest, manifest_sha256=inputs.manifest_sha256,
@@ -124,6 +126,5 @@ def verify(location: str, settings: Settings, options: VerifyOptions = VerifyOpt
         timings=clock.total(), started=started, finished=datetime.now(UTC),
     )
     report = build_report(evidence)
-    path = options.report_path or run_dir / "report.json"
-    dump_report(report, path)
-    return VerifyOutcome(report, verdict, path)
+    dump_report(report, report_path)
+    return VerifyOutcome(report, verdict, report_path)

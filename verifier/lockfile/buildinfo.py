@@ -1,0 +1,72 @@
+"""Debian .buildinfo files as lockfiles, read with python-debian's BuildInfo.
+
+``Installed-Build-Depends`` pins every package of the build environment by exact version
+(no location and no digest: those come from the apt archive's signed indexes when the
+packages are fetched). ``Environment`` gives SOURCE_DATE_EPOCH and the build variables;
+``Build-Path`` the build directory. A clear-signed buildinfo is accepted; its signature
+is not checked here, and the result says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from debian.deb822 import BuildInfo
+
+from verifier.errors import InputError, where
+from verifier.lockfile.interface import LockedEnvironment, LockedPackage
+
+MAX_BYTES = 16 << 20
+FIELD = "installed-build-depends"
+
+
+def _packages(info: BuildInfo, place: str, default_arch: str) -> tuple[LockedPackage, ...]:
+    packages, seen = [], set()
+    for alternatives in info.relations.get(FIELD) or []:
+        if len(alternatives) != 1:
+            raise InputError(where(place, f"field Installed-Build-Depends: alternatives are not pins: {alternatives}"))
+        rel = alternatives[0]
+        version = rel.get("version")
+        if not version or version[0] != "=":
+            raise InputError(where(place, f"field Installed-Build-Depends: {rel['name']} has no exact version"))
+        arch = rel.get("archqual") or default_arch
+        if (rel["name"], arch) in seen:
+            raise InputError(where(place, f"field Installed-Build-Depends: duplicate entry for package {rel['name']}"))
+        seen.add((rel["name"], arch))
+        packages.append(LockedPackage(rel["name"], version[1], arch))
+    if not packages:
+        raise InputError(where(place, "field Installed-Build-Depends: missing or empty"))
+    return tuple(packages)
+
+
+def parse(text: str, place: str) -> LockedEnvironment:
+    signed = text.lstrip().startswith("-----BEGIN PGP SIGNED MESSAGE-----")
+    try:
+        info = BuildInfo(text.splitlines(keepends=True))
+        environment = dict(info.get_environment())
+    except (ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise InputError(where(place, f"not a valid buildinfo: {exc}")) from None
+    if not info.get("Source"):
+        raise InputError(where(place, "field Source: missing (is this a .buildinfo file?)"))
+    arch = (info.get("Build-Architecture") or "amd64").strip()
+    epoch = environment.get("SOURCE_DATE_EPOCH")
+    if epoch is not None and not epoch.isdigit():
+        raise InputError(where(place, f"field Environment: SOURCE_DATE_EPOCH={epoch!r} is not a number"))
+    return LockedEnvironment(
+        format="buildinfo", package_manager="apt", packages=_packages(info, place, arch),
+        source_date_epoch=int(epoch) if epoch else None, build_path=info.get("Build-Path"),
+        variables={k: v for k, v in environment.items() if k != "SOURCE_DATE_EPOCH"},
+        signature="clear-signed; signature not checked (no keyring given)" if signed else "not signed",
+    )
+
+
+def load(path: Path, place: str) -> LockedEnvironment:
+    with open(path, "rb") as f:
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise InputError(where(place, f"buildinfo larger than {MAX_BYTES} bytes"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(where(place, f"not UTF-8 text (byte {exc.start})")) from None
+    return parse(text, place)

@@ -1,0 +1,64 @@
+"""verifier's own lockfile (JSON, schema verifier/schemas/lockfile-v1.json)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urljoin
+
+import jsonschema
+
+from verifier.errors import InputError, where
+from verifier.lockfile.interface import LockedEnvironment, LockedPackage
+from verifier.manifest import strict_json_loads
+
+MAX_BYTES = 64 << 20
+VERSION = 1
+
+
+def _schema() -> dict:
+    return json.loads(resources.files("verifier.schemas").joinpath("lockfile-v1.json").read_text())
+
+
+def _field(error: jsonschema.ValidationError) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".") or "(top level)"
+
+
+def parse(data: bytes, place: str, base_url: str | None = None) -> LockedEnvironment:
+    doc = strict_json_loads(data, place)
+    if not isinstance(doc, dict):
+        raise InputError(where(place, "lockfile must be a JSON object"))
+    if doc.get("lockfile_version") != VERSION:
+        raise InputError(where(place, f"unsupported lockfile_version {doc.get('lockfile_version')!r} (this verifier reads {VERSION})"))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_schema()).iter_errors(doc))
+    if error is not None:
+        raise InputError(where(place, f"field {_field(error)}: {error.message[:300]}"))
+    packages = tuple(
+        LockedPackage(p["name"], p["version"], p["architecture"], urljoin(base_url or "", p["url"]), p["size"], p["sha256"])
+        for p in doc["packages"])
+    _no_duplicates(packages, place)
+    return LockedEnvironment("verifier", doc["package_manager"], packages)
+
+
+def _no_duplicates(packages: tuple[LockedPackage, ...], place: str) -> None:
+    seen: set[tuple[str, str]] = set()
+    for p in packages:
+        if p.key in seen:
+            raise InputError(where(place, f"duplicate entry for package {p.name} ({p.architecture})"))
+        seen.add(p.key)
+
+
+def load(path: Path, place: str, base_url: str | None = None) -> LockedEnvironment:
+    with open(path, "rb") as f:
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise InputError(where(place, f"lockfile larger than {MAX_BYTES} bytes"))
+    return parse(data, place, base_url)
+
+
+def dump(locked: LockedEnvironment) -> bytes:
+    doc = {"lockfile_version": VERSION, "package_manager": locked.package_manager, "packages": [
+        {"name": p.name, "version": p.version, "architecture": p.architecture, "url": p.url, "size": p.size,
+         "sha256": p.sha256} for p in sorted(locked.packages, key=lambda p: p.key)]}
+    return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
