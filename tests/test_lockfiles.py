@@ -1,0 +1,120 @@
+"""Lockfile formats and the package comparison, as units."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from verifier.errors import InputError
+from verifier.lockfile import buildinfo, load_lockfile, native
+from verifier.lockfile.interface import LockedEnvironment, LockedPackage
+from verifier.packages import compare_packages, write_manifest
+from verifier.stages import InstalledPackage, PackageStatus
+
+SHA = "b" * 64
+PKG = {"name": "gcc-12", "version": "12.2.0-14", "architecture": "amd64", "url": "pool/gcc.deb", "size": 5, "sha256": SHA}
+BUILDINFO = """Format: 1.0
+Source: hello
+Binary: hello
+Architecture: amd64
+Version: 2.10-3
+Build-Architecture: amd64
+Build-Path: /build/reproducible-path/hello-2.10
+Installed-Build-Depends:
+ autoconf (= 2.71-3),
+ gcc-12:amd64 (= 12.2.0-14)
+Environment:
+ DEB_BUILD_OPTIONS="parallel=2"
+ SOURCE_DATE_EPOCH="1700000000"
+"""
+
+
+def lock_doc(*packages: dict) -> bytes:
+    return json.dumps({"lockfile_version": 1, "package_manager": "apt", "packages": list(packages)}).encode()
+
+
+def test_native_lockfile_resolves_urls_against_its_own() -> None:
+    locked = native.parse(lock_doc(PKG), "lock.json", "http://127.0.0.1/rel/lockfile/lock.json")
+    assert locked.packages[0].url == "http://127.0.0.1/rel/lockfile/pool/gcc.deb"
+    assert native.parse(native.dump(locked), "again.json").packages == locked.packages
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    (lock_doc(PKG, PKG), "duplicate entry for package gcc-12"),
+    (lock_doc({**PKG, "sha256": "xyz"}), "field packages[0].sha256"),
+    (lock_doc({k: v for k, v in PKG.items() if k != "version"}), "'version' is a required property"),
+    (json.dumps({"lockfile_version": 2, "package_manager": "apt", "packages": []}).encode(), "unsupported lockfile_version 2"),
+    (b"not json", "not valid JSON"),
+])
+def test_native_lockfile_errors_name_file_and_field(doc: bytes, message: str) -> None:
+    with pytest.raises(InputError) as err:
+        native.parse(doc, "lock.json")
+    assert str(err.value).startswith("lock.json: ") and message in str(err.value)
+
+
+def test_buildinfo_pins_environment_and_variables() -> None:
+    locked = buildinfo.parse(BUILDINFO, "hello.buildinfo")
+    assert [(p.name, p.version) for p in locked.packages] == [("autoconf", "2.71-3"), ("gcc-12", "12.2.0-14")]
+    assert locked.source_date_epoch == 1700000000 and locked.build_path == "/build/reproducible-path/hello-2.10"
+    assert locked.variables == {"DEB_BUILD_OPTIONS": "parallel=2"} and locked.signature == "not signed"
+
+
+def test_clear_signed_buildinfo_says_its_signature_was_not_checked() -> None:
+    signed = ("-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n" + BUILDINFO +
+              "-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n")
+    locked = buildinfo.parse(signed, "hello.buildinfo")
+    assert "not checked" in locked.signature and len(locked.packages) == 2
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (BUILDINFO.replace(" autoconf (= 2.71-3),\n", " autoconf (>= 2.71-3),\n"), "autoconf has no exact version"),
+    (BUILDINFO.replace(" autoconf (= 2.71-3),\n", " autoconf (= 2.71-3),\n autoconf (= 2.71-4),\n"), "duplicate entry"),
+    (BUILDINFO.replace("Source: hello\n", ""), "field Source: missing"),
+    (BUILDINFO.replace("SOURCE_DATE_EPOCH=\"1700000000\"", "SOURCE_DATE_EPOCH=\"soon\""), "is not a number"),
+])
+def test_buildinfo_errors(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        buildinfo.parse(text, "hello.buildinfo")
+
+
+def test_unknown_lockfile_format(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="lockfile format 'yarn' is not supported"):
+        load_lockfile(tmp_path / "x", "yarn", "x.lock")
+
+
+LOCKED = LockedEnvironment("verifier", "apt", (LockedPackage("gcc-12", "12.2.0-14", "amd64"),
+                                                LockedPackage("make", "4.3-4.1", "amd64")))
+
+
+def test_matching_packages() -> None:
+    installed = (InstalledPackage("gcc-12", "12.2.0-14", "amd64"), InstalledPackage("make", "4.3-4.1", "amd64"),
+                 InstalledPackage("base-files", "12.4", "amd64"))
+    result = compare_packages(LOCKED, installed)
+    assert result.status == PackageStatus.MATCH and result.counts["installed_not_locked"] == 1
+
+
+def test_drift_names_the_package() -> None:
+    installed = (InstalledPackage("gcc-12", "12.2.0-15", "amd64"),)
+    result = compare_packages(LOCKED, installed)
+    assert result.status == PackageStatus.DRIFT
+    assert {d["name"]: d["installed"] for d in result.drift} == {"gcc-12": "12.2.0-15", "make": None}
+    assert "locked 12.2.0-14, installed 12.2.0-15" in result.reason
+
+
+def test_drift_against_the_official_buildinfo() -> None:
+    installed = (InstalledPackage("gcc-12", "12.2.0-14", "amd64"), InstalledPackage("make", "4.3-4.1", "amd64"))
+    official = LockedEnvironment("buildinfo", "apt", (LockedPackage("gcc-12", "12.2.0-13", "amd64"),
+                                                      LockedPackage("make", "4.3-4.1", "amd64")))
+    result = compare_packages(LOCKED, installed, official)
+    assert result.status == PackageStatus.DRIFT and result.drift[0]["buildinfo"] == "12.2.0-13"
+
+
+def test_unreadable_installed_list_is_not_checked() -> None:
+    assert compare_packages(LOCKED, None).status == PackageStatus.NOT_CHECKED
+
+
+def test_manifest_file(tmp_path: Path) -> None:
+    write_manifest((InstalledPackage("b", "2", "all"), InstalledPackage("a", "1", "amd64")), tmp_path / "m.txt")
+    assert (tmp_path / "m.txt").read_text() == "a\t1\tamd64\nb\t2\tall\n"
