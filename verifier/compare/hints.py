@@ -8,8 +8,9 @@ from dataclasses import replace
 
 from verifier.compare.difference import Difference
 
-DATE_RE = re.compile(r"\b(19|20)\d\d-[01]\d-[0-3]\d[T ][0-2]\d:[0-5]\d|\b[0-2]\d:[0-5]\d:[0-5]\d\b")
-PATH_RE = re.compile(r"(/build/|/tmp/|/home/|/var/tmp/|/usr/src/)\S+")
+DATE_RE = re.compile(r"\b(19|20)\d\d-[01]\d-[0-3]\d([T ][0-2]\d:[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?"
+                     r"|\b[0-2]\d:[0-5]\d:[0-5]\d(\.\d+)?\b")
+PATH_RE = re.compile(r"(/build/|/tmp/|/home/|/var/tmp/|/usr/src/)[^\s\"']*")
 
 FIELD_HINTS = {
     "mtime": "member timestamps differ: clamp them to SOURCE_DATE_EPOCH (tar --mtime=@$SOURCE_DATE_EPOCH --clamp-mtime)",
@@ -51,13 +52,25 @@ def _epoch_hint(diff: str, epoch: int) -> list[str]:
     return []
 
 
+def _changed_pairs(diff: str) -> list[tuple[str, str]]:
+    """Removed and added lines paired in order, where a hunk replaces as many as it adds."""
+    removed = [line[1:] for line in diff.splitlines() if line.startswith("-")]
+    added = [line[1:] for line in diff.splitlines() if line.startswith("+")]
+    return list(zip(removed, added)) if len(removed) == len(added) else []
+
+
+def _only_differs_by(pattern: re.Pattern[str], pairs: list[tuple[str, str]]) -> bool:
+    """True when some changed line differs only in what ``pattern`` matches."""
+    return any(a != b and pattern.search(a) and pattern.sub("<>", a) == pattern.sub("<>", b) for a, b in pairs)
+
+
 def _content_hints(node: Difference) -> list[str]:
     hints = []
-    changed = "\n".join(line for line in (node.unified_diff or "").splitlines() if line[:1] in "+-")
-    if node.kind == "content" and DATE_RE.search(changed):
-        hints.append("a date or time is embedded in the content: the build time leaks into the output "
-                     "(use SOURCE_DATE_EPOCH)")
-    if node.kind == "content" and PATH_RE.search(changed):
+    pairs = _changed_pairs(node.unified_diff or "") if node.kind == "content" else []
+    if _only_differs_by(DATE_RE, pairs):
+        hints.append("a date or time that differs between the builds is embedded in the content: the build "
+                     "time leaks into the output (use SOURCE_DATE_EPOCH)")
+    if _only_differs_by(PATH_RE, pairs):
         hints.append("a build path is embedded in the content (use -ffile-prefix-map or a fixed build path)")
     if node.kind == "order":
         hints.append("member order differs: sort entries (tar --sort=name, sorted file lists)")
