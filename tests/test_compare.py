@@ -239,3 +239,42 @@ def test_compare_cli_formats_and_exit_codes(tmp_path: Path, capsys) -> None:
     assert run(["compare", str(a), str(tmp_path / "missing")]) == ExitCode.BAD_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing: no such file" in err
+
+
+def _elf_pair(tmp_path: Path) -> tuple[Path, Path]:
+    require_tool("gcc")
+    outs = []
+    for side, value in (("a", 1), ("b", 2)):
+        src = tmp_path / f"{side}.c"
+        src.write_text(f"int main(void) {{ return {value}; }}\n")
+        subprocess.run(["gcc", "-O2", "-o", str(tmp_path / side), str(src)], check=True)
+        outs.append(tmp_path / side)
+    return outs[0], outs[1]
+
+
+def test_elf_is_explained_by_the_diffoscope_fallback(tmp_path: Path, cfg: Settings) -> None:
+    require_tool("diffoscope")
+    a, b = _elf_pair(tmp_path)
+    result = compare_paths(a, b, cfg)
+    assert result.difference.kind == "diffoscope"
+    assert any("diffoscope fallback" in d for d in result.degradations)
+    assert "a.c" in tree_text(result.difference) and "b.c" in tree_text(result.difference)
+
+
+def test_missing_diffoscope_is_a_visible_degradation(tmp_path: Path, cfg: Settings, monkeypatch) -> None:
+    from verifier.compare.comparators import diffoscope
+
+    a, b = _elf_pair(tmp_path)
+    monkeypatch.setattr(diffoscope.shutil, "which", lambda name: None)  # a machine without diffoscope
+    result = compare_paths(a, b, cfg)
+    assert any("diffoscope is not installed" in d for d in result.degradations)
+    assert result.difference.kind == "bytes" and "bytes differ at" in tree_text(result.difference)
+
+
+def test_date_hint_fires_only_on_a_changed_timestamp(tmp_path: Path, cfg: Settings) -> None:
+    a, b, c = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"
+    a.write_text("name: x\nbuilt: 2026-11-22T12:19:30Z\n")
+    b.write_text("name: x\nbuilt: 2026-11-22T12:19:33Z\n")
+    c.write_text("name: y\nbuilt: 2026-11-22T12:19:30Z\nold entry 2019-01-01\n")
+    assert any("date or time" in h for h in compare_paths(a, b, cfg).difference.hints)
+    assert not any("date or time" in h for h in compare_paths(a, c, cfg).difference.hints)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from verifier.compare.comparators.archives import LibarchiveContainer
 from verifier.compare.comparators.binary import BinaryComparator
 from verifier.compare.comparators.compressed import CompressedStream
+from verifier.compare.comparators.diffoscope import DiffoscopeComparator
 from verifier.compare.comparators.text import TextComparator
 from verifier.compare.comparators.zip import ZipComparator
 from verifier.compare.interface import Comparator
@@ -18,6 +19,7 @@ REGISTRY: tuple[Comparator, ...] = (
     CompressedStream("xz", b"\xfd7zXZ\x00", "xz"),
     CompressedStream("zstd", b"\x28\xb5\x2f\xfd", "zstd"),
     CompressedStream("bzip2", b"BZh", "bzip2"),
+    DiffoscopeComparator(),  # only formats with no native comparator (ELF, PDF, images, …)
     TextComparator(),
     BinaryComparator(),
 )

@@ -1,0 +1,42 @@
+"""External tools verifier uses, as plain data: name -> (Debian package, purpose, essential)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    package: str
+    purpose: str
+    essential: bool = False
+    version_args: tuple[str, ...] = ("--version",)
+
+
+TOOLS: tuple[Tool, ...] = (
+    Tool("podman", "podman", "runs every build in a sandbox", essential=True),
+    Tool("runc", "runc", "OCI runtime for podman where crun cannot start containers", version_args=("--version",)),
+    Tool("crun", "crun", "podman's default OCI runtime on many hosts"),
+    Tool("mmdebstrap", "mmdebstrap", "builds Debian environment archives (scripts/make-debian-env.sh)"),
+    Tool("dpkg-deb", "dpkg", "reads .deb control fields for lockfiles and the offline repository", version_args=("--version",)),
+    Tool("diffoscope", "diffoscope-minimal", "fallback explanations for formats verifier does not read natively"),
+    Tool("zstd", "zstd", "compressed environment archives"),
+    Tool("xz", "xz-utils", "compressed archives"),
+    Tool("openssl", "openssl", "hashing reference in benchmarks", version_args=("version",)),
+    Tool("chromium", "chromium", "the HTML report check in the tests"),
+)
+
+
+def probe(tool: Tool) -> tuple[bool, str]:
+    path = shutil.which(tool.name)
+    if path is None:
+        return False, ""
+    try:
+        done = subprocess.run([path, *tool.version_args], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return True, "(version unknown)"
+    first = (done.stdout or done.stderr).strip().splitlines()
+    return True, first[0][:80] if first else ""
