@@ -63,8 +63,10 @@ def test_locked_packages_install_offline_and_match(tmp_path: Path, debian_build_
     lock = lockfile_for([(probe_deb, "verifier-probe", "1.0")], lambda d: http_server.base + "/pool/probe.deb")
     published = publish_with_lock(tmp_path, debian_build_env, lock)
     assert (published / "artifacts" / "marker.txt").read_text() == "locked marker\n"
+    assert run(["fetch", str(published / "release.json"), "--cache-dir", str(tmp_path / "vcache")]) == ExitCode.OK
+    http_server.routes.clear()  # everything must now come from the cache
     report = tmp_path / "report.json"
-    code = run(["verify", str(published / "release.json"), "--cache-dir", str(tmp_path / "vcache"),
+    code = run(["verify", str(published / "release.json"), "--cache-dir", str(tmp_path / "vcache"), "--offline",
                 "--work-dir", str(tmp_path / "vwork"), "--report", str(report), "--output", str(tmp_path / "o.txt")])
     doc = json.loads(report.read_text())
     assert code == ExitCode.OK, doc["reasons"]

@@ -21,6 +21,19 @@ class LockEvidence:
     reason: str = ""  # why packages will not be checked
 
 
+def prefetch(inputs: FetchedInputs, settings: Settings) -> int:
+    """Fetch (and check) every package the lockfile names, for offline use; returns the count."""
+    if inputs.lockfile is None:
+        return 0
+    from verifier.cache import ContentCache
+    from verifier.lockfile import load_lockfile
+    from verifier.repository import fetch_packages
+
+    pin = inputs.lockfile.pin
+    locked = load_lockfile(inputs.lockfile.path, pin.format, pin.name, base_url=pin.url)
+    return len(fetch_packages(locked, ContentCache(settings.cache_dir), settings, place=pin.name))
+
+
 def prepare(inputs: FetchedInputs, settings: Settings, run_dir: Path) -> LockEvidence:
     if inputs.lockfile is None:
         return LockEvidence(None, None, "the release has no lockfile")

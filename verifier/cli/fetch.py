@@ -18,6 +18,7 @@ def fetch_command(
     """Fetch the manifest's inputs and official artifacts into the cache, checking every pin."""
     from verifier.cache import ContentCache
     from verifier.fetch import fetch_inputs, load_manifest
+    from verifier.lockfile_step import prefetch
 
     settings = settings_from_options(cache_dir=cache_dir, offline=offline)
     loaded = load_manifest(manifest, settings)
@@ -27,7 +28,9 @@ def fetch_command(
     rows += [("source", s) for s in inputs.sources] + [("artifact", a) for a in inputs.artifacts]
     table = [(kind, c.pin.name, c.pin.size, c.pin.sha256[:16] + "…") for kind, c in rows]
     typer.echo(tabulate(table, headers=("kind", "name", "bytes", "sha256"), tablefmt="simple"))
-    typer.echo(f"all {len(rows)} pinned files verified in {settings.cache_dir}")
+    packages = prefetch(inputs, settings)
+    locked = f" and {packages} locked package(s)" if packages else ""
+    typer.echo(f"all {len(rows)} pinned files{locked} verified in {settings.cache_dir}")
 
 
 def register(app: typer.Typer) -> None:
