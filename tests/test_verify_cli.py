@@ -1,0 +1,93 @@
+"""`verify` on small busybox releases: every kind of outcome gets its exit code, a report
+and a one-line message."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from verifier.cli.app import run
+from verifier.errors import ExitCode
+
+pytestmark = pytest.mark.podman
+
+
+def pin(path: Path, **extra: object) -> dict:
+    data = path.read_bytes()
+    return {"name": path.name, "url": path.name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), **extra}
+
+
+def release(tmp: Path, env: Path, command: str, artifacts: dict[str, bytes], outputs: list[str] | None = None) -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / env.name).write_bytes(env.read_bytes())
+    for name, data in artifacts.items():
+        (tmp / name).write_bytes(data)
+    doc = {"manifest_version": 1, "name": "bb", "version": "1",
+           "environment": pin(tmp / env.name, format="rootfs"), "lockfile": None, "sources": [],
+           "build": {"command": command, "workdir": "/build/src", "outputs": outputs or ["out/*"],
+                     "source_date_epoch": 1700000000, "variables": {}},
+           "artifacts": [pin(tmp / name) for name in artifacts]}
+    (tmp / "release.json").write_text(json.dumps(doc))
+    return tmp / "release.json"
+
+
+def verify(manifest: Path, tmp: Path) -> tuple[int, dict | None]:
+    report = tmp / "out" / "report.json"
+    code = run(["verify", str(manifest), "--cache-dir", str(tmp / "cache"), "--work-dir", str(tmp / "work"),
+                "--report", str(report), "--output", str(tmp / "summary.txt")])
+    return code, json.loads(report.read_text()) if report.exists() else None
+
+
+def test_reproducible(tmp_path: Path, busybox_rootfs: Path) -> None:
+    manifest = release(tmp_path / "r", busybox_rootfs, "mkdir -p out && echo $SOURCE_DATE_EPOCH > out/a.txt",
+                       {"a.txt": b"1700000000\n"})
+    code, report = verify(manifest, tmp_path)
+    assert code == ExitCode.OK and report["verdict"] == "REPRODUCIBLE"
+    assert "VERDICT: REPRODUCIBLE" in (tmp_path / "summary.txt").read_text()
+
+
+def test_failed_build_is_inconclusive_with_the_log_tail(tmp_path: Path, busybox_rootfs: Path, capsys) -> None:
+    manifest = release(tmp_path / "r", busybox_rootfs, "echo 'cc: error: no input files' >&2; exit 1", {"a.txt": b"x"})
+    code, report = verify(manifest, tmp_path)
+    assert code == ExitCode.INCONCLUSIVE and report["verdict"] == "INCONCLUSIVE"
+    assert report["build"]["status"] == "FAILED" and "no input files" in report["build"]["log_tail"]
+    assert "verdict: INCONCLUSIVE" in capsys.readouterr().err
+
+
+def test_build_reaching_for_the_network_fails_inside(tmp_path: Path, busybox_rootfs: Path) -> None:
+    manifest = release(tmp_path / "r", busybox_rootfs,
+                       "mkdir -p out && wget -q -T 3 -O out/a.txt http://10.0.2.2/ && true", {"a.txt": b"x"})
+    code, report = verify(manifest, tmp_path)
+    assert code == ExitCode.INCONCLUSIVE and report["build"]["status"] == "FAILED"
+
+
+def test_missing_and_extra_outputs_are_different(tmp_path: Path, busybox_rootfs: Path) -> None:
+    manifest = release(tmp_path / "r", busybox_rootfs, "mkdir -p out && echo b > out/b.txt", {"a.txt": b"a\n"})
+    code, report = verify(manifest, tmp_path)
+    assert code == ExitCode.DIFFERENT
+    assert {a["name"]: a["status"] for a in report["artifacts"]} == {"a.txt": "MISSING", "b.txt": "EXTRA"}
+
+
+def test_no_artifacts_is_never_reproducible(tmp_path: Path, busybox_rootfs: Path) -> None:
+    manifest = release(tmp_path / "r", busybox_rootfs, "mkdir -p out && echo a > out/a.txt", {})
+    code, report = verify(manifest, tmp_path)
+    assert code != ExitCode.OK and report["verdict"] != "REPRODUCIBLE"
+
+
+def test_podman_missing_is_an_infrastructure_error(tmp_path: Path, busybox_rootfs: Path, capsys, monkeypatch) -> None:
+    manifest = release(tmp_path / "r", busybox_rootfs, "true", {"a.txt": b"a"})
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine where podman is not installed
+    code, report = verify(manifest, tmp_path)
+    assert code == ExitCode.INFRASTRUCTURE and report is None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "podman not found" in err
+
+
+def test_unknown_manifest_version(tmp_path: Path, capsys) -> None:
+    (tmp_path / "release.json").write_text(json.dumps({"manifest_version": 7}))
+    code, _ = verify(tmp_path / "release.json", tmp_path)
+    assert code == ExitCode.BAD_INPUT
+    assert "unsupported manifest_version 7" in capsys.readouterr().err
