@@ -159,7 +159,7 @@ BAD_INPUT = {
     "key is a directory": (lambda s: None, ["--key", "{dir}"], "key"),
     "threshold > keys": (lambda s: None, ["--key", "{alice_pub}", "--threshold", "2"], "larger than the 1 distinct"),
     "threshold zero": (lambda s: None, ["--key", "{alice_pub}", "--threshold", "0"], "at least 1"),
-    "missing envelope": (lambda s: s["env"].unlink(), ["--key", "{alice_pub}"], "cannot read envelope"),
+    "missing envelope": (lambda s: s["env"].unlink(), ["--key", "{alice_pub}"], "no such envelope file"),
 }
 
 

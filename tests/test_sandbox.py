@@ -19,7 +19,6 @@ from tests.fixtures_sandbox import make_inputs
 from verifier.errors import InputError, SandboxError
 from verifier.sandbox.environment import prepare_environment
 from verifier.sandbox.rebuild import rebuild
-from verifier.settings import SandboxLimits, Settings
 from verifier.stages import BuildPreparation, BuildStatus, Mount
 
 pytestmark = pytest.mark.podman

@@ -25,13 +25,11 @@ def _document(a: Path, b: Path, normalize: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _load(path: Path) -> dict[str, Any]:
+    from verifier.files import read_limited
     from verifier.manifest import strict_json_loads
     from verifier.render.comparison import COMPARE_VERSION
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(where(path, f"cannot read: {exc.strerror}")) from None
+    data = read_limited(path, 64 << 20, "comparison")
     doc = strict_json_loads(data, str(path))
     if not isinstance(doc, dict) or doc.get("compare_version") != COMPARE_VERSION:
         raise InputError(where(path, f"not a verifier compare document of version {COMPARE_VERSION}"))

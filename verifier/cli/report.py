@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from verifier.cli.output import write_atomically
-from verifier.errors import ExitCode, InputError, IntegrityError, LimitExceeded, where
+from verifier.files import read_limited
+from verifier.errors import ExitCode, InputError, IntegrityError, where
 
 if TYPE_CHECKING:
     from verifier.attestation import VerifiedAttestation
@@ -23,14 +24,7 @@ report_app = typer.Typer(name="report", help="Verify, render or sign a saved ver
 
 
 def _read_limited(path: Path, limit: int, what: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
-    except OSError as exc:
-        raise InputError(where(path, f"cannot read {what}: {exc.strerror}")) from None
-    if len(data) > limit:
-        raise LimitExceeded(where(path, f"{what} larger than {limit} bytes"))
-    return data
+    return read_limited(path, limit, what)
 
 
 def _print_verified(path: Path, v: VerifiedAttestation) -> None:

@@ -18,6 +18,7 @@ import urllib3
 from verifier.cache import ContentCache, HashingWriter
 from verifier.digests import CHUNK, FileDigest
 from verifier.errors import FetchError, InputError, IntegrityError, where
+from verifier.files import read_limited
 from verifier.fetch.http import Progress, Target, download, pool
 from verifier.manifest import MAX_MANIFEST_BYTES, PinnedFile, ReleaseManifest, parse
 from verifier.settings import Settings
@@ -122,16 +123,7 @@ def _read_remote_manifest(location: str, settings: Settings) -> bytes:
 
 
 def _read_local_manifest(location: str) -> bytes:
-    path = local_path(location)
-    try:
-        with open(path, "rb") as f:
-            return f.read(MAX_MANIFEST_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(where(path, "no such manifest file")) from None
-    except IsADirectoryError:
-        raise InputError(where(path, "is a directory, not a manifest")) from None
-    except OSError as exc:
-        raise InputError(where(path, f"cannot read the manifest: {exc.strerror}")) from None
+    return read_limited(local_path(location), MAX_MANIFEST_BYTES, "manifest")
 
 
 def load_manifest(location: str, settings: Settings) -> LoadedManifest:

@@ -14,6 +14,7 @@ from pathlib import Path
 from debian.deb822 import BuildInfo
 
 from verifier.errors import InputError, where
+from verifier.files import read_limited
 from verifier.lockfile.interface import LockedEnvironment, LockedPackage
 
 MAX_BYTES = 16 << 20
@@ -61,10 +62,7 @@ def parse(text: str, place: str) -> LockedEnvironment:
 
 
 def load(path: Path, place: str) -> LockedEnvironment:
-    with open(path, "rb") as f:
-        data = f.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise InputError(where(place, f"buildinfo larger than {MAX_BYTES} bytes"))
+    data = read_limited(path, MAX_BYTES, "buildinfo", place)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 import jsonschema
 
 from verifier.errors import InputError, where
+from verifier.files import read_limited
 from verifier.lockfile.interface import LockedEnvironment, LockedPackage
 from verifier.manifest import strict_json_loads
 
@@ -50,11 +51,7 @@ def _no_duplicates(packages: tuple[LockedPackage, ...], place: str) -> None:
 
 
 def load(path: Path, place: str, base_url: str | None = None) -> LockedEnvironment:
-    with open(path, "rb") as f:
-        data = f.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise InputError(where(place, f"lockfile larger than {MAX_BYTES} bytes"))
-    return parse(data, place, base_url)
+    return parse(read_limited(path, MAX_BYTES, "lockfile", place), place, base_url)
 
 
 def dump(locked: LockedEnvironment) -> bytes:

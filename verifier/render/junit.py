@@ -13,7 +13,7 @@ from typing import Any
 
 from verifier.render import sections as s
 from verifier.render.escape import clean, clean_block
-from verifier.render.tree import Node, label, walk
+from verifier.render.tree import label, walk
 
 FAILING = {"DIFFERENT", "MISSING", "EXTRA"}
 

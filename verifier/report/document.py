@@ -10,6 +10,7 @@ from typing import Any
 
 from verifier import TOOL_ID, __version__
 from verifier.atomic import write_bytes
+from verifier.files import read_limited
 from verifier.errors import InputError, where
 from verifier.manifest import PinnedFile, ReleaseManifest, strict_json_loads
 from verifier.stages import (
@@ -159,13 +160,7 @@ def dump_report(report: dict[str, Any], path: Path) -> bytes:
 
 def load_report(path: Path) -> dict[str, Any]:
     """Read a saved report, refusing oversized, non-JSON or unknown-version documents."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_REPORT_BYTES + 1)
-    except OSError as exc:
-        raise InputError(where(path, f"cannot read report: {exc.strerror}")) from None
-    if len(data) > MAX_REPORT_BYTES:
-        raise InputError(where(path, f"report larger than {MAX_REPORT_BYTES} bytes"))
+    data = read_limited(path, MAX_REPORT_BYTES, "report")
     doc = strict_json_loads(data, str(path))
     if not isinstance(doc, dict) or doc.get("report_version") != REPORT_VERSION:
         version = doc.get("report_version") if isinstance(doc, dict) else None

@@ -61,7 +61,7 @@ def _probe(podman: Podman, settings: Settings, image: str | None) -> RuntimeChoi
     if default == "runc":
         return RuntimeChoice("runc", "podman's default runtime")
     if image is None:
-        return RuntimeChoice(default, f"podman's default runtime (not probed: no image yet)")
+        return RuntimeChoice(default, "podman's default runtime (not probed: no image yet)")
     args = ["--runtime", default, "run", "--rm", "--network=none", *ulimit_flags(settings),
             "--entrypoint", "/bin/sh", image, "-c", "true"]
     done = podman.run(args, check=False, timeout=60, what="runtime probe")
