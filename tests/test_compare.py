@@ -278,3 +278,36 @@ def test_date_hint_fires_only_on_a_changed_timestamp(tmp_path: Path, cfg: Settin
     c.write_text("name: y\nbuilt: 2026-11-22T12:19:30Z\nold entry 2019-01-01\n")
     assert any("date or time" in h for h in compare_paths(a, b, cfg).difference.hints)
     assert not any("date or time" in h for h in compare_paths(a, c, cfg).difference.hints)
+
+
+def test_iso9660_members_and_truncation(tmp_path: Path, cfg: Settings) -> None:
+    tool = shutil.which("genisoimage") or shutil.which("xorrisofs") or require_tool("genisoimage")
+    isos = []
+    for side, text in (("a", "one\n"), ("b", "two\n")):
+        src = make_tree(tmp_path / f"iso-{side}", {"docs/readme.txt": text, "same.txt": "same\n"})
+        out = tmp_path / f"{side}.iso"
+        subprocess.run([tool, "-quiet", "-R", "-o", str(out), str(src)], check=True, capture_output=True)
+        isos.append(out)
+    diff = compare_paths(*isos, cfg).difference
+    content = [n for n in nodes(diff) if n.kind == "content"]
+    assert [n.source1.split("::")[-1] for n in content] == ["docs/readme.txt"]
+    truncated = tmp_path / "t.iso"
+    truncated.write_bytes(isos[0].read_bytes()[: 40 * 1024])
+    result = compare_paths(isos[0], truncated, cfg)
+    assert any("truncated ISO image" in d for d in result.degradations)
+
+
+def test_squashfs_members(tmp_path: Path, cfg: Settings) -> None:
+    require_tool("mksquashfs")
+    images = []
+    for side, text in (("a", "one\n"), ("b", "two\n")):
+        src = make_tree(tmp_path / f"sq-{side}", {"etc/conf": text, "bin/tool": "same\n"})
+        (src / "etc" / "link").symlink_to("conf" if side == "a" else "other")
+        out = tmp_path / f"{side}.sqfs"
+        subprocess.run(["mksquashfs", str(src), str(out), "-quiet", "-noappend", "-all-root", "-mkfs-time", "0",
+                        "-all-time", str(EPOCH)], check=True, capture_output=True)
+        images.append(out)
+    diff = compare_paths(*images, cfg).difference
+    text = tree_text(diff)
+    assert [n.source1.split("::")[-1] for n in nodes(diff) if n.kind == "content"] == ["etc/conf"]
+    assert '"-conf\\n+other\\n"' in text, "the symlink target is compared as metadata"

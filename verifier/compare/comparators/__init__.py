@@ -6,6 +6,7 @@ from verifier.compare.comparators.archives import LibarchiveContainer
 from verifier.compare.comparators.binary import BinaryComparator
 from verifier.compare.comparators.compressed import CompressedStream
 from verifier.compare.comparators.diffoscope import DiffoscopeComparator
+from verifier.compare.comparators.filesystems import Iso9660Container, SquashfsContainer
 from verifier.compare.comparators.text import TextComparator
 from verifier.compare.comparators.zip import ZipComparator
 from verifier.compare.interface import Comparator
@@ -13,6 +14,8 @@ from verifier.compare.interface import Comparator
 REGISTRY: tuple[Comparator, ...] = (
     LibarchiveContainer("ar (deb)", "ar"),
     ZipComparator(),
+    Iso9660Container(),
+    SquashfsContainer(),
     LibarchiveContainer("cpio", "cpio"),
     LibarchiveContainer("tar", "tar"),
     CompressedStream("gzip", b"\x1f\x8b", "gzip"),

@@ -1,0 +1,120 @@
+"""Filesystem images: ISO 9660 (libarchive, with our own size check: libarchive lists a
+truncated image without error) and squashfs (squashfs-tools: libarchive cannot read it).
+Members are compared like any container's (verifier/compare/members.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from verifier.compare.comparators.archives import LibarchiveContainer
+from verifier.compare.difference import Difference
+from verifier.compare.interface import CompareContext, Side
+from verifier.compare.members import Member, compare_members
+from verifier.digests import CHUNK
+from verifier.errors import InputError, LimitExceeded
+
+ISO_PVD = 0x8000
+SQUASHFS_LIST = re.compile(r"^(?P<mode>[-dlcbps][-rwxsStT]{9})\s+(?P<owner>\S+)\s+(?P<size>[\d,]+)\s+"
+                           r"(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d)\s+squashfs-root(?P<path>/.*)?$")
+TIMEOUT = 600
+
+
+def iso_volume_bytes(path: Path) -> int | None:
+    with open(path, "rb") as f:
+        f.seek(ISO_PVD)
+        pvd = f.read(2048)
+    if len(pvd) < 2048 or pvd[1:6] != b"CD001":
+        return None
+    (blocks,) = struct.unpack_from("<I", pvd, 80)
+    (block_size,) = struct.unpack_from("<H", pvd, 128)
+    return blocks * block_size
+
+
+@dataclass(frozen=True)
+class Iso9660Container(LibarchiveContainer):
+    name: str = "iso9660"
+    format_name: str = "iso9660"
+
+    def recognizes(self, head: bytes, side: Side) -> bool:
+        return iso_volume_bytes(side.path) is not None
+
+    def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
+        for side in (a, b):
+            expected, actual = iso_volume_bytes(side.path) or 0, side.path.stat().st_size
+            if actual < expected:
+                raise InputError(f"{side.label}: truncated ISO image ({actual} of {expected} bytes)")
+        return super().compare(a, b, ctx)
+
+
+def _unsquashfs(args: list[str], side: Side) -> subprocess.CompletedProcess[bytes]:
+    tool = shutil.which("unsquashfs")
+    if tool is None:
+        raise InputError("unsquashfs is not installed (apt-get install squashfs-tools)")
+    try:
+        done = subprocess.run([tool, *args], capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise InputError(f"{side.label}: unsquashfs did not finish within {TIMEOUT} s") from None
+    if done.returncode != 0:
+        raise InputError(f"{side.label}: unsquashfs failed: {done.stderr.decode(errors='replace').strip()[:200]}")
+    return done
+
+
+@dataclass(frozen=True)
+class SquashfsContainer:
+    name: str = "squashfs"
+
+    def recognizes(self, head: bytes, side: Side) -> bool:
+        return head.startswith(b"hsqs")
+
+    def _cat(self, side: Side, path: str, sink) -> None:
+        """Stream one member's content into ``sink`` (constant memory)."""
+        tool = shutil.which("unsquashfs") or "unsquashfs"
+        with subprocess.Popen([tool, "-no-wildcards", "-cat", str(side.path), path], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL) as proc:
+            while chunk := proc.stdout.read(CHUNK):
+                sink(chunk)
+        if proc.returncode != 0:
+            raise InputError(f"{side.label}: unsquashfs could not read member {path!r}")
+
+    def _list(self, side: Side, ctx: CompareContext) -> list[Member]:
+        listing = _unsquashfs(["-UTC", "-lln", str(side.path)], side).stdout.decode("utf-8", "replace")
+        members, total = [], 0
+        for line in listing.splitlines():
+            m = SQUASHFS_LIST.match(line)
+            if not m or not m["path"]:
+                continue
+            path, _, link = m["path"][1:].partition(" -> ")
+            meta: dict[str, object] = {"mode": m["mode"], "owner": m["owner"], "mtime": m["date"]}
+            if link:
+                meta["link"] = link
+            size = int(m["size"].replace(",", ""))
+            digest = None
+            if m["mode"].startswith("-"):
+                total += size
+                if total > ctx.settings.unpack.max_expanded_bytes:
+                    raise LimitExceeded(f"{side.label}: expands past {ctx.settings.unpack.max_expanded_bytes} bytes")
+                h = hashlib.sha256()
+                self._cat(side, path, h.update)
+                digest = h.hexdigest()
+            members.append(Member(path, digest, size, meta))
+            if len(members) > ctx.settings.unpack.max_members:
+                raise LimitExceeded(f"{side.label}: more than {ctx.settings.unpack.max_members} members")
+        return members
+
+    def _extract(self, side: Side, names: set[str], ctx: CompareContext) -> dict[str, Path]:
+        out = {}
+        for name in names:
+            path = ctx.new_temp_file()
+            with open(path, "wb") as f:
+                self._cat(side, name, f.write)
+            out[name] = path
+        return out
+
+    def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
+        return compare_members(a, b, self._list(a, ctx), self._list(b, ctx), ctx, self._extract)
