@@ -311,3 +311,48 @@ def test_squashfs_members(tmp_path: Path, cfg: Settings) -> None:
     text = tree_text(diff)
     assert [n.source1.split("::")[-1] for n in nodes(diff) if n.kind == "content"] == ["etc/conf"]
     assert '"-conf\\n+other\\n"' in text, "the symlink target is compared as metadata"
+
+
+def _rpm(tmp: Path, release: int, content: str, host: str) -> Path:
+    require_tool("rpmbuild")
+    top = tmp / f"rpm{release}{host}"
+    (top / "SPECS").mkdir(parents=True)
+    spec = top / "SPECS" / "demo.spec"
+    spec.write_text(f"""Name: demo
+Version: 1.0
+Release: {release}
+Summary: demo
+License: MIT
+BuildArch: noarch
+%description
+demo
+%install
+mkdir -p %{{buildroot}}/usr/share/demo
+echo "{content}" > %{{buildroot}}/usr/share/demo/file.txt
+%files
+/usr/share/demo/file.txt
+""")
+    subprocess.run(["rpmbuild", "--define", f"_topdir {top}", "--define", f"_buildhost {host}", "-bb", str(spec)],
+                   check=True, capture_output=True)
+    return next((top / "RPMS" / "noarch").glob("*.rpm"))
+
+
+def test_rpm_header_fields_and_payload(tmp_path: Path, cfg: Settings) -> None:
+    a = _rpm(tmp_path, 1, "content 1", "host-a")
+    b = _rpm(tmp_path, 1, "content 2", "host-b")
+    diff = compare_paths(a, b, cfg).difference
+    fields = {n.source1: n for n in nodes(diff) if n.kind == "field"}
+    assert "buildhost" in fields and "volatile tag" in fields["buildhost"].comments[0]
+    assert any("BUILDHOST" in h for h in diff.hints)
+    content = [n for n in nodes(diff) if n.kind == "content"]
+    assert [n.source1.split("::")[-1] for n in content] == ["usr/share/demo/file.txt"]
+    result = compare_paths(a, b, cfg, normalizers=("rpm-signature", "rpm-buildinfo"))
+    assert not result.equivalent, "normalisers never hide the payload's content change"
+
+
+def test_corrupt_rpm_degrades_to_bytes(tmp_path: Path, cfg: Settings) -> None:
+    a = _rpm(tmp_path, 1, "content 1", "h")
+    bad = tmp_path / "bad.rpm"
+    bad.write_bytes(a.read_bytes()[:200] + b"\xff" * 300)
+    result = compare_paths(a, bad, cfg)
+    assert any("rpm comparison failed" in d for d in result.degradations)

@@ -35,8 +35,14 @@ def _header_hints(node: Difference) -> list[str]:
     return hints
 
 
+RPM_HINTS = {
+    "buildtime": "RPM BUILDTIME differs: build with SOURCE_DATE_EPOCH and %use_source_date_epoch_as_buildtime",
+    "buildhost": "RPM BUILDHOST differs: set %_buildhost to a fixed name",
+}
+
+
 def _field_hints(node: Difference, source_date_epoch: int | None) -> list[str]:
-    hints = []
+    hints = [RPM_HINTS[c.source1] for c in node.details if c.kind == "field" and c.source1 in RPM_HINTS]
     for child in node.details:
         if child.kind == "metadata" and child.source1 in FIELD_HINTS:
             hints.append(FIELD_HINTS[child.source1])

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from verifier.compare.comparators.rpm import SIGNATURE_TAGS
 from verifier.compare.difference import Difference
 from verifier.errors import InputError
 
@@ -36,6 +37,10 @@ NORMALIZERS: dict[str, Normalizer] = {
                                frozenset({"metadata"}),
                                frozenset({"extra", "create_system", "external_attr", "compressed_size", "compression"})),
     "permissions": Normalizer("member permission bits", frozenset({"metadata"}), frozenset({"mode"})),
+    "rpm-signature": Normalizer("RPM signature and digest tags (SIGMD5, SHA1/SHA256 header, payload digests, sizes)",
+                                frozenset({"field"}), SIGNATURE_TAGS),
+    "rpm-buildinfo": Normalizer("RPM BUILDTIME, BUILDHOST and COOKIE", frozenset({"field"}),
+                                frozenset({"buildtime", "buildhost", "cookie"})),
 }
 
 

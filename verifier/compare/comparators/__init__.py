@@ -7,11 +7,13 @@ from verifier.compare.comparators.binary import BinaryComparator
 from verifier.compare.comparators.compressed import CompressedStream
 from verifier.compare.comparators.diffoscope import DiffoscopeComparator
 from verifier.compare.comparators.filesystems import Iso9660Container, SquashfsContainer
+from verifier.compare.comparators.rpm import RpmComparator
 from verifier.compare.comparators.text import TextComparator
 from verifier.compare.comparators.zip import ZipComparator
 from verifier.compare.interface import Comparator
 
 REGISTRY: tuple[Comparator, ...] = (
+    RpmComparator(),
     LibarchiveContainer("ar (deb)", "ar"),
     ZipComparator(),
     Iso9660Container(),

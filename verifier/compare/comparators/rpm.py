@@ -1,0 +1,87 @@
+"""RPM packages: header tags compared field by field (read with rpmfile, wrapped), volatile
+tags labelled as such, then the payload (a compressed cpio archive) copied out from its
+offset and compared one level deeper like any compressed archive."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rpmfile
+from rpmfile.errors import RPMError
+
+from verifier.compare.difference import Difference
+from verifier.compare.interface import CompareContext, Side
+from verifier.digests import CHUNK
+from verifier.errors import InputError
+
+RPM_MAGIC = b"\xed\xab\xee\xdb"
+MAX_VALUE = 2000
+SIGNATURE_TAGS = {"sigmd5", "sha1header", "sha256header", "md5", "sha1", "sha256", "rsaheader", "dsaheader", "pgp",
+                  "gpg", "payloaddigest", "payloaddigestalt", "loaddigestalt", "siggpg", "sigpgp", "size",
+                  "payloadsize", "archivesize", "longsigsize", "longarchivesize"}
+VOLATILE = SIGNATURE_TAGS | {"buildtime", "buildhost", "cookie"}
+SKIPPED = {"headerimmutable", "headerimage", "headersignatures", "headerregions"}
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bytes):
+        try:
+            text = v.decode("utf-8")
+            text = text if text.isprintable() else v.hex()
+        except UnicodeDecodeError:
+            text = v.hex()
+    elif isinstance(v, (list, tuple)):
+        text = "\n".join(_value(x) for x in v)
+    else:
+        text = str(v)
+    return text[:MAX_VALUE * 50]
+
+
+def headers(side: Side) -> tuple[dict[str, str], int]:
+    """Tag name -> printable value, and the payload's offset. rpmfile's own exceptions
+    (struct.error, UnicodeDecodeError, bare asserts) become one-line input errors."""
+    try:
+        with open(side.path, "rb") as f, rpmfile.RPMFile(fileobj=f) as rpm:
+            tags = {str(k).lower(): _value(v) for k, v in rpm.headers.items() if isinstance(k, str)}
+            return tags, int(rpm.data_offset)
+    except (RPMError, AssertionError, struct.error, UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError,
+            EOFError, OSError) as exc:
+        raise InputError(f"{side.label}: not a readable RPM ({type(exc).__name__})") from None
+
+
+def _payload(side: Side, offset: int, ctx: CompareContext) -> Side:
+    dest = ctx.new_temp_file()
+    with open(side.path, "rb") as f, open(dest, "wb") as out:
+        f.seek(offset)
+        shutil.copyfileobj(f, out, CHUNK)
+    return Side(f"{side.label}::(payload)", dest)
+
+
+def _tag(name: str, a: str | None, b: str | None) -> Difference | None:
+    if a == b:
+        return None
+    diff = Difference.from_text(a or "", b or "", name, name, kind="field")
+    if diff is not None and name in VOLATILE:
+        return Difference(name, name, ("volatile tag: expected to differ between builds unless normalised",),
+                          diff.unified_diff, kind="field")
+    return diff
+
+
+@dataclass(frozen=True)
+class RpmComparator:
+    name: str = "rpm"
+
+    def recognizes(self, head: bytes, side: Side) -> bool:
+        return head.startswith(RPM_MAGIC)
+
+    def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
+        (ta, oa), (tb, ob) = headers(a), headers(b)
+        names = sorted((set(ta) | set(tb)) - SKIPPED)
+        fields = Difference.from_details(f"{a.label} (header)", f"{b.label} (header)",
+                                         [_tag(n, ta.get(n), tb.get(n)) for n in names], kind="header")
+        payload = ctx.compare_files(_payload(a, oa, ctx), _payload(b, ob, ctx))
+        return Difference.from_details(a.label, b.label, [fields, payload])
