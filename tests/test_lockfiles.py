@@ -118,3 +118,73 @@ def test_unreadable_installed_list_is_not_checked() -> None:
 def test_manifest_file(tmp_path: Path) -> None:
     write_manifest((InstalledPackage("b", "2", "all"), InstalledPackage("a", "1", "amd64")), tmp_path / "m.txt")
     assert (tmp_path / "m.txt").read_text() == "a\t1\tamd64\nb\t2\tall\n"
+
+
+MOCK = {"version": "1.1.0", "buildroot": {"rpms": [
+    {"name": "demo", "epoch": None, "version": "1.0", "release": "1", "arch": "noarch", "license": "MIT",
+     "sigmd5": "0" * 32, "signature": None, "url": "demo.rpm"}]},
+    "bootstrap": {"image_digest": "sha256:" + "c" * 64}, "config": {}}
+
+
+def mock_doc(**changes) -> bytes:
+    doc = json.loads(json.dumps(MOCK))
+    doc.update(changes)
+    return json.dumps(doc).encode()
+
+
+def test_mock_lockfile_versions() -> None:
+    from verifier.lockfile import mock
+
+    for version in ("1.0.0", "1.1.0"):
+        locked = mock.parse(mock_doc(version=version), "buildroot_lock.json")
+        assert locked.packages[0].version == "0:1.0-1" and locked.packages[0].sigmd5 == "0" * 32
+    with pytest.raises(InputError, match="schema 2.0.0 is not supported"):
+        mock.parse(mock_doc(version="2.0.0"), "buildroot_lock.json")
+
+
+def test_mock_lockfile_errors_name_the_field() -> None:
+    from verifier.lockfile import mock
+
+    doc = json.loads(json.dumps(MOCK))
+    doc["buildroot"]["rpms"][0]["sigmd5"] = "nope"
+    with pytest.raises(InputError, match=r"field buildroot.rpms\[0\].sigmd5: not an MD5"):
+        mock.parse(json.dumps(doc).encode(), "buildroot_lock.json")
+    doc["buildroot"]["rpms"] = [MOCK["buildroot"]["rpms"][0]] * 2
+    with pytest.raises(InputError, match="duplicate entry for package demo"):
+        mock.parse(json.dumps(doc).encode(), "buildroot_lock.json")
+
+
+def test_rpm_sigmd5_is_checked_on_fetch(tmp_path: Path, http_server) -> None:
+    import dataclasses
+    import shutil
+    import subprocess
+
+    from tests.conftest import require_tool
+    from verifier.cache import ContentCache
+    from verifier.errors import IntegrityError
+    from verifier.lockfile import mock
+    from verifier.repository import fetch_packages
+    from verifier.settings import Settings
+
+    require_tool("rpmbuild")
+    top = tmp_path / "rpm"
+    (top / "SPECS").mkdir(parents=True)
+    spec = top / "SPECS" / "demo.spec"
+    spec.write_text("Name: demo\nVersion: 1.0\nRelease: 1\nSummary: d\nLicense: MIT\nBuildArch: noarch\n"
+                    "%description\nd\n%files\n")
+    subprocess.run(["rpmbuild", "--define", f"_topdir {top}", "-bb", str(spec)], check=True, capture_output=True)
+    rpm = next((top / "RPMS" / "noarch").glob("*.rpm"))
+    _, _, _, sigmd5 = mock.rpm_identity(rpm, "demo.rpm")
+    url = http_server.add("/demo.rpm", body=rpm.read_bytes())
+    settings = Settings(cache_dir=tmp_path / "cache")
+    good = dataclasses.replace(mock.parse(mock_doc(), "lock"), packages=(
+        dataclasses.replace(mock.parse(mock_doc(), "lock").packages[0], url=url, sigmd5=sigmd5),))
+    cached = fetch_packages(good, ContentCache(settings.cache_dir), settings)
+    assert cached[0].path.read_bytes() == rpm.read_bytes()
+    offline = dataclasses.replace(settings, offline=True)
+    assert fetch_packages(good, ContentCache(settings.cache_dir), offline)[0].path == cached[0].path
+    bad = dataclasses.replace(good, packages=(dataclasses.replace(good.packages[0], url=url + "?2", sigmd5="f" * 32),))
+    with pytest.raises(IntegrityError, match="SIGMD5 mismatch"):
+        fetch_packages(bad, ContentCache(settings.cache_dir), settings)
+    assert not any((settings.cache_dir / "tmp").iterdir()), "nothing half-written left behind"
+    shutil.rmtree(top)

@@ -10,14 +10,15 @@ import subprocess
 from pathlib import Path
 
 from verifier.cache import ContentCache
-from verifier.errors import InputError, IntegrityError, where
-from verifier.fetch import fetch_file
+from verifier.errors import FetchError, InputError, IntegrityError, where
+from verifier.fetch import fetch_file, fetch_unpinned
 from verifier.lockfile.interface import LockedEnvironment, LockedPackage
 from verifier.manifest import PinnedFile
 from verifier.settings import Settings
 from verifier.stages import BuildPreparation, CachedFile, Mount
 
 REPO_MOUNT = "/verifier/repo"
+MAX_RPM_BYTES = 4 << 30
 INSTALLED_QUERY = r"dpkg-query -W -f '${Package}\t${Version}\t${Architecture}\n'"
 
 
@@ -59,10 +60,43 @@ def fetch_packages(locked: LockedEnvironment, cache: ContentCache, settings: Set
                    place: str = "lockfile") -> tuple[CachedFile, ...]:
     cached = []
     for package in locked.packages:
+        if locked.package_manager == "rpm":
+            cached.append(_fetch_rpm(package, cache, settings))
+            continue
         entry = fetch_file(_pin(package, place), cache, settings)
         _check_identity(package, entry)
         cached.append(entry)
     return tuple(cached)
+
+
+def _check_rpm(p: LockedPackage, path: Path, label: str) -> None:
+    from verifier.lockfile.mock import rpm_identity
+
+    name, evr, arch, sigmd5 = rpm_identity(path, label)
+    if sigmd5 != p.sigmd5:
+        raise IntegrityError(where(label, f"SIGMD5 mismatch: the lockfile says {p.sigmd5}, the download has {sigmd5}"))
+    if (name, evr, arch) != (p.name, p.version, p.architecture):
+        raise IntegrityError(where(label, f"package says it is {name} {evr} ({arch}), "
+                                          f"the lockfile says {p.name} {p.version} ({p.architecture})"))
+
+
+def _fetch_rpm(p: LockedPackage, cache: ContentCache, settings: Settings) -> CachedFile:
+    """RPMs pinned by SIGMD5 only (mock lockfiles): download, check SIGMD5 and identity, then
+    store by sha256 and remember the URL so the next use needs no network."""
+    label = f"{p.name}-{p.version}.{p.architecture}.rpm"
+    known = cache.recall_url(p.url or "")
+    if known and cache.has(known.sha256, known.size):
+        path = cache.verified_path(known.sha256, known.size, label)
+        _check_rpm(p, path, label)
+        return CachedFile(PinnedFile(label, p.url or "", known.sha256, known.size), path)
+    if settings.offline:
+        raise FetchError(where(label, "not in the cache and --offline was given"))
+    with cache.temp_file() as tmp:
+        digest = fetch_unpinned(p.url or "", label, MAX_RPM_BYTES, tmp, settings)
+        _check_rpm(p, tmp, label)
+        entry = cache.commit(tmp, digest)
+    cache.remember_url(p.url or "", digest)
+    return CachedFile(PinnedFile(label, p.url or "", digest.sha256, digest.size), entry)
 
 
 def _paragraph(fields: dict[str, str], filename: str, entry: CachedFile) -> str:
@@ -94,10 +128,30 @@ def install_script(locked: LockedEnvironment) -> str:
     ])
 
 
+RPM_INSTALLED_QUERY = r"rpm -qa --qf '%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\t%{ARCH}\n'"
+
+
+def _rpm_repository(cached: tuple[CachedFile, ...], dest: Path) -> BuildPreparation:
+    """A plain directory of RPMs, installed in one transaction (untested here: this machine
+    has no RPM-based environment to run it in)."""
+    for entry in cached:
+        target = dest / f"{entry.pin.sha256}.rpm"
+        try:
+            os.link(entry.path, target)
+        except OSError:
+            shutil.copyfile(entry.path, target)
+    script = (f"if command -v dnf >/dev/null; then dnf -y --disablerepo='*' install {REPO_MOUNT}/*.rpm; "
+              f"else rpm -Uvh --replacepkgs {REPO_MOUNT}/*.rpm; fi")
+    return BuildPreparation(mounts=(Mount(dest, REPO_MOUNT),), install_script=script,
+                            installed_query=RPM_INSTALLED_QUERY)
+
+
 def build_repository(locked: LockedEnvironment, cached: tuple[CachedFile, ...], dest: Path) -> BuildPreparation:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
+    if locked.package_manager == "rpm":
+        return _rpm_repository(cached, dest)
     paragraphs = []
     for package, entry in zip(locked.packages, cached):
         fields = control_fields(entry.path, entry.pin.name)

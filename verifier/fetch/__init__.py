@@ -98,6 +98,16 @@ def fetch_file(pin: PinnedFile, cache: ContentCache, settings: Settings,
         return CachedFile(pin, cache.commit(tmp, digest))
 
 
+def fetch_unpinned(url: str, label: str, max_size: int, dest: Path, settings: Settings) -> FileDigest:
+    """Download a file that has no sha256 pin into ``dest`` (size-capped); the caller checks
+    it by other means (an RPM's SIGMD5) before committing it to the cache."""
+    if not is_remote(url):
+        pin = PinnedFile(label, url, "0" * 64, max_size)
+        return _copy_local(pin, dest)
+    with _http(settings) as manager:
+        return download(manager, Target(url, label, max_size, exact=False), dest, settings.fetch)
+
+
 @contextmanager
 def _nullcontext(value: urllib3.PoolManager) -> Iterator[urllib3.PoolManager]:
     yield value

@@ -36,6 +36,7 @@ class Target:
     url: str
     label: str  # what the user knows this file as, for messages
     size: int  # the pinned size: never read past it
+    exact: bool = True  # False: ``size`` is only a cap (an unpinned download)
 
 
 def pool(limits: FetchLimits) -> urllib3.PoolManager:
@@ -101,7 +102,8 @@ def _copy_body(response: urllib3.BaseHTTPResponse, out: HashingWriter, target: T
     try:
         while chunk := response.read(CHUNK):
             if out.size + len(chunk) > target.size:
-                raise IntegrityError(where(target.label, f"body longer than the pinned size {target.size} bytes ({target.url})"))
+                what = "the pinned size" if target.exact else "the size cap"
+                raise IntegrityError(where(target.label, f"body longer than {what} {target.size} bytes ({target.url})"))
             out.write(chunk)
             if progress:
                 progress(len(chunk))
@@ -127,7 +129,7 @@ def _resume(partial: Path, start: int) -> HashingWriter:
 def download_attempt(http: urllib3.PoolManager, target: Target, partial: Path, limits: FetchLimits,
                      deadline: float, progress: Progress | None) -> FileDigest:
     """One attempt: resume ``partial`` (or restart it) until it holds ``target.size`` bytes."""
-    offset = partial.stat().st_size if partial.exists() else 0
+    offset = partial.stat().st_size if partial.exists() and target.exact else 0
     if offset >= target.size:
         offset = 0
     headers = {"Range": f"bytes={offset}-"} if offset else {}
@@ -142,7 +144,7 @@ def download_attempt(http: urllib3.PoolManager, target: Target, partial: Path, l
             size = _copy_body(response, writer, target, deadline, progress)
             writer.file.flush()
             os.fsync(writer.file.fileno())
-        if size < target.size:
+        if target.exact and size < target.size:
             raise TransientError(f"body ended after {size} of {target.size} bytes")
         return writer.digest()
     finally:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from verifier.errors import InputError, where
-from verifier.lockfile import buildinfo, native
+from verifier.lockfile import buildinfo, mock, native
 from verifier.lockfile.interface import LockedEnvironment, LockedPackage
 
 Loader = Callable[[Path, str, str | None], LockedEnvironment]
@@ -18,6 +18,7 @@ Loader = Callable[[Path, str, str | None], LockedEnvironment]
 FORMATS: dict[str, Loader] = {
     "verifier": lambda path, place, base: native.load(path, place, base),
     "buildinfo": lambda path, place, base: buildinfo.load(path, place),
+    "mock": lambda path, place, base: mock.load(path, place),
 }
 
 

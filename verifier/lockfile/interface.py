@@ -13,6 +13,7 @@ class LockedPackage:
     url: str | None = None  # absolute; None when the format names no location (buildinfo)
     size: int | None = None
     sha256: str | None = None
+    sigmd5: str | None = None  # RPM header+payload MD5 (mock lockfiles carry no sha256)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -21,8 +22,8 @@ class LockedPackage:
 
 @dataclass(frozen=True)
 class LockedEnvironment:
-    format: str  # verifier | buildinfo
-    package_manager: str  # apt
+    format: str  # verifier | buildinfo | mock
+    package_manager: str  # apt | rpm
     packages: tuple[LockedPackage, ...]
     source_date_epoch: int | None = None
     build_path: str | None = None

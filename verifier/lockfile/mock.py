@@ -1,0 +1,90 @@
+"""mock's buildroot_lock.json (schema versions 1.0.0 and 1.1.0) as a lockfile.
+
+It names every RPM of the buildroot (name, epoch, version, release, arch, license,
+sigmd5, signature, url) but no sha256: verifier checks each downloaded RPM's SIGMD5 (the
+MD5 over its header and payload) against the lockfile, which mock itself never does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+from verifier.errors import InputError, IntegrityError, where
+from verifier.files import read_limited
+from verifier.lockfile.interface import LockedEnvironment, LockedPackage
+from verifier.manifest import strict_json_loads
+
+MAX_BYTES = 64 << 20
+SUPPORTED_MAJOR = 1
+REQUIRED = ("name", "version", "release", "arch", "sigmd5", "url")
+MD5_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def rpm_version(epoch: Any, version: str, release: str) -> str:
+    """The EVR string compared with `rpm -q --qf '%{EPOCHNUM}:%{VERSION}-%{RELEASE}'`."""
+    return f"{int(epoch or 0)}:{version}-{release}"
+
+
+def _package(entry: Any, index: int, place: str) -> LockedPackage:
+    field = f"buildroot.rpms[{index}]"
+    if not isinstance(entry, dict):
+        raise InputError(where(place, f"field {field}: not an object"))
+    for key in REQUIRED:
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise InputError(where(place, f"field {field}.{key}: missing or not a string"))
+    if not MD5_RE.match(entry["sigmd5"]):
+        raise InputError(where(place, f"field {field}.sigmd5: not an MD5 digest"))
+    epoch = entry.get("epoch")
+    if epoch is not None and not (isinstance(epoch, int) or (isinstance(epoch, str) and epoch.isdigit())):
+        raise InputError(where(place, f"field {field}.epoch: not a number"))
+    return LockedPackage(entry["name"], rpm_version(epoch, entry["version"], entry["release"]), entry["arch"],
+                         url=entry["url"], sigmd5=entry["sigmd5"])
+
+
+def parse(data: bytes, place: str) -> LockedEnvironment:
+    doc = strict_json_loads(data, place)
+    if not isinstance(doc, dict):
+        raise InputError(where(place, "buildroot lock must be a JSON object"))
+    version = doc.get("version")
+    if not isinstance(version, str) or not re.match(r"^\d+\.\d+\.\d+$", version):
+        raise InputError(where(place, f"field version: {version!r} is not a schema version"))
+    if int(version.split(".")[0]) != SUPPORTED_MAJOR:
+        raise InputError(where(place, f"field version: buildroot lock schema {version} is not supported (1.x only)"))
+    rpms = (doc.get("buildroot") or {}).get("rpms") if isinstance(doc.get("buildroot"), dict) else None
+    if not isinstance(rpms, list) or not rpms:
+        raise InputError(where(place, "field buildroot.rpms: missing or empty"))
+    packages = tuple(_package(entry, i, place) for i, entry in enumerate(rpms))
+    seen: set[tuple[str, str]] = set()
+    for p in packages:
+        if p.key in seen:
+            raise InputError(where(place, f"duplicate entry for package {p.name} ({p.architecture})"))
+        seen.add(p.key)
+    return LockedEnvironment("mock", "rpm", packages)
+
+
+def load(path: Path, place: str) -> LockedEnvironment:
+    return parse(read_limited(path, MAX_BYTES, "buildroot lock", place), place)
+
+
+def rpm_identity(path: Path, label: str) -> tuple[str, str, str, str]:
+    """(name, EVR, arch, sigmd5 computed over header+payload) of an RPM file."""
+    import rpmfile
+    from rpmfile.errors import RPMError
+
+    try:
+        with open(path, "rb") as f, rpmfile.RPMFile(fileobj=f) as rpm:
+            h, start = rpm.headers, rpm.header_range[0]
+            ident = [h.get(k) for k in ("name", "version", "release", "arch")]
+            epoch = h.get("epoch")
+    except (RPMError, AssertionError, ValueError, KeyError, IndexError, TypeError, EOFError, OSError) as exc:
+        raise IntegrityError(where(label, f"not a readable RPM ({type(exc).__name__})")) from None
+    name, version, release, arch = (v.decode() if isinstance(v, bytes) else str(v) for v in ident)
+    md5 = hashlib.md5()
+    with open(path, "rb") as f:
+        f.seek(start)
+        while chunk := f.read(1 << 20):
+            md5.update(chunk)
+    return name, rpm_version(epoch, version, release), arch, md5.hexdigest()
