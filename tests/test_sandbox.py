@@ -191,3 +191,32 @@ def test_missing_podman(busybox_inputs, settings) -> None:
     broken = dataclasses.replace(settings, podman="/nonexistent/podman")
     with pytest.raises(SandboxError, match="podman not found"):
         prepare_environment(busybox_inputs("true").environment, broken)
+
+
+@pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
+def test_image_archives_are_loaded_by_digest(busybox_env, busybox_inputs, settings, tmp_path, fmt) -> None:
+    archive = tmp_path / f"image-{fmt}.tar"
+    subprocess.run(["podman", "save", "--quiet", "--format", fmt, "-o", str(archive), busybox_env.image], check=True)
+    from tests.fixtures_sandbox import cached
+    from verifier.cache import ContentCache
+    from verifier.manifest import Environment
+
+    env_file = cached(ContentCache(settings.cache_dir), archive, Environment, format=fmt)
+    prepared = prepare_environment(env_file, settings)
+    assert prepared.image.endswith(env_file.pin.sha256) and prepared.format == fmt and not prepared.reused
+    inputs = busybox_inputs("mkdir -p out && echo loaded > out/x")
+    result = rebuild(prepared, inputs, settings)
+    assert result.status == BuildStatus.SUCCEEDED and outputs(result) == {"x": "loaded\n"}
+    subprocess.run(["podman", "rmi", "-f", prepared.image], capture_output=True)
+
+
+def test_not_an_image_archive(settings, tmp_path) -> None:
+    from tests.fixtures_sandbox import cached
+    from verifier.cache import ContentCache
+    from verifier.manifest import Environment
+
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(b"not an image" * 100)
+    env_file = cached(ContentCache(settings.cache_dir), junk, Environment, format="oci-archive")
+    with pytest.raises(InputError, match="junk.tar: not a loadable oci-archive"):
+        prepare_environment(env_file, settings)
