@@ -38,6 +38,8 @@ def make_tree(root: Path, files: dict[str, str], mtime: int = EPOCH) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         os.utime(path, (mtime, mtime))
+    for directory in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True) + [root]:
+        os.utime(directory, (mtime, mtime))  # directories too: outputs must not depend on the clock
     return root
 
 
@@ -356,3 +358,22 @@ def test_corrupt_rpm_degrades_to_bytes(tmp_path: Path, cfg: Settings) -> None:
     bad.write_bytes(a.read_bytes()[:200] + b"\xff" * 300)
     result = compare_paths(a, bad, cfg)
     assert any("rpm comparison failed" in d for d in result.degradations)
+
+
+GOLDEN = Path(__file__).parent.parent / "fixtures" / "compare" / "expected"
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_golden_output_for_a_release_tarball_pair(tmp_path: Path, monkeypatch, capsys, fmt: str) -> None:
+    """The compare output of a fixed pair, reviewed like code (VERIFIER_UPDATE_GOLDEN=1 rewrites it)."""
+    monkeypatch.chdir(tmp_path)
+    a = tar(tmp_path, "a.tar.gz", {"VERSION": "1.0\n", "src/main.c": "int main(void) { return 0; }\n"},
+            compress="gzip")
+    b = tar(tmp_path, "b.tar.gz", {"VERSION": "1.0\n", "src/main.c": "int main(void) { return 1; }\n"},
+            mtime=EPOCH + 3600, compress="gzip")
+    run(["compare", a.name, b.name, "--format", fmt])
+    out = capsys.readouterr().out
+    golden = GOLDEN / f"tarball-pair.{ 'md' if fmt == 'markdown' else 'txt'}"
+    if os.environ.get("VERIFIER_UPDATE_GOLDEN") == "1":
+        golden.write_text(out)
+    assert out == golden.read_text()
