@@ -91,3 +91,26 @@ def test_unknown_manifest_version(tmp_path: Path, capsys) -> None:
     code, _ = verify(tmp_path / "release.json", tmp_path)
     assert code == ExitCode.BAD_INPUT
     assert "unsupported manifest_version 7" in capsys.readouterr().err
+
+
+def test_nothing_is_written_outside_the_work_and_cache_dirs(tmp_path: Path, busybox_rootfs: Path,
+                                                           monkeypatch) -> None:
+    manifest = release(tmp_path / "r", busybox_rootfs, "mkdir -p out && echo a > out/a.txt", {"a.txt": b"a\n"})
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    code = run(["verify", str(manifest), "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path / "work")])
+    assert code == ExitCode.OK
+    assert list(cwd.iterdir()) == [] and not (tmp_path / "home").exists()
+    assert not list((tmp_path / "cache" / "tmp").iterdir()), "no temp files left in the cache"
+
+
+def test_publish_of_a_failing_build(tmp_path: Path, busybox_rootfs: Path, capsys) -> None:
+    code = run(["publish", "--env", str(busybox_rootfs), "--build", "echo boom >&2; exit 2", "--output", "out/*",
+                "--source-date-epoch", "0", "--out", str(tmp_path / "pub"), "--cache-dir", str(tmp_path / "c"),
+                "--work-dir", str(tmp_path / "w")])
+    assert code == ExitCode.INCONCLUSIVE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "official build FAILED" in err and "boom" in err
+    assert not (tmp_path / "pub").exists(), "nothing is published from a failed build"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from verifier.errors import SandboxError
 from verifier.settings import Settings
@@ -21,11 +23,17 @@ class Podman:
             raise SandboxError(f"{settings.podman}: podman not found (install it: apt-get install podman runc)")
         return cls(found)
 
-    def run(self, args: list[str], *, check: bool = True, timeout: float = 600,
-            what: str = "podman") -> subprocess.CompletedProcess[str]:
+    def run(self, args: list[str], *, check: bool = True, timeout: float = 600, what: str = "podman",
+            home: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run podman; ``home`` confines what helper tools podman starts write to $HOME
+        (`podman info` runs `rpm -q`, which creates ~/.rpmdb where rpm is installed)."""
         argv = [self.executable, *args]
+        env = None
+        if home is not None:
+            home.mkdir(parents=True, exist_ok=True)
+            env = {**os.environ, "HOME": str(home)}
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout)
+            done = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             raise SandboxError(f"{what}: `podman {args[0]}` did not finish within {timeout:.0f} s") from None
         except OSError as exc:

@@ -47,8 +47,9 @@ def choose_runtime(settings: Settings, probe_image: str | None = None) -> Runtim
     return choice
 
 
-def _default_runtime(podman: Podman) -> str:
-    done = podman.run(["info", "--format", "{{.Host.OCIRuntime.Name}}"], check=False, what="podman info")
+def _default_runtime(podman: Podman, settings: Settings) -> str:
+    done = podman.run(["info", "--format", "{{.Host.OCIRuntime.Name}}"], check=False, what="podman info",
+                      home=settings.cache_dir / "podman-home")
     if done.returncode != 0:
         from verifier.errors import SandboxError
 
@@ -57,7 +58,7 @@ def _default_runtime(podman: Podman) -> str:
 
 
 def _probe(podman: Podman, settings: Settings, image: str | None) -> RuntimeChoice:
-    default = _default_runtime(podman)
+    default = _default_runtime(podman, settings)
     if default == "runc":
         return RuntimeChoice("runc", "podman's default runtime")
     if image is None:
