@@ -158,6 +158,16 @@ def test_deb_members_are_explained(tmp_path: Path, cfg: Settings) -> None:
     assert "control.tar.xz" in text and "data.tar.xz" in text
     assert "-Version: 1.0" in text and "+Version: 1.1" in text
     assert "-data 1.0" in text
+    fields = [n for n in nodes(diff) if n.kind == "field"]
+    assert [(n.source1, n.unified_diff) for n in fields] == [("Version", "-1.0\n+1.1\n")]
+    dup = tmp_path / "dup.deb"
+    with open(dup, "wb") as f:  # an ar archive with two data.tar members
+        f.write(debs[0].read_bytes())
+        tail = debs[0].read_bytes()
+        start = tail.index(b"data.tar.xz")
+        f.write(tail[start:])
+    result = compare_paths(debs[0], dup, cfg)
+    assert any("duplicate ar member 'data.tar.xz'" in d for d in result.degradations)
 
 
 def test_binary_pair_names_offsets(tmp_path: Path, cfg: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from verifier.compare.comparators.archives import LibarchiveContainer
 from verifier.compare.comparators.binary import BinaryComparator
 from verifier.compare.comparators.compressed import CompressedStream
+from verifier.compare.comparators.deb import DebComparator
 from verifier.compare.comparators.diffoscope import DiffoscopeComparator
 from verifier.compare.comparators.filesystems import Iso9660Container, SquashfsContainer
 from verifier.compare.comparators.rpm import RpmComparator
@@ -14,7 +15,8 @@ from verifier.compare.interface import Comparator
 
 REGISTRY: tuple[Comparator, ...] = (
     RpmComparator(),
-    LibarchiveContainer("ar (deb)", "ar"),
+    DebComparator(),
+    LibarchiveContainer("ar", "ar"),
     ZipComparator(),
     Iso9660Container(),
     SquashfsContainer(),
