@@ -387,3 +387,25 @@ def test_golden_output_for_a_release_tarball_pair(tmp_path: Path, monkeypatch, c
     if os.environ.get("VERIFIER_UPDATE_GOLDEN") == "1":
         golden.write_text(out)
     assert out == golden.read_text()
+
+
+def test_timezone_hint(tmp_path: Path, cfg: Settings) -> None:
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("generated 2023-11-14 22:13:20\n")
+    b.write_text("generated 2023-11-14 23:13:20\n")
+    hints = compare_paths(a, b, cfg).difference.hints
+    assert any("time zone" in h for h in hints)
+    b.write_text("generated 2023-11-14 22:13:27\n")
+    assert not any("time zone" in h for h in compare_paths(a, b, cfg).difference.hints)
+
+
+def test_output_limits_cut_the_display_never_the_result(tmp_path: Path, capsys) -> None:
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("".join(f"line {i}\n" for i in range(500)))
+    b.write_text("".join(f"LINE {i}\n" for i in range(500)))
+    code = run(["compare", str(a), str(b), "--format", "markdown", "--max-diff-lines", "5"])
+    out = capsys.readouterr().out
+    assert code == ExitCode.DIFFERENT and "diff cut to 5 lines" in out
+    code = run(["compare", str(a), str(b), "--max-report-bytes", "300"])
+    out = capsys.readouterr().out
+    assert code == ExitCode.DIFFERENT and "output cut at 300 bytes" in out and len(out.encode()) < 500

@@ -36,6 +36,26 @@ def _load(path: Path) -> dict[str, Any]:
     return doc
 
 
+def _cap_diffs(node: Any, max_lines: int) -> None:
+    """Display limit: cut every unified diff to ``max_lines`` lines, saying so (the result is unchanged)."""
+    if not isinstance(node, dict):
+        return
+    diff = node.get("unified_diff")
+    if isinstance(diff, str) and diff.count("\n") > max_lines:
+        node["unified_diff"] = "\n".join(diff.split("\n")[:max_lines]) + "\n"
+        node["comments"] = [*node.get("comments", []), f"diff cut to {max_lines} lines for display (--max-diff-lines)"]
+    for child in node.get("details") or []:
+        _cap_diffs(child, max_lines)
+
+
+def _cap_output(text: str, max_bytes: int, status: str) -> str:
+    data = text.encode()
+    if len(data) <= max_bytes:
+        return text
+    cut = data[:max_bytes].decode("utf-8", "ignore")
+    return cut + f"\n… output cut at {max_bytes} bytes (--max-report-bytes); the result is still {status}\n"
+
+
 def compare_command(
     a: Annotated[Optional[Path], typer.Argument(help="First file or directory (e.g. the official artifact).")] = None,
     b: Annotated[Optional[Path], typer.Argument(help="Second file or directory (e.g. the rebuilt one).")] = None,
@@ -44,6 +64,8 @@ def compare_command(
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page here.")] = None,
     normalize: Annotated[Optional[str], typer.Option("--normalize", help="Normalisers NAME[,NAME…] (docs/normalizers.md).")] = None,
     load: Annotated[Optional[Path], typer.Option("--load", help="Re-render a saved JSON comparison instead of comparing.")] = None,
+    max_diff_lines: Annotated[Optional[int], typer.Option("--max-diff-lines", help="Cut each diff to N lines (display only).")] = None,
+    max_report_bytes: Annotated[Optional[int], typer.Option("--max-report-bytes", help="Cut the whole output at N bytes (display only).")] = None,
 ) -> int:
     """Compare two files or directories and explain every difference."""
     from verifier.atomic import write_bytes
@@ -59,7 +81,12 @@ def compare_command(
     else:
         names = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
         doc = _document(a, b, names)
+    if max_diff_lines is not None:
+        _cap_diffs(doc.get("difference"), max(max_diff_lines, 1))
     text = render_comparison(doc, ReportFormat(fmt))
+    if max_report_bytes is not None and fmt != "json":
+        status = "IDENTICAL" if doc.get("identical") else "DIFFERENT"
+        text = _cap_output(text, max(max_report_bytes, 256), status)
     if output is None:
         typer.echo(text, nl=False)
     else:

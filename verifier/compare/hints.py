@@ -4,6 +4,7 @@ said in words. Each rule looks at one node and its direct children."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from dataclasses import replace
 
 from verifier.compare.difference import Difference
@@ -70,9 +71,33 @@ def _only_differs_by(pattern: re.Pattern[str], pairs: list[tuple[str, str]]) -> 
     return any(a != b and pattern.search(a) and pattern.sub("<>", a) == pattern.sub("<>", b) for a, b in pairs)
 
 
+def _parse(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=None)
+
+
+def _whole_hours_apart(pairs: list[tuple[str, str]]) -> bool:
+    """A timestamp shifted by whole hours, nothing else: a time zone leaked into the output."""
+    for a, b in pairs:
+        ma, mb = DATE_RE.search(a), DATE_RE.search(b)
+        if not (ma and mb) or DATE_RE.sub("<>", a) != DATE_RE.sub("<>", b):
+            continue
+        ta, tb = _parse(ma.group(0)), _parse(mb.group(0))
+        if ta and tb and ta != tb:
+            seconds = abs((ta - tb).total_seconds())
+            if seconds % 3600 == 0 and seconds <= 14 * 3600:
+                return True
+    return False
+
+
 def _content_hints(node: Difference) -> list[str]:
     hints = []
     pairs = _changed_pairs(node.unified_diff or "") if node.kind == "content" else []
+    if _whole_hours_apart(pairs):
+        hints.append("a timestamp differs by whole hours: the build's time zone leaks into the output (TZ=UTC)")
     if _only_differs_by(DATE_RE, pairs):
         hints.append("a date or time that differs between the builds is embedded in the content: the build "
                      "time leaks into the output (use SOURCE_DATE_EPOCH)")

@@ -9,6 +9,7 @@ extracted (to synthetic temp paths) and compared recursively.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,15 @@ class Member:
 
 
 Extract = Callable[[Side, set[str], CompareContext], dict[str, Path]]
+Lister = Callable[[Side, CompareContext], list[Member]]
+LISTING_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="list")
+
+
+def list_both(lister: Lister, a: Side, b: Side, ctx: CompareContext) -> tuple[list[Member], list[Member]]:
+    """List both sides at once: decompression and hashing release the GIL."""
+    left = LISTING_POOL.submit(lister, a, ctx)
+    right = lister(b, ctx)
+    return left.result(), right
 
 
 def compare_members(a: Side, b: Side, left: Sequence[Member], right: Sequence[Member], ctx: CompareContext,

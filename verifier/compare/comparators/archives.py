@@ -11,7 +11,7 @@ import libarchive
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
-from verifier.compare.members import Member, compare_members
+from verifier.compare.members import Member, compare_members, list_both
 from verifier.errors import LimitExceeded
 
 
@@ -90,5 +90,5 @@ class LibarchiveContainer:
         return out
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
-        left, right = self._list(a, ctx), self._list(b, ctx)
+        left, right = list_both(self._list, a, b, ctx)
         return compare_members(a, b, left, right, ctx, self._extract, ordered=True)

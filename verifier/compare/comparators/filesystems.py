@@ -15,7 +15,7 @@ from pathlib import Path
 from verifier.compare.comparators.archives import LibarchiveContainer
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
-from verifier.compare.members import Member, compare_members
+from verifier.compare.members import Member, compare_members, list_both
 from verifier.digests import CHUNK
 from verifier.errors import InputError, LimitExceeded
 
@@ -117,4 +117,4 @@ class SquashfsContainer:
         return out
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
-        return compare_members(a, b, self._list(a, ctx), self._list(b, ctx), ctx, self._extract)
+        return compare_members(a, b, *list_both(self._list, a, b, ctx), ctx, self._extract)

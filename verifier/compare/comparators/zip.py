@@ -9,7 +9,7 @@ from pathlib import Path
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
-from verifier.compare.members import Member, compare_members
+from verifier.compare.members import Member, compare_members, list_both
 from verifier.digests import CHUNK
 from verifier.errors import InputError, LimitExceeded
 
@@ -81,5 +81,5 @@ class ZipComparator:
         with _open(a) as za, _open(b) as zb:
             comment = Difference.field("archive comment", za.comment.decode("utf-8", "replace"),
                                        zb.comment.decode("utf-8", "replace"), kind="header")
-        members = compare_members(a, b, self._list(a, ctx), self._list(b, ctx), ctx, self._extract)
+        members = compare_members(a, b, *list_both(self._list, a, b, ctx), ctx, self._extract)
         return Difference.from_details(a.label, b.label, [comment, members])
