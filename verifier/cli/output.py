@@ -10,7 +10,6 @@ import typer
 
 from verifier.atomic import write_bytes as write_atomically
 from verifier.errors import InputError
-from verifier.report.document import report_bytes
 
 
 def emit_report(report: dict[str, Any], report_path: Path, *, fmt: str, output: Path | None,
@@ -37,6 +36,7 @@ def sign_report(report: dict[str, Any], report_path: Path, signing_keys: list[st
     import hashlib
 
     from verifier.attestation import build_statement, sign_statement
+    from verifier.report.document import report_bytes
 
     digest = hashlib.sha256(report_bytes(report)).hexdigest()
     envelope = sign_statement(build_statement(report, digest), signing_keys)

@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from verifier.cli.options import BuildTimeout, CacheDir, Offline, Runtime, WorkDir, settings_from_options
-from verifier.cli.output import emit_report
 from verifier.errors import ExitCode
 from verifier.stages import Verdict
 
@@ -45,6 +44,8 @@ def verify_command(
     options = VerifyOptions(normalizers=normalizers, accept_equivalent=accept_equivalent,
                             explain=not no_explain, report_path=report)
     outcome = verify(manifest, settings, options)
+    from verifier.cli.output import emit_report
+
     emit_report(outcome.report, outcome.report_path, fmt=fmt, output=output,
                 signing_keys=signing_key or [], badge=badge)
     typer.echo(f"verdict: {outcome.verdict.verdict.value}; report: {outcome.report_path}", err=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libarchive
-from debian.deb822 import Deb822
 
 from verifier.compare.comparators.archives import LibarchiveContainer
 from verifier.compare.difference import Difference
@@ -41,6 +40,8 @@ def _control_tar(side: Side, ctx: CompareContext) -> Side | None:
 
 
 def control_fields(side: Side, ctx: CompareContext) -> dict[str, str]:
+    from debian.deb822 import Deb822  # imported when a .deb is met: keeps start-up fast
+
     tar = _control_tar(side, ctx)
     if tar is None:
         raise InputError(f"{side.label}: no control.tar member")
