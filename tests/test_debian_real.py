@@ -109,3 +109,43 @@ def test_cowsay_difference_is_explained(tmp_path: Path, debian_build_env: Path) 
     tree = json.dumps(artifact["difference"])
     assert "data.tar.xz::(decompressed)::usr/share/doc/cowsay/changelog.Debian.gz" in tree
     assert "Installed-Size" in tree and "md5sums" in tree
+
+
+BUILDINFO = """Format: 1.0
+Source: demo
+Binary: demo
+Architecture: all
+Version: 1.0
+Build-Architecture: amd64
+Installed-Build-Depends:
+ make (= {make}),
+ patch (= 2.7.6-7)
+Environment:
+ SOURCE_DATE_EPOCH="1700000000"
+"""
+
+
+def test_buildinfo_is_turned_into_a_pinned_lockfile(tmp_path: Path, debian_build_env: Path) -> None:
+    (tmp_path / "demo.buildinfo").write_text(BUILDINFO.format(make="4.3-4.1"))
+    assert run(["lock", "--env", str(debian_build_env), "--buildinfo", str(tmp_path / "demo.buildinfo"),
+                "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c"), "--work-dir", str(tmp_path / "w")]) == 0
+    packages = json.loads((tmp_path / "out" / "lock.json").read_text())["packages"]
+    assert [(p["name"], p["version"]) for p in packages] == [("make", "4.3-4.1"), ("patch", "2.7.6-7")]
+    assert all(len(p["sha256"]) == 64 and p["url"].endswith(".deb") for p in packages)
+
+
+def test_a_version_the_archive_no_longer_has(tmp_path: Path, debian_build_env: Path, capsys) -> None:
+    (tmp_path / "demo.buildinfo").write_text(BUILDINFO.format(make="4.3-0.1"))
+    code = run(["lock", "--env", str(debian_build_env), "--buildinfo", str(tmp_path / "demo.buildinfo"),
+                "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c"), "--work-dir", str(tmp_path / "w")])
+    assert code == ExitCode.BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "4.3-0.1" in err and "not found" in err
+
+
+def test_an_unsatisfiable_build_dependency(tmp_path: Path, debian_build_env: Path, capsys) -> None:
+    code = run(["lock", "--env", str(debian_build_env), "--package", "no-such-package-verifier",
+                "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c"), "--work-dir", str(tmp_path / "w")])
+    assert code == ExitCode.BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no-such-package-verifier" in err

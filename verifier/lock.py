@@ -33,7 +33,7 @@ from verifier.settings import Settings
 from verifier.stages import CachedFile
 
 URI_LINE = re.compile(r"^'(?P<url>[^']+)' (?P<file>\S+) (?P<size>\d+) (?P<hash>\S+)$")
-PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$")
+PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class LockRequest:
     packages: tuple[str, ...] = ()  # extra packages, e.g. build-essential
     source: str | None = None  # a source package name for `apt-get source`
     dsc: Path | None = None  # or a local .dsc (with its files beside it)
+    pins: tuple[str, ...] = ()  # exact name=version pins, e.g. from an official .buildinfo
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class LockOutcome:
 
 
 def _script(request: LockRequest) -> str:
-    for name in (*request.packages, *([request.source] if request.source else [])):
+    for name in (*request.packages, *request.pins, *([request.source] if request.source else [])):
         if not PACKAGE_NAME.match(name):
             raise InputError(f"lock: {name!r} is not a Debian package name")
     apt = "apt-get -q -y -o APT::Sandbox::User=root --no-install-recommends"
@@ -74,6 +75,10 @@ def _script(request: LockRequest) -> str:
                   f'{apt} build-dep --download-only "$dsc" > /dev/null']
     if extra:
         lines += [f"{apt} install --download-only --reinstall {extra} > /dev/null"]
+    if request.pins:
+        pins = " ".join(shlex.quote(p) for p in request.pins)
+        lines += [f"cd /out/debs && apt-get -q -o APT::Sandbox::User=root download --print-uris {pins} >> /out/uris.txt",
+                  f"apt-get -q -o APT::Sandbox::User=root download {pins} > /dev/null", "cd /"]
     lines += ["cp /var/cache/apt/archives/*.deb /out/debs/ 2>/dev/null || true", "touch /out/uris.txt"]
     return "\n".join(lines) + "\n"
 
@@ -106,10 +111,12 @@ def _locked_package(entry: dict[str, str], debs: Path, cache: ContentCache) -> t
     deb = debs / entry["file"]
     if not deb.is_file():
         raise SandboxError(f"lock: apt did not download {entry['file']}")
-    if entry["hash"].startswith("MD5Sum:"):
+    algorithm, _, expected = entry["hash"].partition(":")
+    names = {"MD5Sum": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512"}
+    if algorithm in names:
         with open(deb, "rb") as f:
-            if hashlib.file_digest(f, "md5").hexdigest() != entry["hash"][7:]:
-                raise InputError(where(entry["file"], "downloaded file does not match apt's index (MD5Sum)"))
+            if hashlib.file_digest(f, names[algorithm]).hexdigest() != expected.lower():
+                raise InputError(where(entry["file"], f"downloaded file does not match apt's index ({algorithm})"))
     path, digest = cache.add_file(deb)
     fields = control_fields(path, entry["file"])
     package = LockedPackage(fields["Package"], fields["Version"], fields["Architecture"], unquote(entry["url"]),

@@ -16,6 +16,7 @@ def lock_command(
     source: Annotated[Optional[str], typer.Option("--source", help="Debian source package to fetch with apt-get source.")] = None,
     dsc: Annotated[Optional[Path], typer.Option("--dsc", help="Local .dsc whose build dependencies to lock.")] = None,
     package: Annotated[Optional[list[str]], typer.Option("--package", help="Extra package to lock (repeatable), e.g. build-essential.")] = None,
+    buildinfo: Annotated[Optional[Path], typer.Option("--buildinfo", help="Pin exactly the Installed-Build-Depends of this .buildinfo.")] = None,
     cache_dir: CacheDir = None,
     work_dir: WorkDir = None,
     runtime: Runtime = "auto",
@@ -27,7 +28,13 @@ def lock_command(
     if source and dsc:
         raise InputError("lock: give --source or --dsc, not both")
     settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, runtime=runtime)
-    outcome = lock(LockRequest(env, out, tuple(package or ()), source, dsc), settings)
+    pins: tuple[str, ...] = ()
+    if buildinfo is not None:
+        from verifier.lockfile import buildinfo as buildinfo_format
+
+        locked = buildinfo_format.load(buildinfo, str(buildinfo))
+        pins = tuple(f"{p.name}={p.version}" for p in locked.packages)
+    outcome = lock(LockRequest(env, out, tuple(package or ()), source, dsc, pins), settings)
     typer.echo(f"locked {len(outcome.locked.packages)} package(s): {outcome.lockfile}")
     for path in outcome.sources:
         typer.echo(f"source: {path}")
