@@ -98,3 +98,27 @@ def test_lockfile_naming_a_missing_package(tmp_path: Path, debian_build_env: Pat
                 "--cache-dir", str(tmp_path / "c"), "--work-dir", str(tmp_path / "w")])
     assert code == ExitCode.INFRASTRUCTURE
     assert "HTTP 404" in capsys.readouterr().err
+
+
+def test_drift_from_the_official_buildinfo_keeps_it_from_reproducible(tmp_path: Path, debian_build_env: Path,
+                                                                       probe_deb: Path, http_server: Server) -> None:
+    http_server.add("/pool/probe.deb", body=probe_deb.read_bytes())
+    lock = lockfile_for([(probe_deb, "verifier-probe", "1.0")], lambda d: http_server.base + "/pool/probe.deb")
+    published = publish_with_lock(tmp_path, debian_build_env, lock)
+    buildinfo = published / "official.buildinfo"
+    buildinfo.write_text("Format: 1.0\nSource: locked\nBinary: locked\nArchitecture: all\nVersion: 1\n"
+                         "Build-Architecture: amd64\nInstalled-Build-Depends:\n verifier-probe (= 0.9)\n")
+    manifest = json.loads((published / "release.json").read_text())
+    data = buildinfo.read_bytes()
+    manifest["official_buildinfo"] = {"name": buildinfo.name, "url": buildinfo.name, "size": len(data),
+                                      "sha256": hashlib.sha256(data).hexdigest()}
+    (published / "release.json").write_text(json.dumps(manifest))
+    report = tmp_path / "report.json"
+    code = run(["verify", str(published / "release.json"), "--cache-dir", str(tmp_path / "vcache"),
+                "--work-dir", str(tmp_path / "vwork"), "--report", str(report), "--output", str(tmp_path / "o.txt")])
+    doc = json.loads(report.read_text())
+    assert code == ExitCode.INCONCLUSIVE, doc["reasons"]
+    assert doc["packages"]["status"] == "DRIFT"
+    assert doc["packages"]["drift"] == [{"name": "verifier-probe", "lockfile": "1.0", "installed": "1.0",
+                                         "buildinfo": "0.9"}]
+    assert doc["inputs"]["official_buildinfo"]["name"] == "official.buildinfo"

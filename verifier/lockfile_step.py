@@ -19,6 +19,7 @@ class LockEvidence:
     locked: Any | None  # verifier.lockfile.LockedEnvironment
     preparation: BuildPreparation | None
     reason: str = ""  # why packages will not be checked
+    official: Any | None = None  # the official build's buildinfo, as a LockedEnvironment
 
 
 def prefetch(inputs: FetchedInputs, settings: Settings) -> int:
@@ -45,7 +46,12 @@ def prepare(inputs: FetchedInputs, settings: Settings, run_dir: Path) -> LockEvi
     locked = load_lockfile(inputs.lockfile.path, pin.format, pin.name, base_url=pin.url)
     cached = fetch_packages(locked, ContentCache(settings.cache_dir), settings, place=pin.name)
     preparation = build_repository(locked, cached, run_dir / "repository")
-    return LockEvidence(locked, preparation)
+    official = None
+    if inputs.official_buildinfo is not None:
+        from verifier.lockfile import buildinfo
+
+        official = buildinfo.load(inputs.official_buildinfo.path, inputs.official_buildinfo.pin.name)
+    return LockEvidence(locked, preparation, official=official)
 
 
 def compare_installed(
@@ -63,4 +69,4 @@ def compare_installed(
         return PackageComparison(PackageStatus.NOT_CHECKED, reason=lock.reason), manifest_file
     from verifier.packages import compare_packages
 
-    return compare_packages(lock.locked, installed), manifest_file
+    return compare_packages(lock.locked, installed, lock.official), manifest_file

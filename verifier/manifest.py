@@ -65,6 +65,7 @@ class ReleaseManifest:
     build: BuildSpec
     artifacts: tuple[PinnedFile, ...]
     location: str  # where the manifest itself was read from (URL or path)
+    official_buildinfo: PinnedFile | None = None  # the official build's .buildinfo, if published
 
 
 def _schema() -> dict[str, Any]:
@@ -157,6 +158,7 @@ def parse(data: bytes, location: str) -> ReleaseManifest:
         ),
         artifacts=tuple(pin(a) for a in doc["artifacts"]),
         location=location,
+        official_buildinfo=pin(doc["official_buildinfo"]) if doc.get("official_buildinfo") else None,
     )
 
 
@@ -195,4 +197,5 @@ def to_document(manifest: ReleaseManifest, relative_to: str | None = None) -> di
             "variables": dict(sorted(manifest.build.variables.items())),
         },
         "artifacts": [pin(a) for a in manifest.artifacts],
+        **({"official_buildinfo": pin(manifest.official_buildinfo)} if manifest.official_buildinfo else {}),
     }

@@ -32,6 +32,7 @@ class FetchedInputs:
     lockfile: CachedFile | None
     sources: tuple[CachedFile, ...]
     artifacts: tuple[CachedFile, ...]
+    official_buildinfo: CachedFile | None = None
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,7 @@ def fetch_inputs(loaded: LoadedManifest, cache: ContentCache, settings: Settings
             lockfile=get(m.lockfile) if m.lockfile else None,
             sources=tuple(get(s) for s in m.sources),
             artifacts=tuple(get(a) for a in m.artifacts),
+            official_buildinfo=get(m.official_buildinfo) if m.official_buildinfo else None,
         )
 
 

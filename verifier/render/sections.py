@@ -38,6 +38,7 @@ def input_rows(report: dict[str, Any]) -> list[Row]:
     rows: list[Row] = [("manifest", "release.json", manifest.get("sha256"), manifest.get("size"), manifest.get("url"))]
     pins = [("environment", dig(inputs, "environment")), ("lockfile", dig(inputs, "lockfile"))]
     pins += [("source", s) for s in items(dig(inputs, "sources"))]
+    pins += [("official buildinfo", dig(inputs, "official_buildinfo"))]
     for role, pin in pins:
         if isinstance(pin, dict):
             rows.append((role, pin.get("name"), pin.get("sha256"), pin.get("size"), pin.get("url")))

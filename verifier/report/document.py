@@ -60,6 +60,7 @@ def _inputs(m: ReleaseManifest) -> dict[str, Any]:
         "environment": _pin(m.environment, format=m.environment.format),
         "lockfile": _pin(m.lockfile, format=m.lockfile.format) if m.lockfile else None,
         "sources": [_pin(s, unpack=s.unpack) for s in m.sources],
+        "official_buildinfo": _pin(m.official_buildinfo),
     }
 
 
