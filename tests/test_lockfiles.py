@@ -188,3 +188,11 @@ def test_rpm_sigmd5_is_checked_on_fetch(tmp_path: Path, http_server) -> None:
         fetch_packages(bad, ContentCache(settings.cache_dir), settings)
     assert not any((settings.cache_dir / "tmp").iterdir()), "nothing half-written left behind"
     shutil.rmtree(top)
+
+
+def test_a_remote_lockfile_may_not_name_local_files() -> None:
+    doc = lock_doc({**PKG, "url": "file:///etc/passwd"})
+    with pytest.raises(InputError, match="read from a remote URL may not name a local file"):
+        native.parse(doc, "lock.json", "http://127.0.0.1/rel/lock.json")
+    with pytest.raises(InputError, match="scheme 'ftp' not allowed"):
+        native.parse(lock_doc({**PKG, "url": "ftp://127.0.0.1/x.deb"}), "lock.json", "http://127.0.0.1/lock.json")

@@ -95,7 +95,7 @@ def test_malformed_documents(data, message) -> None:
 def test_remote_manifest_cannot_point_at_local_files() -> None:
     doc = copy.deepcopy(VALID)
     doc["sources"][0]["url"] = "file:///etc/passwd"
-    with pytest.raises(InputError, match="remote manifest may not name a local file"):
+    with pytest.raises(InputError, match="read from a remote URL may not name a local file"):
         parse(encode(doc), "https://127.0.0.1/release.json")
 
 

@@ -125,7 +125,7 @@ def resolve_url(reference: str, base: str, place: str) -> str:
     if scheme not in ("http", "https", "file"):
         raise InputError(where(place, f"URL scheme {scheme!r} not allowed in {reference!r} (http, https, file only)"))
     if base_is_remote and scheme == "file":
-        raise InputError(where(place, f"a remote manifest may not name a local file: {reference!r}"))
+        raise InputError(where(place, f"a document read from a remote URL may not name a local file: {reference!r}"))
     return absolute
 
 

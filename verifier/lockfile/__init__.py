@@ -18,7 +18,7 @@ Loader = Callable[[Path, str, str | None], LockedEnvironment]
 FORMATS: dict[str, Loader] = {
     "verifier": lambda path, place, base: native.load(path, place, base),
     "buildinfo": lambda path, place, base: buildinfo.load(path, place),
-    "mock": lambda path, place, base: mock.load(path, place),
+    "mock": lambda path, place, base: mock.load(path, place, base),
 }
 
 

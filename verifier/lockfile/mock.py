@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from verifier.errors import InputError, IntegrityError, where
 from verifier.files import read_limited
 from verifier.lockfile.interface import LockedEnvironment, LockedPackage
-from verifier.manifest import strict_json_loads
+from verifier.manifest import resolve_url, strict_json_loads
 
 MAX_BYTES = 64 << 20
 SUPPORTED_MAJOR = 1
@@ -65,8 +66,12 @@ def parse(data: bytes, place: str) -> LockedEnvironment:
     return LockedEnvironment("mock", "rpm", packages)
 
 
-def load(path: Path, place: str) -> LockedEnvironment:
-    return parse(read_limited(path, MAX_BYTES, "buildroot lock", place), place)
+def load(path: Path, place: str, base_url: str | None = None) -> LockedEnvironment:
+    locked = parse(read_limited(path, MAX_BYTES, "buildroot lock", place), place)
+    if base_url is None:
+        return locked
+    packages = tuple(replace(p, url=resolve_url(p.url or "", base_url, place)) for p in locked.packages)
+    return replace(locked, packages=packages)
 
 
 def rpm_identity(path: Path, label: str) -> tuple[str, str, str, str]:

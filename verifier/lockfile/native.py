@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urljoin
 
 import jsonschema
 
 from verifier.errors import InputError, where
 from verifier.files import read_limited
 from verifier.lockfile.interface import LockedEnvironment, LockedPackage
-from verifier.manifest import strict_json_loads
+from verifier.manifest import resolve_url, strict_json_loads
 
 MAX_BYTES = 64 << 20
 VERSION = 1
@@ -36,10 +35,18 @@ def parse(data: bytes, place: str, base_url: str | None = None) -> LockedEnviron
     if error is not None:
         raise InputError(where(place, f"field {_field(error)}: {error.message[:300]}"))
     packages = tuple(
-        LockedPackage(p["name"], p["version"], p["architecture"], urljoin(base_url or "", p["url"]), p["size"], p["sha256"])
+        LockedPackage(p["name"], p["version"], p["architecture"], _url(p["url"], base_url, place), p["size"], p["sha256"])
         for p in doc["packages"])
     _no_duplicates(packages, place)
     return LockedEnvironment("verifier", doc["package_manager"], packages)
+
+
+def _url(reference: str, base_url: str | None, place: str) -> str:
+    """Package URLs follow the manifest's rules: http, https or file, and a lockfile read
+    from a remote URL may never name a local file."""
+    if base_url is None:
+        return reference
+    return resolve_url(reference, base_url, place)
 
 
 def _no_duplicates(packages: tuple[LockedPackage, ...], place: str) -> None:
