@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import jsonschema
-
 from verifier.errors import InputError, where
 
 MANIFEST_VERSION = 1
@@ -98,7 +96,7 @@ def strict_json_loads(data: bytes, place: str) -> Any:
         raise InputError(where(place, "JSON nested too deeply")) from None
 
 
-def _field_path(error: jsonschema.ValidationError) -> str:
+def _field_path(error: Any) -> str:
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     return path.lstrip(".") or "(top level)"
 
@@ -109,6 +107,8 @@ def validate(document: Any, place: str) -> None:
     version = document.get("manifest_version")
     if version != MANIFEST_VERSION:
         raise InputError(where(place, f"unsupported manifest_version {version!r} (this verifier reads {MANIFEST_VERSION})"))
+    import jsonschema  # imported on first validation: keeps every command's start-up fast
+
     validator = jsonschema.Draft202012Validator(_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from tabulate import tabulate
 
 from verifier.cli.options import CacheDir, Runtime, settings_from_options
 from verifier.errors import ExitCode, VerifierError
@@ -12,6 +11,8 @@ from verifier.tools import TOOLS, probe
 
 def doctor_command(cache_dir: CacheDir = None, runtime: Runtime = "auto") -> int:
     """List external tools (found, version, Debian package) and the OCI runtime choice."""
+    from tabulate import tabulate
+
     from verifier.sandbox.runtime import choose_runtime
 
     rows, missing_essential = [], []

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from tabulate import tabulate
 
 from verifier.cli.options import CacheDir, Offline, settings_from_options
 
@@ -16,6 +15,8 @@ def fetch_command(
     offline: Offline = False,
 ) -> None:
     """Fetch the manifest's inputs and official artifacts into the cache, checking every pin."""
+    from tabulate import tabulate
+
     from verifier.cache import ContentCache
     from verifier.fetch import fetch_inputs, load_manifest
     from verifier.lockfile_step import prefetch

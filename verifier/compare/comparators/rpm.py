@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import rpmfile
