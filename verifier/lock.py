@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from verifier.atomic import copy_file, write_bytes
 from verifier.cache import ContentCache
 from verifier.errors import InputError, SandboxError, where
 from verifier.lockfile import native
@@ -107,7 +108,7 @@ def _parse_uris(path: Path) -> list[dict[str, str]]:
     return entries
 
 
-def _locked_package(entry: dict[str, str], debs: Path, cache: ContentCache) -> tuple[LockedPackage, CachedFile]:
+def _locked_package(entry: dict[str, str], debs: Path, cache: ContentCache) -> LockedPackage:
     deb = debs / entry["file"]
     if not deb.is_file():
         raise SandboxError(f"lock: apt did not download {entry['file']}")
@@ -119,35 +120,42 @@ def _locked_package(entry: dict[str, str], debs: Path, cache: ContentCache) -> t
                 raise InputError(where(entry["file"], f"downloaded file does not match apt's index ({algorithm})"))
     path, digest = cache.add_file(deb)
     fields = control_fields(path, entry["file"])
-    package = LockedPackage(fields["Package"], fields["Version"], fields["Architecture"], unquote(entry["url"]),
-                            digest.size, digest.sha256)
-    pin = Environment(name=entry["file"], url=package.url or "", sha256=digest.sha256, size=digest.size)
-    return package, CachedFile(pin, path)
+    return LockedPackage(fields["Package"], fields["Version"], fields["Architecture"], unquote(entry["url"]),
+                         digest.size, digest.sha256)
+
+
+def _environment_image(request: LockRequest, cache: ContentCache, settings: Settings) -> tuple[str, str]:
+    entry, digest = cache.add_file(request.environment)
+    pin = Environment(name=request.environment.name, url=request.environment.resolve().as_uri(),
+                      sha256=digest.sha256, size=digest.size, format="rootfs")
+    env = prepare_environment(CachedFile(pin, entry), settings)
+    return env.image, env.runtime.name
+
+
+def _write_outputs(locked: LockedEnvironment, work: Path, out_dir: Path) -> tuple[Path, tuple[Path, ...]]:
+    """lock.json, and the source package's files as apt fetched them (plain files only)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lockfile = out_dir / "lock.json"
+    write_bytes(lockfile, native.dump(locked))
+    sources = []
+    for src in sorted((work / "source").iterdir()):
+        if src.is_file() and not src.is_symlink():
+            copy_file(src, out_dir / src.name)
+            sources.append(out_dir / src.name)
+    return lockfile, tuple(sources)
 
 
 def lock(request: LockRequest, settings: Settings) -> LockOutcome:
     cache = ContentCache(settings.cache_dir)
-    entry, digest = cache.add_file(request.environment)
-    env_pin = Environment(name=request.environment.name, url=request.environment.resolve().as_uri(),
-                          sha256=digest.sha256, size=digest.size, format="rootfs")
-    env = prepare_environment(CachedFile(env_pin, entry), settings)
+    image, runtime = _environment_image(request, cache, settings)
     work = settings.work_dir.resolve() / f"lock-{secrets.token_hex(4)}"
     for sub in ("debs", "source"):
         (work / sub).mkdir(parents=True)
     try:
-        _run_online(env.image, env.runtime.name, request, work, settings)
-        packages = [_locked_package(e, work / "debs", cache)[0] for e in _parse_uris(work / "uris.txt")]
+        _run_online(image, runtime, request, work, settings)
+        packages = [_locked_package(e, work / "debs", cache) for e in _parse_uris(work / "uris.txt")]
         locked = LockedEnvironment("verifier", "apt", tuple(sorted(packages, key=lambda p: p.key)))
-        request.out_dir.mkdir(parents=True, exist_ok=True)
-        lockfile = request.out_dir / "lock.json"
-        from verifier.atomic import copy_file, write_bytes
-
-        write_bytes(lockfile, native.dump(locked))
-        sources = []
-        for src in sorted((work / "source").iterdir()):
-            if src.is_file() and not src.is_symlink():
-                copy_file(src, request.out_dir / src.name)
-                sources.append(request.out_dir / src.name)
-        return LockOutcome(lockfile, locked, tuple(sources))
+        lockfile, sources = _write_outputs(locked, work, request.out_dir)
+        return LockOutcome(lockfile, locked, sources)
     finally:
         shutil.rmtree(work, ignore_errors=True)
