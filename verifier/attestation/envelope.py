@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 from securesystemslib.dsse import Envelope
@@ -47,10 +48,17 @@ def _b64(value: Any, what: str, place: str) -> bytes:
 
 def _signature(obj: Any, index: int, place: str) -> Signature:
     what = f"signature {index}"
+    extra = {}
+    if isinstance(obj, dict) and "other_headers" in obj:  # GnuPG signatures carry their signed headers
+        headers = obj["other_headers"]
+        if not isinstance(headers, str) or not re.fullmatch(r"(?:[0-9a-f]{2}){1,4096}", headers):
+            raise InputError(where(place, f"{what}: other_headers is not hex"))
+        extra = {"other_headers": headers}
+        obj = {k: v for k, v in obj.items() if k != "other_headers"}
     sig = _exact_fields(obj, SIGNATURE_FIELDS, what, place)
     if not isinstance(sig["keyid"], str) or not sig["keyid"]:
         raise InputError(where(place, f"{what}: keyid is not a non-empty string"))
-    return Signature(sig["keyid"], _b64(sig["sig"], f"{what} sig", place).hex())
+    return Signature(sig["keyid"], _b64(sig["sig"], f"{what} sig", place).hex(), extra or None)
 
 
 def parse_envelope(data: bytes, place: str) -> Envelope:

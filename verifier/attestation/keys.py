@@ -3,7 +3,7 @@
 Key files are PEM: PKCS#8 for the private key (mode 0600), SubjectPublicKeyInfo for the
 public key. Signers come from securesystemslib's ``Signer.from_priv_key_uri``; our
 ``file:PATH`` URI is mapped onto its ``file2:`` scheme after the file's permissions and
-type are checked. (GnuPG keys are not supported yet.)
+type are checked. GnuPG keys (``gnupg:FINGERPRINT``) go through verifier/attestation/gpg.py.
 """
 
 from __future__ import annotations
@@ -52,8 +52,13 @@ def _sslib_key(public: Ed25519PublicKey) -> SSlibKey:
 
 
 def load_public_key(path: Path) -> SSlibKey:
-    """A trusted Ed25519 public key from a PEM file; refuses other types and weak points."""
+    """A trusted Ed25519 public key from a PEM file (or a GnuPG key exported as JSON);
+    refuses other types and weak points."""
     data = _read_key_file(path, private=False)
+    if data.lstrip().startswith(b"{"):
+        from verifier.attestation import gpg
+
+        return gpg.load_public_key(data, path)  # type: ignore[return-value]
     try:
         public = serialization.load_pem_public_key(data)
     except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -86,7 +91,11 @@ def signer_from_uri(uri: str) -> Signer:
         raise InputError(where(uri, "signing key URI must look like file:PATH"))
     if scheme in ("file", "file2"):
         return _file_signer(Path(rest))
-    raise InputError(where(uri, f"unsupported signing key scheme {scheme!r} (only file:PATH)"))
+    if scheme == "gnupg":
+        from verifier.attestation import gpg
+
+        return gpg.gpg_signer(rest, uri)
+    raise InputError(where(uri, f"unsupported signing key scheme {scheme!r} (file:PATH or gnupg:FINGERPRINT)"))
 
 
 def _file_signer(path: Path) -> Signer:

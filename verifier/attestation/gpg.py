@@ -1,0 +1,66 @@
+"""GnuPG keys, through securesystemslib's GPGSigner and GPGKey (only where gpg is installed).
+
+Signing: ``--signing-key gnupg:KEYID`` (the 40-hex fingerprint; the keyring is gpg's
+default or $GNUPGHOME). Verifying offline: ``verifier keygen --gpg KEYID --out key.json``
+exports the public key as JSON (securesystemslib's key dict), which ``--key`` accepts
+like a PEM file. Ed25519 GnuPG keys get the same small-order check as PEM keys.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from securesystemslib.signer import GPGKey, GPGSigner, Key, Signer
+
+from verifier.attestation.ed25519 import weak_key_reason
+from verifier.errors import InputError, where
+
+FORMAT = "verifier-gpg-public-key-v1"
+KEYID_RE = re.compile(r"^[0-9a-fA-F]{40}$")
+
+
+def _keyid(text: str, place: str) -> str:
+    if not KEYID_RE.match(text):
+        raise InputError(where(place, "a GnuPG key is named by its 40-hex-digit fingerprint"))
+    return text.lower()
+
+
+def _import(keyid: str, place: str) -> tuple[str, Key]:
+    try:
+        return GPGSigner.import_(keyid)
+    except Exception as exc:  # noqa: BLE001 - gpg back-ends raise many types
+        raise InputError(where(place, f"GnuPG key not usable: {type(exc).__name__}: {str(exc)[:200]}")) from None
+
+
+def gpg_signer(text: str, place: str) -> Signer:
+    uri, public = _import(_keyid(text, place), place)
+    return GPGSigner.from_priv_key_uri(uri, public)
+
+
+def export_public_key(text: str, path: Path) -> str:
+    keyid = _keyid(text, str(path))
+    _, public = _import(keyid, keyid)
+    from verifier.atomic import write_bytes
+
+    write_bytes(path, (json.dumps({"format": FORMAT, "keyid": public.keyid, "key": public.to_dict()},
+                                  indent=2, sort_keys=True) + "\n").encode())
+    return public.keyid
+
+
+def load_public_key(data: bytes, path: Path) -> Key:
+    try:
+        doc = json.loads(data)
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ValueError("format")
+        key = GPGKey.from_dict(_keyid(str(doc["keyid"]), str(path)), dict(doc["key"]))
+    except (ValueError, KeyError, TypeError):
+        raise InputError(where(path, f"not a {FORMAT} key file")) from None
+    if key.scheme == "pgp+eddsa-ed25519":
+        q = str(key.keyval.get("public", {}).get("q", ""))
+        raw = bytes.fromhex(q[-64:]) if re.fullmatch(r"[0-9a-f]{64,66}", q) else b""
+        reason = weak_key_reason(raw) if len(raw) == 32 else "Ed25519 public point is not 32 bytes"
+        if reason:
+            raise InputError(where(path, reason))
+    return key
