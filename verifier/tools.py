@@ -26,6 +26,9 @@ TOOLS: tuple[Tool, ...] = (
     Tool("zstd", "zstd", "compressed environment archives"),
     Tool("xz", "xz-utils", "compressed archives"),
     Tool("openssl", "openssl", "hashing reference in benchmarks", version_args=("version",)),
+    Tool("gpg", "gnupg", "GnuPG report signing (--signing-key gnupg:FINGERPRINT)"),
+    Tool("unsquashfs", "squashfs-tools", "reading squashfs images in the auditor", version_args=("-version",)),
+    Tool("rpmbuild", "rpm", "building RPM fixtures in the tests"),
     Tool("chromium", "chromium", "the HTML report check in the tests"),
 )
 
