@@ -409,3 +409,19 @@ def test_output_limits_cut_the_display_never_the_result(tmp_path: Path, capsys) 
     code = run(["compare", str(a), str(b), "--max-report-bytes", "300"])
     out = capsys.readouterr().out
     assert code == ExitCode.DIFFERENT and "output cut at 300 bytes" in out and len(out.encode()) < 500
+
+
+def test_member_xattrs_are_compared(tmp_path: Path, cfg: Settings) -> None:
+    src = make_tree(tmp_path / "x", {"f": "same\n"})
+    archives = []
+    for value in (b"one", b"two"):
+        try:
+            os.setxattr(src / "f", "user.origin", value)
+        except OSError:
+            pytest.skip("this filesystem has no user xattrs")
+        out = tmp_path / f"{value.decode()}.tar"
+        subprocess.run(["tar", "--xattrs", "-C", str(src), "-cf", str(out), "f"], check=True)
+        archives.append(out)
+    diff = compare_paths(*archives, cfg).difference
+    fields = {n.source1: n.unified_diff for n in nodes(diff) if n.kind == "metadata" and not n.details}
+    assert fields == {"xattr user.origin": "-one\n+two\n"}
