@@ -33,3 +33,5 @@ if ! .venv/bin/python -c 'import verifier, pytest' 2>/dev/null || [ pyproject.to
   .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "is ignored" >&2 || true
   .venv/bin/python -c 'import verifier, pytest' && touch .venv/.installed
 fi
+# Byte-compile once: where PYTHONDONTWRITEBYTECODE is set, every start would compile again.
+.venv/bin/python -m compileall -q verifier .venv/lib/python3*/site-packages > /dev/null 2>&1 || true

@@ -28,20 +28,31 @@ def _ar_magic(head: bytes) -> bool:
     return head.startswith(b"!<arch>\n")
 
 
+BLOCK = 1 << 20
+KINDS = {stat.S_IFREG: "reg", stat.S_IFDIR: "dir", stat.S_IFLNK: "sym", stat.S_IFCHR: "chr",
+         stat.S_IFBLK: "blk", stat.S_IFIFO: "fifo", stat.S_IFSOCK: "sock"}
+
+
+def _block_size(entry: libarchive.entry.ArchiveEntry) -> int:
+    """libarchive-c allocates, zeroes and copies a whole buffer per read: size it to the member."""
+    return min(BLOCK, max(4096, (entry.size or 0) + 1))
+
+
 def _kind(entry: libarchive.entry.ArchiveEntry) -> str:
-    for name in ("isreg", "isdir", "issym", "islnk", "ischr", "isblk", "isfifo", "issock"):
-        if getattr(entry, name):
-            return name[2:]
-    return "unknown"
+    """One call into libarchive (each is* property is another ctypes call)."""
+    if entry.islnk:
+        return "lnk"
+    return KINDS.get(entry.filetype & 0o170000, "unknown")
 
 
 def _meta(entry: libarchive.entry.ArchiveEntry, fmt: str) -> dict[str, object]:
-    meta: dict[str, object] = {"type": _kind(entry), "mode": oct(stat.S_IMODE(entry.mode)), "mtime": entry.mtime}
+    kind = _kind(entry)
+    meta: dict[str, object] = {"type": kind, "mode": oct(stat.S_IMODE(entry.mode)), "mtime": entry.mtime}
     if fmt != "ar":
         meta.update(uid=entry.uid, gid=entry.gid, uname=entry.uname or "", gname=entry.gname or "")
-    if entry.issym or entry.islnk:
+    if kind in ("sym", "lnk"):
         meta["link"] = entry.linkpath
-    if entry.ischr or entry.isblk:
+    if kind in ("chr", "blk"):
         meta["device"] = f"{entry.rdevmajor},{entry.rdevminor}"
     for name, value in entry_xattrs(entry).items():
         meta[f"xattr {name}"] = value
@@ -66,17 +77,18 @@ class LibarchiveContainer:
             for entry in archive:
                 if len(members) >= limits.max_members:
                     raise LimitExceeded(f"{side.label}: more than {limits.max_members} members")
+                meta = _meta(entry, self.format_name)
                 digest, size = None, entry.size or 0
-                if entry.isreg and not entry.islnk:
+                if meta["type"] == "reg":
                     h, size = hashlib.sha256(), 0
-                    for block in entry.get_blocks():
+                    for block in entry.get_blocks(_block_size(entry)):
                         h.update(block)
                         size += len(block)
                     digest, total = h.hexdigest(), total + size
                     if total > limits.max_expanded_bytes:
                         raise LimitExceeded(f"{side.label}: expands past {limits.max_expanded_bytes} bytes")
                 name = (entry.pathname or "").removeprefix("./") or "."
-                members.append(Member(name, digest, size, _meta(entry, self.format_name)))
+                members.append(Member(name, digest, size, meta))
         return members
 
     def _extract(self, side: Side, names: set[str], ctx: CompareContext) -> dict[str, Path]:
@@ -87,7 +99,7 @@ class LibarchiveContainer:
                 if name in names and name not in out and entry.isreg:
                     path = ctx.new_temp_file()
                     with open(path, "wb") as f:
-                        for block in entry.get_blocks():
+                        for block in entry.get_blocks(_block_size(entry)):
                             f.write(block)
                     out[name] = path
         return out
