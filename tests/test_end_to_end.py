@@ -7,12 +7,13 @@ import functools
 import json
 import subprocess
 import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import require_tool
+from tests.fixtures_http import QuietHTTPServer
 from verifier.cli.app import run
 from verifier.errors import ExitCode
 
@@ -33,7 +34,7 @@ def serve():
 
     def start(directory: Path) -> str:
         handler = functools.partial(QuietHandler, directory=str(directory))
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = QuietHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}"
