@@ -19,6 +19,7 @@ import argparse
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,14 +38,16 @@ MEASURE = ("import resource, subprocess, sys\n"
 def timed(argv: list[str], timeout: float | None = None) -> tuple[float | None, int]:
     """Wall seconds (None on timeout) and the command's own peak RSS in MB (via a fresh wrapper)."""
     t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", MEASURE, *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
-        done = subprocess.run([sys.executable, "-c", MEASURE, *argv], capture_output=True, text=True,
-                              timeout=timeout, start_new_session=True)
+        out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        subprocess.run(["pkill", "-f", "diffoscope"], capture_output=True)
+        os.killpg(proc.pid, signal.SIGKILL)  # only this command's own process group
+        proc.communicate()
         return None, 0
     seconds = time.perf_counter() - t0
-    return seconds, int(done.stdout.strip() or 0) // 1024
+    return seconds, int(out.strip() or 0) // 1024
 
 
 def random_file(path: Path, size: int, seed: int) -> None:
