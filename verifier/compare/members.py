@@ -9,7 +9,7 @@ extracted (to synthetic temp paths) and compared recursively.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,8 +34,18 @@ LISTING_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="list")
 
 def list_both(lister: Lister, a: Side, b: Side, ctx: CompareContext) -> tuple[list[Member], list[Member]]:
     """List both sides at once: decompression and hashing release the GIL."""
-    left = LISTING_POOL.submit(lister, a, ctx)
-    right = lister(b, ctx)
+    return both(lister, a, b, ctx)
+
+
+def both(work: Callable, a: Side, b: Side, ctx: CompareContext):  # type: ignore[no-untyped-def]
+    """``work`` on both sides at once (decompression and hashing release the GIL). The left
+    side is always waited for, even when the right one fails: it may still be writing into
+    the comparison's temp dir, which the caller removes when the error reaches it."""
+    left = LISTING_POOL.submit(work, a, ctx)
+    try:
+        right = work(b, ctx)
+    finally:
+        wait([left])
     return left.result(), right
 
 

@@ -13,7 +13,7 @@ import libarchive
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
-from verifier.compare.members import LISTING_POOL
+from verifier.compare.members import both
 from verifier.digests import CHUNK
 from verifier.errors import InputError, LimitExceeded
 
@@ -106,9 +106,8 @@ class CompressedStream:
             fields = [Difference.field(k, ha.get(k), hb.get(k), kind="header") for k in sorted(set(ha) | set(hb))]
             details.append(Difference.from_details(f"{a.label} (gzip header)", f"{b.label} (gzip header)", fields,
                                                    kind="header"))
-        left = LISTING_POOL.submit(self._decompress, a, ctx)  # both sides at once (zlib/libarchive release the GIL)
-        right = self._decompress(b, ctx)
-        details.append(ctx.compare_files(left.result(), right))
+        left, right = both(self._decompress, a, b, ctx)
+        details.append(ctx.compare_files(left, right))
         found = Difference.from_details(a.label, b.label, details)
         if found is None:
             return Difference(a.label, b.label, (f"the decompressed contents and headers are identical: "
