@@ -196,3 +196,25 @@ def test_a_remote_lockfile_may_not_name_local_files() -> None:
         native.parse(doc, "lock.json", "http://127.0.0.1/rel/lock.json")
     with pytest.raises(InputError, match="scheme 'ftp' not allowed"):
         native.parse(lock_doc({**PKG, "url": "ftp://127.0.0.1/x.deb"}), "lock.json", "http://127.0.0.1/lock.json")
+
+
+def test_deb_with_a_wrong_sha256_is_refused_and_not_cached(tmp_path: Path, http_server) -> None:
+    import hashlib
+
+    from tests.test_lockfile_build import build_deb
+    from verifier.cache import ContentCache
+    from verifier.errors import IntegrityError
+    from verifier.repository import fetch_packages
+    from verifier.settings import Settings
+
+    deb = build_deb(tmp_path, "verifier-probe", "1.0", "marker\n")
+    url = http_server.add("/probe.deb", body=deb.read_bytes())
+    wrong = "0" * 64
+    locked = LockedEnvironment("verifier", "apt", (
+        LockedPackage("verifier-probe", "1.0", "all", url, deb.stat().st_size, wrong),))
+    settings = Settings(cache_dir=tmp_path / "cache")
+    with pytest.raises(IntegrityError) as err:
+        fetch_packages(locked, ContentCache(settings.cache_dir), settings, place="lock.json")
+    assert wrong in str(err.value) and hashlib.sha256(deb.read_bytes()).hexdigest() in str(err.value)
+    entries = settings.cache_dir / "sha256"
+    assert not entries.exists() or not [p for p in entries.rglob("*") if p.is_file()], "nothing enters the cache"
