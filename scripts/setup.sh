@@ -9,7 +9,7 @@ APT_PACKAGES=(
   mmdebstrap debootstrap busybox-static           # build environments
   zstd xz-utils bzip2 gzip cpio libarchive13 libarchive-tools
   squashfs-tools xorriso genisoimage rpm dpkg-dev # formats the auditor reads and tests build
-  diffoscope-minimal                              # fallback for formats not handled natively
+  diffoscope-minimal libmagic1 binutils           # tools behind the diffoscope fallback (pip installs diffoscope itself)
   gnupg                                           # GnuPG report signing (and its tests)
   python3 python3-venv python3-dev gcc make curl openssl ca-certificates git
   chromium                                        # HTML report checks in the tests

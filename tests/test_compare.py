@@ -277,7 +277,7 @@ def test_missing_diffoscope_is_a_visible_degradation(tmp_path: Path, cfg: Settin
     from verifier.compare.comparators import diffoscope
 
     a, b = _elf_pair(tmp_path)
-    monkeypatch.setattr(diffoscope.shutil, "which", lambda name: None)  # a machine without diffoscope
+    monkeypatch.setattr(diffoscope, "find", lambda name: None)  # a machine without diffoscope
     result = compare_paths(a, b, cfg)
     assert any("diffoscope is not installed" in d for d in result.degradations)
     assert result.difference.kind == "bytes" and "bytes differ at" in tree_text(result.difference)

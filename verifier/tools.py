@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,8 @@ TOOLS: tuple[Tool, ...] = (
     Tool("crun", "crun", "podman's default OCI runtime on many hosts"),
     Tool("mmdebstrap", "mmdebstrap", "builds Debian environment archives (scripts/make-debian-env.sh)"),
     Tool("dpkg-deb", "dpkg", "reads .deb control fields for lockfiles and the offline repository", version_args=("--version",)),
-    Tool("diffoscope", "diffoscope-minimal", "fallback explanations for formats verifier does not read natively"),
+    Tool("diffoscope", "diffoscope (pip) or diffoscope-minimal",
+         "fallback explanations for formats verifier does not read natively"),
     Tool("zstd", "zstd", "compressed environment archives"),
     Tool("xz", "xz-utils", "compressed archives"),
     Tool("openssl", "openssl", "hashing reference in benchmarks", version_args=("version",)),
@@ -33,8 +36,15 @@ TOOLS: tuple[Tool, ...] = (
 )
 
 
+def find(name: str) -> str | None:
+    """The tool installed beside this interpreter (a venv's bin/, e.g. pip's diffoscope) first,
+    then PATH: running .venv/bin/verifier without activating the venv still finds the venv's
+    tools."""
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+
 def probe(tool: Tool) -> tuple[bool, str]:
-    path = shutil.which(tool.name)
+    path = find(tool.name)
     if path is None:
         return False, ""
     try:

@@ -6,7 +6,6 @@ engine then compares the pair as bytes."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
 from verifier.errors import InputError
+from verifier.tools import find
 
 MAGICS = (b"\x7fELF", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\xca\xfe\xba\xbe", b"SQLite format 3\x00",
           b"MZ", b"\x00asm")
@@ -41,9 +41,9 @@ class DiffoscopeComparator:
         return head.startswith(MAGICS)
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
-        tool = shutil.which("diffoscope")
+        tool = find("diffoscope")
         if tool is None:
-            raise InputError("diffoscope is not installed (apt-get install diffoscope-minimal)")
+            raise InputError("diffoscope is not installed (pip install diffoscope, or apt-get install diffoscope-minimal)")
         argv = [tool, "--json", "-", "--no-progress", "--max-report-size", str(MAX_REPORT),
                 "--exclude-directory-metadata=yes", "--", str(a.path), str(b.path)]
         try:
