@@ -9,8 +9,10 @@ diffoscope (with a time limit). Prints ratios and whether the planted changes we
     .venv/bin/python benchmarks/compare.py [--scale 1.0] [--diffoscope-timeout 120] [--only NAME]
 
 --scale 1.0 is the issue's corpus (a 1 GiB identical pair, a ~540 MB tar of 20,500
-members with 4 changes, a ~100 MB tar.gz with 2 changes, a 32 MB wheel pair, a 1 GiB
-binary pair with a few differing bytes); use 0.1 for a quick run.
+members with 4 changes, a ~100 MB tar.gz with 2 changes, a ~40 MB .deb pair, a 32 MB
+wheel pair, a 1 GiB binary pair with a few differing bytes); use 0.1 for a quick run.
+Each line also says which planted differences a report failed to name ("missed").
+diffoscope is the one beside this interpreter (pip's, 332 as in the issue), else PATH's.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
@@ -98,49 +101,116 @@ def plant(root: Path, names: list[str]) -> None:
         path.write_bytes(bytes(data))
 
 
-def corpus(tmp: Path, scale: float) -> list[tuple[str, Path, Path, str]]:
-    """(name, a, b, reference kind) for each pair."""
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    a: Path
+    b: Path
+    reference: str  # "hash", "gunzip" or "deb": what the reference does to both sides
+    planted: tuple[str, ...]  # strings a report that found every planted difference contains
+
+
+def wheel(path: Path, scale: float, stamp: tuple[int, ...], changed: int | None) -> None:
+    rng = random.Random(4)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(400):
+            body = rng.randbytes(int(80_000 * scale) + 10)
+            if i == changed:
+                body = body[:-1] + b"!"
+            z.writestr(zipfile.ZipInfo(f"pkg/m{i:03d}.py", stamp), body)
+
+
+def deb(tmp: Path, out: Path, scale: float, planted: list[str]) -> None:
+    root = tmp / f"{out.stem}-root"
+    make_tree(root / "usr" / "share" / "bench", max(int(2000 * scale), 20), int(40e6 * scale), 5)
+    plant(root / "usr" / "share" / "bench", planted)
+    (root / "DEBIAN").mkdir()
+    (root / "DEBIAN" / "control").write_text("Package: bench\nVersion: 1.0\nArchitecture: all\n"
+                                              "Maintainer: Bench <bench@example.org>\nDescription: benchmark\n")
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(out)],
+                   check=True, stdout=subprocess.DEVNULL, env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"})
+    shutil.rmtree(root)
+
+
+def corpus(tmp: Path, scale: float) -> list[Pair]:
     gib = int((1 << 30) * scale)
-    pairs = []
     a = tmp / "ident-a.bin"
     random_file(a, gib, 1)
     shutil.copyfile(a, tmp / "ident-b.bin")
-    pairs.append(("identical-1GiB", a, tmp / "ident-b.bin", "hash"))
-    flip_bytes(a, tmp / "bin-b.bin", [gib // 3, gib // 2, gib - 10])
-    pairs.append(("binary-1GiB-3-bytes", a, tmp / "bin-b.bin", "hash"))
+    pairs = [Pair("identical-1GiB", a, tmp / "ident-b.bin", "hash", ())]
+    offsets = [gib // 3, gib // 2, gib - 10]
+    flip_bytes(a, tmp / "bin-b.bin", offsets)
+    pairs.append(Pair("binary-1GiB-3-bytes", a, tmp / "bin-b.bin", "hash", tuple(f"0x{o:x}" for o in offsets)))
     members = max(int(20500 * scale), 100)
     tree = tmp / "tree"
     make_tree(tree, members, int(540e6 * scale), 2)
     tar_dir(tree, tmp / "big-a.tar")
-    plant(tree, [f"d000/f{i:05d}.txt" for i in (1, 2)] + [f"d{(members - 1) // 500:03d}/f{members - 1:05d}.txt"])
+    changed = [f"d000/f{i:05d}.txt" for i in (1, 2)] + [f"d{(members - 1) // 500:03d}/f{members - 1:05d}.txt"]
+    plant(tree, changed)
     (tree / "d000" / "f00003.txt").unlink()
     tar_dir(tree, tmp / "big-b.tar")
-    pairs.append((f"tar-{members}-members-4-changes", tmp / "big-a.tar", tmp / "big-b.tar", "hash"))
+    pairs.append(Pair(f"tar-{members}-members-4-changes", tmp / "big-a.tar", tmp / "big-b.tar", "hash",
+                      (*changed, "d000/f00003.txt")))
+    shutil.rmtree(tree)
     small = tmp / "small"
     make_tree(small, max(int(5000 * scale), 50), int(100e6 * scale), 3)
     tar_dir(small, tmp / "s-a.tar.gz", "gzip")
     plant(small, ["d000/f00001.txt", "d000/f00010.txt"])
     tar_dir(small, tmp / "s-b.tar.gz", "gzip")
-    pairs.append(("tar.gz-2-changes", tmp / "s-a.tar.gz", tmp / "s-b.tar.gz", "gunzip"))
-    for side, seed in (("a", 4), ("b", 4)):
-        rng = random.Random(seed)
-        with zipfile.ZipFile(tmp / f"w-{side}.whl", "w", zipfile.ZIP_DEFLATED) as z:
-            for i in range(400):
-                body = rng.randbytes(int(80_000 * scale) + 10)
-                if side == "b" and i == 7:
-                    body = body[:-1] + b"!"
-                z.writestr(zipfile.ZipInfo(f"pkg/m{i:03d}.py", (2023, 11, 14, 0, 0, 0)), body)
-    pairs.append(("wheel-1-change", tmp / "w-a.whl", tmp / "w-b.whl", "hash"))
+    pairs.append(Pair("tar.gz-2-changes", tmp / "s-a.tar.gz", tmp / "s-b.tar.gz", "gunzip",
+                      ("d000/f00001.txt", "d000/f00010.txt")))
+    shutil.rmtree(small)
+    deb(tmp, tmp / "a.deb", scale, [])
+    deb(tmp, tmp / "b.deb", scale, ["d000/f00005.txt"])
+    pairs.append(Pair("deb-1-change", tmp / "a.deb", tmp / "b.deb", "deb", ("d000/f00005.txt",)))
+    # A wheel rebuilt an hour later without SOURCE_DATE_EPOCH: every timestamp and one module differ.
+    wheel(tmp / "w-a.whl", scale, (2023, 11, 14, 0, 0, 0), None)
+    wheel(tmp / "w-b.whl", scale, (2023, 11, 14, 1, 0, 0), 7)
+    pairs.append(Pair("wheel-1-change-400-timestamps", tmp / "w-a.whl", tmp / "w-b.whl", "hash",
+                      ("pkg/m007.py",)))
     return pairs
 
 
-def reference(kind: str, a: Path, b: Path) -> float:
-    if kind == "gunzip":
-        cmd = f"(gzip -dc {a} | openssl dgst -sha256) & (gzip -dc {b} | openssl dgst -sha256); wait"
-    else:
-        cmd = f"openssl dgst -sha256 {a} & openssl dgst -sha256 {b}; wait"
-    seconds, _ = timed(["bash", "-c", cmd])
+REFERENCES = {
+    "hash": "openssl dgst -sha256 {a} & openssl dgst -sha256 {b}; wait",
+    "gunzip": "(gzip -dc {a} | openssl dgst -sha256) & (gzip -dc {b} | openssl dgst -sha256); wait",
+    "deb": "(dpkg-deb --fsys-tarfile {a} | openssl dgst -sha256) & (dpkg-deb --fsys-tarfile {b} | openssl dgst -sha256); wait",
+}
+
+
+def reference(pair: Pair) -> float:
+    seconds, _ = timed(["bash", "-c", REFERENCES[pair.reference].format(a=pair.a, b=pair.b)])
     return seconds or 0.0
+
+
+def missed(report: Path, planted: tuple[str, ...]) -> list[str]:
+    """The planted differences a report does not name (read as text: both tools write JSON)."""
+    if not report.exists():
+        return list(planted)
+    text = report.read_text(errors="replace")
+    return [needle for needle in planted if needle not in text]
+
+
+def run_pair(pair: Pair, tmp: Path, diffoscope_timeout: float) -> str:
+    ref = reference(pair)
+    report, theirs_report = tmp / "report.json", tmp / "d.json"
+    for old in (report, theirs_report):
+        old.unlink(missing_ok=True)
+    ours, rss = timed([str(VENV_BIN / "verifier"), "compare", str(pair.a), str(pair.b), "--format", "json",
+                       "--output", str(report)])
+    report_kb = report.stat().st_size // 1024
+    line = (f"{pair.name}: reference {ref:.2f}s, verifier {ours:.2f}s ({ours / max(ref, 1e-3):.1f}x ref, "
+            f"peak {rss} MB, report {report_kb} KB, missed {missed(report, pair.planted) or 'nothing'}), ")
+    tool = shutil.which("diffoscope", path=str(VENV_BIN)) or shutil.which("diffoscope")
+    if tool is None:
+        return line + "diffoscope not installed"
+    theirs, theirs_rss = timed([tool, "--json", str(theirs_report), str(pair.a), str(pair.b)],
+                               timeout=diffoscope_timeout)
+    if theirs is None:
+        return line + f"diffoscope > {diffoscope_timeout:.0f}s (killed)"
+    theirs_kb = theirs_report.stat().st_size // 1024 if theirs_report.exists() else 0
+    return line + (f"diffoscope {theirs:.1f}s ({theirs / ours:.0f}x slower than verifier, peak {theirs_rss} MB, "
+                   f"report {theirs_kb} KB, missed {missed(theirs_report, pair.planted) or 'nothing'})")
 
 
 def main() -> None:
@@ -151,21 +221,12 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="verifier-compare-bench-"))
     try:
-        rows = []
-        for name, a, b, kind in corpus(tmp, args.scale):
-            if args.only and args.only not in name:
-                continue
-            ref = reference(kind, a, b)
-            ours, rss = timed([str(VENV_BIN / "verifier"), "compare", str(a), str(b), "--format", "json",
-                                  "--output", str(tmp / "report.json")])
-            report_kb = (tmp / "report.json").stat().st_size // 1024
-            theirs, theirs_rss = (timed(["diffoscope", "--json", str(tmp / "d.json"), str(a), str(b)],
-                                        timeout=args.diffoscope_timeout) if shutil.which("diffoscope") else (None, 0))
-            rows.append((name, ref, ours, rss, report_kb, theirs, theirs_rss))
-            print(f"{name}: reference {ref:.2f}s, verifier {ours:.2f}s ({ours / max(ref, 1e-3):.1f}x ref, "
-                  f"peak {rss} MB, report {report_kb} KB), diffoscope "
-                  + (f"{theirs:.1f}s ({theirs / ours:.0f}x slower than verifier)" if theirs else
-                     f"> {args.diffoscope_timeout:.0f}s (killed)"), flush=True)
+        tool = shutil.which("diffoscope", path=str(VENV_BIN)) or shutil.which("diffoscope")
+        version = subprocess.run([tool, "--version"], capture_output=True, text=True).stdout.strip() if tool else "-"
+        print(f"reference: openssl dgst -sha256 of both sides in parallel; {version}", flush=True)
+        for pair in corpus(tmp, args.scale):
+            if not args.only or args.only in pair.name:
+                print(run_pair(pair, tmp, args.diffoscope_timeout), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -61,7 +61,8 @@ def compare_members(a: Side, b: Side, left: Sequence[Member], right: Sequence[Me
     differing = {n for n in differing if ma[n].sha256 is not None and mb[n].sha256 is not None}
     if differing:
         paths_a, paths_b = extract(a, differing, ctx), extract(b, differing, ctx)
-        for name in sorted(differing, key=[m.name for m in left].index):
+        position = {m.name: i for i, m in enumerate(left)}
+        for name in sorted(differing, key=position.__getitem__):
             sa = Side(f"{a.label}::{name}", paths_a[name])
             sb = Side(f"{b.label}::{name}", paths_b[name])
             details.append(ctx.compare_files(sa, sb))

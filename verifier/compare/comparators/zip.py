@@ -1,11 +1,21 @@
-"""zip, wheel and jar: members, order, timestamps, extra fields, compression, comments."""
+"""zip, wheel and jar: members, order, timestamps, extra fields, compression, comments.
+
+Listing reads only the central directory and hashes each member's stored (compressed)
+bytes with its method: equal stored bytes decompress to equal content, so nothing is
+inflated unless two members' stored bytes differ. Those are then extracted, within the
+unpack budget, and compared as files (which finds the content equal when only the
+compression level differs).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
@@ -34,16 +44,35 @@ def _open(side: Side) -> zipfile.ZipFile:
         raise InputError(f"{side.label}: not a readable zip: {exc}") from None
 
 
-def _digest(zf: zipfile.ZipFile, info: zipfile.ZipInfo, side: Side, budget: list[int]) -> tuple[str, int]:
-    h, size = hashlib.sha256(), 0
-    with zf.open(info) as f:
+LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, skipped fields, name and extra lengths
+
+
+def _stored_digest(f: BinaryIO, info: zipfile.ZipInfo, side: Side) -> str:
+    """sha256 of the member's method, encryption flag and stored bytes, read in place."""
+    f.seek(info.header_offset)
+    header = f.read(LOCAL_HEADER.size)
+    if len(header) != LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise InputError(f"{side.label}: member {info.filename!r} has no local header where the directory says")
+    _, name_length, extra_length = LOCAL_HEADER.unpack(header)
+    f.seek(name_length + extra_length, io.SEEK_CUR)
+    h = hashlib.sha256(struct.pack("<HH", info.compress_type, info.flag_bits & 1))
+    left = info.compress_size
+    while left:
+        chunk = f.read(min(CHUNK, left))
+        if not chunk:
+            raise InputError(f"{side.label}: member {info.filename!r} is truncated")
+        h.update(chunk)
+        left -= len(chunk)
+    return h.hexdigest()
+
+
+def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, side: Side, budget: list[int]) -> None:
+    with zf.open(info) as f, open(dest, "wb") as out:
         while chunk := f.read(CHUNK):
-            size += len(chunk)
             budget[0] -= len(chunk)
             if budget[0] < 0:
                 raise LimitExceeded(f"{side.label}: expands past the unpack budget")
-            h.update(chunk)
-    return h.hexdigest(), size
+            out.write(chunk)
 
 
 @dataclass(frozen=True)
@@ -54,27 +83,24 @@ class ZipComparator:
         return head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06")
 
     def _list(self, side: Side, ctx: CompareContext) -> list[Member]:
-        budget = [ctx.settings.unpack.max_expanded_bytes]
-        with _open(side) as zf:
+        with _open(side) as zf, open(side.path, "rb") as raw:
             infos = zf.infolist()
             if len(infos) > ctx.settings.unpack.max_members:
                 raise LimitExceeded(f"{side.label}: more than {ctx.settings.unpack.max_members} members")
-            members = []
-            for info in infos:
-                digest, size = (None, 0) if info.is_dir() else _digest(zf, info, side, budget)
-                members.append(Member(info.filename, digest, size, _meta(info)))
-            return members
+            return [Member(info.filename, None if info.is_dir() else _stored_digest(raw, info, side),
+                           info.file_size, _meta(info)) for info in infos]
 
     def _extract(self, side: Side, names: set[str], ctx: CompareContext) -> dict[str, Path]:
-        out = {}
+        out: dict[str, Path] = {}
+        budget = [ctx.settings.unpack.max_expanded_bytes]
         with _open(side) as zf:
             for info in zf.infolist():
                 if info.filename in names and info.filename not in out:
-                    path = ctx.new_temp_file()
-                    with zf.open(info) as f, open(path, "wb") as dest:
-                        while chunk := f.read(CHUNK):
-                            dest.write(chunk)
-                    out[info.filename] = path
+                    out[info.filename] = ctx.new_temp_file()
+                    try:
+                        _inflate(zf, info, out[info.filename], side, budget)
+                    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+                        raise InputError(f"{side.label}: member {info.filename!r} cannot be read: {exc}") from None
         return out
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
