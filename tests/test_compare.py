@@ -18,6 +18,7 @@ from tests.conftest import require_tool
 from verifier.cli.app import run
 from verifier.compare.api import compare_paths
 from verifier.compare.difference import Difference
+from verifier.compare.hints import BuildClock
 from verifier.errors import ExitCode, InputError
 from verifier.settings import Settings, UnpackLimits
 
@@ -73,7 +74,7 @@ def test_identical_inputs_report_nothing(tmp_path: Path, cfg: Settings) -> None:
 def test_tar_content_and_mtime_found_at_the_member(tmp_path: Path, cfg: Settings) -> None:
     a = tar(tmp_path, "a.tar", {"x.txt": "one\n", "y.txt": "same\n"})
     b = tar(tmp_path, "b.tar", {"x.txt": "two\n", "y.txt": "same\n"}, mtime=EPOCH + 60)
-    diff = compare_paths(a, b, cfg, source_date_epoch=EPOCH).difference
+    diff = compare_paths(a, b, cfg, clock=BuildClock(source_date_epoch=EPOCH)).difference
     content = [n for n in nodes(diff) if n.kind == "content"]
     assert [n.source1 for n in content] == [f"{a}::pkg/x.txt"]
     assert "-one" in content[0].unified_diff and "+two" in content[0].unified_diff

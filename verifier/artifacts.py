@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from verifier.compare.hints import BuildClock
 from verifier.errors import VerifierError
 from verifier.settings import Settings
 from verifier.stages import ArtifactResult, ArtifactStatus, CachedFile, RebuiltFile
@@ -64,15 +65,16 @@ def _extra(r: RebuiltFile) -> ArtifactResult:
     return ArtifactResult(r.name, ArtifactStatus.EXTRA, None, None, r.sha256, r.size)
 
 
-def auditor(settings: Settings, normalizers: tuple[str, ...]) -> Explainer:
-    """The explainer backed by ``verifier.compare``; its errors become comments."""
+def auditor(settings: Settings, normalizers: tuple[str, ...], clock: BuildClock) -> Explainer:
+    """The explainer backed by ``verifier.compare``; its errors become comments. ``clock``
+    (SOURCE_DATE_EPOCH and when the rebuild ran) lets the hints name timestamp leaks."""
 
     def explain(official: Path, rebuilt: Path, name: str) -> Explanation:
         from verifier.compare.api import compare_paths
 
         try:
             c = compare_paths(official, rebuilt, settings, normalizers=normalizers,
-                              labels=(f"official/{name}", f"rebuilt/{name}"))
+                              labels=(f"official/{name}", f"rebuilt/{name}"), clock=clock)
         except VerifierError as exc:
             return Explanation(None, (f"explanation failed: {exc.message}",), False, ())
         tree = c.difference.to_json() if c.difference is not None else None

@@ -17,6 +17,7 @@ from typing import Any
 from verifier import lockfile_step
 from verifier.artifacts import auditor, compare_artifacts
 from verifier.cache import ContentCache
+from verifier.compare.hints import BuildClock
 from verifier.fetch import fetch_inputs, load_manifest
 from verifier.manifest import ReleaseManifest
 from verifier.report.document import ReportEvidence, build_report, dump_report
@@ -84,9 +85,16 @@ def step_rebuild(
     return result, lock
 
 
+def build_clock(inputs: FetchedInputs, result: RebuildResult) -> BuildClock:
+    """What the hints may know of time: the manifest's SOURCE_DATE_EPOCH and the rebuild's run."""
+    started = int(result.started_at) if result.started_at is not None else None
+    finished = int(result.started_at + result.seconds) + 1 if result.started_at is not None else None
+    return BuildClock(inputs.manifest.build.source_date_epoch, started, finished)
+
+
 def step_compare(inputs: FetchedInputs, result: RebuildResult, settings: Settings,
                  options: VerifyOptions) -> tuple[ArtifactResult, ...]:
-    explain = auditor(settings, options.normalizers) if options.explain else None
+    explain = auditor(settings, options.normalizers, build_clock(inputs, result)) if options.explain else None
     return compare_artifacts(inputs.artifacts, result.outputs, explain)
 
 

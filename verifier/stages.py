@@ -109,6 +109,7 @@ class RebuildResult:
     seconds: float
     reason: str = ""  # why the build did not succeed, one line
     installed_packages: tuple[InstalledPackage, ...] | None = None  # None: not read
+    started_at: float | None = None  # wall-clock epoch seconds when the container started
 
 
 class ArtifactStatus(StrEnum):

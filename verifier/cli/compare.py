@@ -8,17 +8,32 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from verifier.compare.hints import BuildClock
 from verifier.errors import ExitCode, InputError, where
 
 FORMATS = ("text", "json", "markdown", "html")
 
 
-def _document(a: Path, b: Path, normalize: tuple[str, ...]) -> dict[str, Any]:
+def _clock(source_date_epoch: int | None, build_time: str | None) -> BuildClock:
+    """``--build-time START[:END]`` in epoch seconds: when the second input was built."""
+    started = finished = None
+    if build_time is not None:
+        start, _, end = build_time.partition(":")
+        try:
+            started, finished = int(start), int(end or start)
+        except ValueError:
+            raise InputError(f"--build-time {build_time!r}: expected epoch seconds START or START:END") from None
+        if finished < started:
+            raise InputError(f"--build-time {build_time!r}: END is before START")
+    return BuildClock(source_date_epoch, started, finished)
+
+
+def _document(a: Path, b: Path, normalize: tuple[str, ...], clock: BuildClock) -> dict[str, Any]:
     from verifier.compare.api import compare_paths
     from verifier.render.comparison import COMPARE_VERSION
     from verifier.settings import Settings
 
-    c = compare_paths(a, b, Settings(), normalizers=normalize)
+    c = compare_paths(a, b, Settings(), normalizers=normalize, clock=clock)
     return {"compare_version": COMPARE_VERSION, "source1": str(a), "source2": str(b), "identical": c.identical,
             "equivalent": c.equivalent, "normalized": c.normalized, "degradations": list(c.degradations),
             "difference": c.difference.to_json() if c.difference else None}
@@ -66,6 +81,8 @@ def compare_command(
     load: Annotated[Optional[Path], typer.Option("--load", help="Re-render a saved JSON comparison instead of comparing.")] = None,
     max_diff_lines: Annotated[Optional[int], typer.Option("--max-diff-lines", help="Cut each diff to N lines (display only).")] = None,
     max_report_bytes: Annotated[Optional[int], typer.Option("--max-report-bytes", help="Cut the whole output at N bytes (display only).")] = None,
+    source_date_epoch: Annotated[Optional[int], typer.Option("--source-date-epoch", help="The build's SOURCE_DATE_EPOCH, for the timestamp hints.")] = None,
+    build_time: Annotated[Optional[str], typer.Option("--build-time", help="When B was built, epoch seconds START[:END], for the build-clock hint.")] = None,
 ) -> int:
     """Compare two files or directories and explain every difference."""
     from verifier.atomic import write_bytes
@@ -80,7 +97,7 @@ def compare_command(
         raise InputError("compare: give two paths A and B, or --load FILE")
     else:
         names = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
-        doc = _document(a, b, names)
+        doc = _document(a, b, names, _clock(source_date_epoch, build_time))
     if max_diff_lines is not None:
         _cap_diffs(doc.get("difference"), max(max_diff_lines, 1))
     text = render_comparison(doc, ReportFormat(fmt))

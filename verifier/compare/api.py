@@ -8,7 +8,7 @@ from pathlib import Path
 
 from verifier.compare.difference import Difference
 from verifier.compare.engine import compare_sides, same_content
-from verifier.compare.hints import add_hints
+from verifier.compare.hints import BuildClock, add_hints
 from verifier.compare.interface import CompareContext, Side
 from verifier.compare.normalize import check_names, normalize
 from verifier.errors import InputError, where
@@ -32,7 +32,7 @@ def _check(path: Path) -> None:
 
 
 def compare_paths(a: Path, b: Path, settings: Settings, *, normalizers: tuple[str, ...] = (),
-                  labels: tuple[str, str] | None = None, source_date_epoch: int | None = None) -> Comparison:
+                  labels: tuple[str, str] | None = None, clock: BuildClock = BuildClock()) -> Comparison:
     _check(a)
     _check(b)
     check_names(normalizers)
@@ -40,7 +40,7 @@ def compare_paths(a: Path, b: Path, settings: Settings, *, normalizers: tuple[st
     if a.is_dir() or b.is_dir():
         from verifier.compare.directories import compare_directories
 
-        return compare_directories(a, b, settings, la, lb, normalizers, source_date_epoch)
+        return compare_directories(a, b, settings, la, lb, normalizers, clock)
     if same_content(a, b):
         return Comparison(True, None)
     degradations: list[str] = []
@@ -49,7 +49,7 @@ def compare_paths(a: Path, b: Path, settings: Settings, *, normalizers: tuple[st
         tree = compare_sides(Side(la, a), Side(lb, b), ctx)
     if tree is None:  # bytes differ yet nothing was found: never report "identical"
         tree = Difference(la, lb, ("differs, unexplained",), kind="bytes")
-    tree = add_hints(tree, source_date_epoch)
+    tree = add_hints(tree, clock)
     equivalent, record = False, {}
     if normalizers:
         remaining, record = normalize(tree, normalizers)

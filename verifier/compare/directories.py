@@ -9,7 +9,7 @@ from pathlib import Path
 
 from verifier.compare.difference import Difference
 from verifier.compare.engine import compare_sides
-from verifier.compare.hints import add_hints
+from verifier.compare.hints import BuildClock, add_hints
 from verifier.compare.interface import CompareContext, Side
 from verifier.compare.normalize import normalize
 from verifier.settings import Settings
@@ -34,7 +34,7 @@ def _pair(rel: str, x: Path, y: Path, la: str, lb: str, ctx: CompareContext) -> 
 
 
 def compare_directories(a: Path, b: Path, settings: Settings, la: str, lb: str,
-                        normalizers: tuple[str, ...], source_date_epoch: int | None):
+                        normalizers: tuple[str, ...], clock: BuildClock):
     from verifier.compare.api import Comparison
 
     if not (a.is_dir() and b.is_dir()):
@@ -50,6 +50,6 @@ def compare_directories(a: Path, b: Path, settings: Settings, la: str, lb: str,
     tree = Difference.from_details(la, lb, details)
     if tree is None:
         return Comparison(True, None)
-    tree = add_hints(tree, source_date_epoch)
+    tree = add_hints(tree, clock)
     remaining, record = normalize(tree, normalizers) if normalizers else (tree, {})
     return Comparison(False, tree, tuple(degradations), bool(normalizers) and remaining is None, record)

@@ -1,68 +1,132 @@
 """Root-cause hints: common reproducibility problems recognised in a Difference tree and
-said in words. Each rule looks at one node and its direct children."""
+said in words. Each rule looks at one node and its direct children; docs/hints.md lists
+every rule, what it looks at, and what it does not claim.
+
+Sides: ``-`` lines are the first input (the official artifact in `verify`), ``+`` lines
+the second (the rebuilt one), so "during the build" is checked on ``+`` values only.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from verifier.compare.difference import Difference
 
 DATE_RE = re.compile(r"\b(19|20)\d\d-[01]\d-[0-3]\d([T ][0-2]\d:[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?"
                      r"|\b[0-2]\d:[0-5]\d:[0-5]\d(\.\d+)?\b")
 PATH_RE = re.compile(r"(/build/|/tmp/|/home/|/var/tmp/|/usr/src/)[^\s\"']*")
+OWNERS = "archive with fixed owners (tar --owner=0 --group=0 --numeric-owner)"
 
 FIELD_HINTS = {
     "mtime": "member timestamps differ: clamp them to SOURCE_DATE_EPOCH (tar --mtime=@$SOURCE_DATE_EPOCH --clamp-mtime)",
     "date_time": "zip entry timestamps differ: set them from SOURCE_DATE_EPOCH",
-    "uid": "ownership differs: archive with fixed owners (tar --owner=0 --group=0 --numeric-owner)",
-    "gid": "ownership differs: archive with fixed owners (tar --owner=0 --group=0 --numeric-owner)",
-    "uname": "owner names differ: archive with fixed owners (tar --owner=0 --group=0 --numeric-owner)",
-    "gname": "group names differ: archive with fixed owners (tar --owner=0 --group=0 --numeric-owner)",
+    "uid": f"ownership differs: {OWNERS}",
+    "gid": f"ownership differs: {OWNERS}",
+    "uname": f"owner names differ: {OWNERS}",
+    "gname": f"group names differ: {OWNERS}",
     "mode": "file permissions differ: the umask or file modes are not normalised (umask 022)",
     "extra": "zip extra fields differ (extended timestamps or uid/gid fields): strip them (zip -X)",
-    "os": "the gzip header's OS byte differs: the streams were compressed by different tools or platforms",
 }
-
-
-def _header_hints(node: Difference) -> list[str]:
-    hints = []
-    for child in node.details:
-        if child.kind == "header" and child.source1 == "mtime":
-            hints.append("the gzip header records a timestamp: compress with gzip -n (or mtime 0)")
-        if child.kind == "header" and child.source1 == "name":
-            hints.append("the gzip header records the original file name: compress with gzip -n")
-    return hints
-
-
+HEADER_HINTS = {
+    "mtime": "the gzip header records a timestamp: compress with gzip -n (or mtime 0)",
+    "name": "the gzip header records the original file name: compress with gzip -n",
+    "os": "the gzip header's OS byte differs: the streams were compressed by different tools or platforms",
+    "pyc source mtime": ".pyc files record their source's mtime: compile with SOURCE_DATE_EPOCH set "
+                        "(py_compile then writes checked-hash pycs) or clamp the sources' mtimes",
+    "pyc flags": ".pyc invalidation modes differ (timestamp vs hash): compile both with SOURCE_DATE_EPOCH set",
+}
 RPM_HINTS = {
     "buildtime": "RPM BUILDTIME differs: build with SOURCE_DATE_EPOCH and %use_source_date_epoch_as_buildtime",
     "buildhost": "RPM BUILDHOST differs: set %_buildhost to a fixed name",
 }
+TIMESTAMP_FIELDS = {("metadata", "mtime"), ("metadata", "date_time"), ("header", "mtime"), ("field", "buildtime")}
 
 
-def _field_hints(node: Difference, source_date_epoch: int | None) -> list[str]:
-    hints = [RPM_HINTS[c.source1] for c in node.details if c.kind == "field" and c.source1 in RPM_HINTS]
-    for child in node.details:
-        if child.kind == "metadata" and child.source1 in FIELD_HINTS:
-            hints.append(FIELD_HINTS[child.source1])
-            if child.source1 == "mtime" and source_date_epoch is not None and child.unified_diff:
-                hints += _epoch_hint(child.unified_diff, source_date_epoch)
+@dataclass(frozen=True)
+class BuildClock:
+    """What the hints know of time, in epoch seconds: the build's SOURCE_DATE_EPOCH and when
+    the second input was built (in `verify`, the rebuild's start and end)."""
+
+    source_date_epoch: int | None = None
+    started: int | None = None
+    finished: int | None = None
+
+    def during_build(self, moment: int) -> bool:
+        if self.started is None:
+            return False
+        end = self.finished if self.finished is not None else self.started
+        return self.started - 2 <= moment <= end + 2  # zip times have 2 s resolution
+
+
+def _epoch(value: str) -> int | None:
+    """A timestamp field's value as epoch seconds (integers, or zip's "YYYY-MM-DD HH:MM:SS" as UTC)."""
+    if value.lstrip("-").isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+
+
+def _sides(diff: str) -> tuple[list[str], list[str]]:
+    lines = diff.splitlines()
+    return [line[1:] for line in lines if line.startswith("-")], [line[1:] for line in lines if line.startswith("+")]
+
+
+def _clock_hints(values: tuple[list[int], list[int]], clock: BuildClock) -> list[str]:
+    first, second = values
+    hints = []
+    epoch = clock.source_date_epoch
+    if epoch is not None:
+        if any(v > epoch for v in first + second):
+            hints.append(f"timestamps later than SOURCE_DATE_EPOCH ({epoch}) are not clamped to it "
+                         "(tar --clamp-mtime, touch -d @$SOURCE_DATE_EPOCH)")
+        if (epoch in first) != (epoch in second):
+            hints.append("one side is clamped to SOURCE_DATE_EPOCH and the other is not")
+    if any(clock.during_build(v) for v in second):
+        hints.append("a timestamp equals the time of the build: the build clock leaks into the output "
+                     "instead of SOURCE_DATE_EPOCH")
     return hints
 
 
-def _epoch_hint(diff: str, epoch: int) -> list[str]:
-    values = [line[1:] for line in diff.splitlines() if line[:1] in "+-"]
-    if str(epoch) in values:
-        return ["one side is clamped to SOURCE_DATE_EPOCH and the other is not"]
+def _timestamp_values(node: Difference) -> tuple[list[int], list[int]]:
+    removed, added = _sides(node.unified_diff or "")
+    return ([v for v in map(_epoch, removed) if v is not None], [v for v in map(_epoch, added) if v is not None])
+
+
+def _umask_hint(diff: str) -> list[str]:
+    removed, added = _sides(diff)
+    try:
+        pairs = [(int(a, 8), int(b, 8)) for a, b in zip(removed, added)]
+    except ValueError:
+        return []
+    if pairs and all(a != b and a ^ b and not (a ^ b) & ~0o022 for a, b in pairs):
+        return ["only group/other write bits differ: the builds ran with different umasks (umask 022)"]
     return []
+
+
+def _field_hints(node: Difference, clock: BuildClock) -> list[str]:
+    hints = []
+    for child in node.details:
+        if child.kind == "field" and child.source1 in RPM_HINTS:
+            hints.append(RPM_HINTS[child.source1])
+        if child.kind == "metadata" and child.source1 in FIELD_HINTS:
+            hints.append(FIELD_HINTS[child.source1])
+        if child.kind == "header" and child.source1 in HEADER_HINTS:
+            hints.append(HEADER_HINTS[child.source1])
+        if child.kind == "metadata" and child.source1 == "mode":
+            hints += _umask_hint(child.unified_diff or "")
+        if (child.kind, child.source1) in TIMESTAMP_FIELDS:
+            hints += _clock_hints(_timestamp_values(child), clock)
+    return hints
 
 
 def _changed_pairs(diff: str) -> list[tuple[str, str]]:
     """Removed and added lines paired in order, where a hunk replaces as many as it adds."""
-    removed = [line[1:] for line in diff.splitlines() if line.startswith("-")]
-    added = [line[1:] for line in diff.splitlines() if line.startswith("+")]
+    removed, added = _sides(diff)
     return list(zip(removed, added)) if len(removed) == len(added) else []
 
 
@@ -79,49 +143,69 @@ def _parse(text: str) -> datetime | None:
     return moment.replace(tzinfo=None)
 
 
-def _whole_hours_apart(pairs: list[tuple[str, str]]) -> bool:
-    """A timestamp shifted by whole hours, nothing else: a time zone leaked into the output."""
+def _embedded_dates(pairs: list[tuple[str, str]]) -> list[tuple[datetime, datetime]]:
+    """Dates in changed lines that differ only in their dates, as (first, second) pairs."""
+    found = []
     for a, b in pairs:
         ma, mb = DATE_RE.search(a), DATE_RE.search(b)
-        if not (ma and mb) or DATE_RE.sub("<>", a) != DATE_RE.sub("<>", b):
-            continue
-        ta, tb = _parse(ma.group(0)), _parse(mb.group(0))
-        if ta and tb and ta != tb:
-            seconds = abs((ta - tb).total_seconds())
-            if seconds % 3600 == 0 and seconds <= 14 * 3600:
-                return True
-    return False
+        if ma and mb and DATE_RE.sub("<>", a) == DATE_RE.sub("<>", b):
+            ta, tb = _parse(ma.group(0)), _parse(mb.group(0))
+            if ta and tb and ta != tb:
+                found.append((ta, tb))
+    return found
 
 
-def _content_hints(node: Difference) -> list[str]:
+def _date_hints(pairs: list[tuple[str, str]], clock: BuildClock) -> list[str]:
     hints = []
-    pairs = _changed_pairs(node.unified_diff or "") if node.kind == "content" else []
-    if _whole_hours_apart(pairs):
+    dates = _embedded_dates(pairs)
+    seconds = [abs((ta - tb).total_seconds()) for ta, tb in dates]
+    if any(s % 3600 == 0 and s <= 14 * 3600 for s in seconds):
         hints.append("a timestamp differs by whole hours: the build's time zone leaks into the output (TZ=UTC)")
     if _only_differs_by(DATE_RE, pairs):
         hints.append("a date or time that differs between the builds is embedded in the content: the build "
                      "time leaks into the output (use SOURCE_DATE_EPOCH)")
-    if _only_differs_by(PATH_RE, pairs):
-        hints.append("a build path is embedded in the content (use -ffile-prefix-map or a fixed build path)")
-    if node.kind == "order":
-        hints.append("member order differs: sort entries (tar --sort=name, sorted file lists)")
-    if node.kind == "bytes" and node.source1.endswith(".pyc"):
-        hints.append(".pyc header timestamps differ: compile with SOURCE_DATE_EPOCH set (checked-hash pycs)")
+    added = [int(tb.replace(tzinfo=UTC).timestamp()) for _, tb in dates]
+    if any(clock.during_build(moment) for moment in added):
+        hints.append("an embedded date equals the time of the build (read as UTC): the build clock leaks into "
+                     "the output instead of SOURCE_DATE_EPOCH")
     return hints
 
 
-def _annotate(diff: Difference, source_date_epoch: int | None, summary: dict[str, None]) -> Difference:
-    """Content hints stay on their node; metadata-level hints go to the summary only."""
-    children = tuple(_annotate(child, source_date_epoch, summary) for child in diff.details)
+def _order_hints(node: Difference) -> list[str]:
+    if node.kind == "order":
+        return ["member order differs: sort entries (tar --sort=name, sorted file lists)"]
+    said = " ".join(node.comments)
+    if node.kind != "content" or "the same lines in a different order" not in said:
+        return []
+    hint = "the same lines in a different order: sort the generated list"
+    if "one side is in C (byte) order" in said:
+        hint = "the lines are sorted in different collations: the locale leaks into sorting (LC_ALL=C sort)"
+    return [hint]
+
+
+def _content_hints(node: Difference, clock: BuildClock) -> list[str]:
+    hints = _order_hints(node)
+    if node.kind != "content":
+        return hints
+    pairs = _changed_pairs(node.unified_diff or "")
+    hints += _date_hints(pairs, clock)
+    if _only_differs_by(PATH_RE, pairs):
+        hints.append("a build path is embedded in the content (use -ffile-prefix-map or a fixed build path)")
+    return hints
+
+
+def _annotate(diff: Difference, clock: BuildClock, summary: dict[str, None]) -> Difference:
+    """Content hints stay on their node; field-level hints go to the summary only."""
+    children = tuple(_annotate(child, clock, summary) for child in diff.details)
     node = replace(diff, details=children)
-    local = _content_hints(node)
-    for hint in _header_hints(node) + _field_hints(node, source_date_epoch) + local:
+    local = _content_hints(node, clock)
+    for hint in _field_hints(node, clock) + local:
         summary[hint] = None
     return node.with_hints(local) if local else node
 
 
-def add_hints(diff: Difference, source_date_epoch: int | None = None) -> Difference:
+def add_hints(diff: Difference, clock: BuildClock = BuildClock()) -> Difference:
     """Annotate the tree; the root lists every distinct hint once, in the order found."""
     summary: dict[str, None] = {}
-    root = _annotate(diff, source_date_epoch, summary)
+    root = _annotate(diff, clock, summary)
     return root.with_hints(summary)

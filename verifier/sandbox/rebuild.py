@@ -261,7 +261,7 @@ def _rebuild_in(layout: BuildLayout, podman: Podman, env: PreparedEnvironment, i
     (layout.meta / "build.sh").write_text(build_script(inputs, preparation))
     name = f"verifier-build-{secrets.token_hex(6)}"
     argv = podman_argv(env, inputs, settings, layout, name, preparation)
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     exit_status, timed_out, tail = run_container(podman, argv, name, layout, settings.sandbox.build_timeout)
     seconds = time.monotonic() - started
     record = sandbox_record(env, argv, inputs, settings, layout, name)
@@ -275,7 +275,8 @@ def _rebuild_in(layout: BuildLayout, podman: Podman, env: PreparedEnvironment, i
             status, reason = BuildStatus.NO_OUTPUTS, f"no output matched {', '.join(inputs.manifest.build.outputs)}"
     return RebuildResult(status=status, exit_status=exit_status, outputs=outputs, unmatched_globs=unmatched,
                          log_path=layout.log, log_tail=tail, sandbox=record, seconds=seconds, reason=reason,
-                         installed_packages=read_installed(layout) if preparation else None)
+                         installed_packages=read_installed(layout) if preparation else None,
+                         started_at=started_at)
 
 
 def _classify(exit_status: int | None, timed_out: bool, tail: str, settings: Settings) -> tuple[BuildStatus, str]:

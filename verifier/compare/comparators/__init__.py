@@ -8,6 +8,7 @@ from verifier.compare.comparators.compressed import CompressedStream
 from verifier.compare.comparators.deb import DebComparator
 from verifier.compare.comparators.diffoscope import DiffoscopeComparator
 from verifier.compare.comparators.filesystems import Iso9660Container, SquashfsContainer
+from verifier.compare.comparators.pyc import PycComparator
 from verifier.compare.comparators.rpm import RpmComparator
 from verifier.compare.comparators.text import TextComparator
 from verifier.compare.comparators.zip import ZipComparator
@@ -26,6 +27,7 @@ REGISTRY: tuple[Comparator, ...] = (
     CompressedStream("xz", b"\xfd7zXZ\x00", "xz"),
     CompressedStream("zstd", b"\x28\xb5\x2f\xfd", "zstd"),
     CompressedStream("bzip2", b"BZh", "bzip2"),
+    PycComparator(),
     DiffoscopeComparator(),  # only formats with no native comparator (ELF, PDF, images, …)
     TextComparator(),
     BinaryComparator(),

@@ -33,6 +33,8 @@ class TextComparator:
         comment = None
         if ta.replace("\r\n", "\n") == tb.replace("\r\n", "\n"):
             comment = "only line endings differ (CRLF vs LF)"
-        elif sorted(ta.splitlines()) == sorted(tb.splitlines()):
+        elif sorted(la := ta.splitlines()) == sorted(lb := tb.splitlines()):
             comment = "the same lines in a different order"
+            if (la == sorted(la)) != (lb == sorted(lb)):
+                comment += "; one side is in C (byte) order and the other is not"
         return Difference.from_text(ta, tb, a.label, b.label, comment=comment)

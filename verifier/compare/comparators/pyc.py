@@ -1,0 +1,67 @@
+"""Compiled Python (.pyc), recognised by its header (a 2-byte magic number then CR LF), not
+its name: the header's fields (magic, invalidation flags, source mtime and size, or source
+hash) compared one by one, then the marshalled code as bytes."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from verifier.compare.comparators.binary import BinaryComparator
+from verifier.compare.difference import Difference
+from verifier.compare.interface import CompareContext, Side
+
+HEADER = struct.Struct("<HHI8s")  # magic, b"\r\n", flags, then source mtime+size or the source hash
+FLAGS = {0: "timestamp", 1: "checked hash", 3: "unchecked hash"}
+BLOCK = 1 << 20
+
+
+def _is_pyc(head: bytes) -> bool:
+    """Python 3 magic numbers run from 3000 to 3999; PEP 552 flags are 0, 1 or 3."""
+    if len(head) < HEADER.size or head[2:4] != b"\r\n":
+        return False
+    magic, _, flags, _ = HEADER.unpack(head[:HEADER.size])
+    return 3000 <= magic < 4000 and flags in FLAGS
+
+
+def _header(path: Path) -> dict[str, object]:
+    with open(path, "rb") as f:
+        magic, _, flags, rest = HEADER.unpack(f.read(HEADER.size))
+    fields: dict[str, object] = {"pyc magic": magic, "pyc flags": f"{flags} ({FLAGS[flags]})"}
+    if flags == 0:
+        mtime, size = struct.unpack("<II", rest)
+        fields.update({"pyc source mtime": mtime, "pyc source size": size})
+    else:
+        fields["pyc source hash"] = rest.hex()
+    return fields
+
+
+def _same_code(a: Side, b: Side) -> bool:
+    with open(a.path, "rb") as fa, open(b.path, "rb") as fb:
+        fa.seek(HEADER.size)
+        fb.seek(HEADER.size)
+        while True:
+            x, y = fa.read(BLOCK), fb.read(BLOCK)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+@dataclass(frozen=True)
+class PycComparator:
+    name: str = "pyc"
+
+    def recognizes(self, head: bytes, side: Side) -> bool:
+        return _is_pyc(head)
+
+    def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
+        ha, hb = _header(a.path), _header(b.path)
+        fields = [Difference.field(k, ha.get(k), hb.get(k), kind="header") for k in dict.fromkeys([*ha, *hb])]
+        code = None
+        if not _same_code(a, b):
+            code = BinaryComparator().compare(a, b, ctx)
+            code = code and Difference(code.source1, code.source2, ("the marshalled code differs", *code.comments),
+                                       code.unified_diff, kind="bytes")
+        return Difference.from_details(a.label, b.label, [*fields, code])
