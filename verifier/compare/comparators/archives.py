@@ -12,7 +12,7 @@ import libarchive
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
 from verifier.compare.members import Member, compare_members, list_both
-from verifier.compare.xattrs import entry_xattrs
+from verifier.compare.entry_fields import entry_inode, entry_xattrs
 from verifier.errors import LimitExceeded
 
 
@@ -54,6 +54,8 @@ def _meta(entry: libarchive.entry.ArchiveEntry, fmt: str) -> dict[str, object]:
         meta["link"] = entry.linkpath
     if kind in ("chr", "blk"):
         meta["device"] = f"{entry.rdevmajor},{entry.rdevminor}"
+    if fmt == "cpio":
+        meta.update(entry_inode(entry))
     for name, value in entry_xattrs(entry).items():
         meta[f"xattr {name}"] = value
     return meta

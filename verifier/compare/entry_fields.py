@@ -1,5 +1,5 @@
-"""Extended attributes of archive members: libarchive reads them, libarchive-c does not
-expose them, so they are read here through libarchive's own C API (ctypes)."""
+"""Member fields libarchive reads but libarchive-c does not expose (extended attributes;
+cpio's inode, device and link count), read through libarchive's own C API (ctypes)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,19 @@ _lib.archive_entry_xattr_reset.restype = ctypes.c_int
 _lib.archive_entry_xattr_next.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p),
                                           ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t)]
 _lib.archive_entry_xattr_next.restype = ctypes.c_int
+for _name, _type in (("archive_entry_ino64", ctypes.c_int64), ("archive_entry_dev", ctypes.c_uint64),
+                     ("archive_entry_nlink", ctypes.c_uint)):
+    getattr(_lib, _name).argtypes = [ctypes.c_void_p]
+    getattr(_lib, _name).restype = _type
+
+
+def entry_inode(entry: object) -> dict[str, int]:
+    """The inode number, device and link count a cpio header records for a member."""
+    pointer = getattr(entry, "_entry_p", None)
+    if pointer is None:
+        return {}
+    return {"inode": _lib.archive_entry_ino64(pointer), "dev": _lib.archive_entry_dev(pointer),
+            "nlink": _lib.archive_entry_nlink(pointer)}
 
 
 def entry_xattrs(entry: object) -> dict[str, str]:

@@ -1,0 +1,39 @@
+"""Filesystem images: ISO 9660 (libarchive) and squashfs (unsquashfs listing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fixtures.compare.pairs import iso, squashfs
+from tests.compare.conftest import fields, member_paths, tree_text
+from tests.conftest import require_tool
+from verifier.compare.api import compare_paths
+from verifier.settings import Settings
+
+
+def test_iso9660_members_and_truncation(tmp_path: Path, cfg: Settings) -> None:
+    require_tool("genisoimage")
+    a = iso(tmp_path, "a", {"docs/readme.txt": "one\n", "same.txt": "same\n"})
+    b = iso(tmp_path, "b", {"docs/readme.txt": "two\n", "same.txt": "same\n"})
+    assert member_paths(compare_paths(a, b, cfg).difference) == ["docs/readme.txt"]
+    truncated = tmp_path / "t.iso"
+    truncated.write_bytes(a.read_bytes()[: 40 * 1024])
+    result = compare_paths(a, truncated, cfg)
+    assert any("truncated ISO image" in d for d in result.degradations)
+
+
+def test_squashfs_members_and_symlinks(tmp_path: Path, cfg: Settings) -> None:
+    require_tool("mksquashfs")
+    a = squashfs(tmp_path, "a", {"etc/conf": "one\n", "bin/tool": "same\n"}, {"etc/link": "conf"})
+    b = squashfs(tmp_path, "b", {"etc/conf": "two\n", "bin/tool": "same\n"}, {"etc/link": "other"})
+    diff = compare_paths(a, b, cfg).difference
+    assert member_paths(diff) == ["etc/conf"]
+    assert fields(diff) == {"link": "-conf\n+other\n", "size": "-4\n+5\n"}, "the symlink is compared as metadata"
+    assert "bin/tool" not in tree_text(diff)
+
+
+def test_identical_squashfs_reports_nothing(tmp_path: Path, cfg: Settings) -> None:
+    require_tool("mksquashfs")
+    a = squashfs(tmp_path / "1", "a", {"f": "same\n"})
+    b = squashfs(tmp_path / "2", "b", {"f": "same\n"})
+    assert compare_paths(a, b, cfg).identical
