@@ -42,7 +42,8 @@ RPM_HINTS = {
     "buildtime": "RPM BUILDTIME differs: build with SOURCE_DATE_EPOCH and %use_source_date_epoch_as_buildtime",
     "buildhost": "RPM BUILDHOST differs: set %_buildhost to a fixed name",
 }
-TIMESTAMP_FIELDS = {("metadata", "mtime"), ("metadata", "date_time"), ("header", "mtime"), ("field", "buildtime")}
+TIMESTAMP_FIELDS = {("metadata", "mtime"), ("metadata", "date_time"), ("header", "mtime"), ("field", "buildtime"),
+                    ("header", "pyc source mtime")}
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def _order_hints(node: Difference) -> list[str]:
     if node.kind != "content" or "the same lines in a different order" not in said:
         return []
     hint = "the same lines in a different order: sort the generated list"
-    if "one side is in C (byte) order" in said:
+    if "one side is in C (byte) order, the other in a locale's" in said:
         hint = "the lines are sorted in different collations: the locale leaks into sorting (LC_ALL=C sort)"
     return [hint]
 

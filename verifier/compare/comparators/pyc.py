@@ -13,7 +13,7 @@ from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
 
 HEADER = struct.Struct("<HHI8s")  # magic, b"\r\n", flags, then source mtime+size or the source hash
-FLAGS = {0: "timestamp", 1: "checked hash", 3: "unchecked hash"}
+FLAGS = {0: "timestamp", 3: "checked hash", 1: "unchecked hash"}  # PEP 552: bit 0 hash-based, bit 1 check
 BLOCK = 1 << 20
 
 

@@ -20,6 +20,20 @@ def looks_like_text(head: bytes) -> bool:
         return exc.start > len(head) - 4  # a character cut at the end of the sample
 
 
+def _collation(lines: list[str]) -> str | None:
+    if lines == sorted(lines):
+        return "C"
+    if lines == sorted(lines, key=lambda line: "".join(c for c in line.casefold() if c.isalnum())):
+        return "locale"
+    return None
+
+
+def _collation_differs(a: list[str], b: list[str]) -> bool:
+    """Sorted byte-wise on one side and as en_US-style collation (case and punctuation
+    ignored) on the other: the classic effect of a locale on sort(1)."""
+    return {_collation(a), _collation(b)} == {"C", "locale"}
+
+
 @dataclass(frozen=True)
 class TextComparator:
     name: str = "text"
@@ -35,6 +49,6 @@ class TextComparator:
             comment = "only line endings differ (CRLF vs LF)"
         elif sorted(la := ta.splitlines()) == sorted(lb := tb.splitlines()):
             comment = "the same lines in a different order"
-            if (la == sorted(la)) != (lb == sorted(lb)):
-                comment += "; one side is in C (byte) order and the other is not"
+            if _collation_differs(la, lb):
+                comment += "; one side is in C (byte) order, the other in a locale's (case-insensitive) order"
         return Difference.from_text(ta, tb, a.label, b.label, comment=comment)

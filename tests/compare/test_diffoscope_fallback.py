@@ -1,0 +1,49 @@
+"""diffoscope as the fallback for formats without a native comparator (here ELF)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fixtures.compare.pairs import elf
+from tests.compare.conftest import tree_text
+from tests.conftest import require_tool
+from verifier.compare.api import compare_paths
+from verifier.settings import Settings
+
+
+def _elf_pair(tmp_path: Path) -> tuple[Path, Path]:
+    require_tool("gcc")
+    return elf(tmp_path, "a", 1), elf(tmp_path, "b", 2)
+
+
+def test_elf_is_explained_by_the_diffoscope_fallback(tmp_path: Path, cfg: Settings) -> None:
+    require_tool("diffoscope")
+    a, b = _elf_pair(tmp_path)
+    result = compare_paths(a, b, cfg)
+    assert result.difference.kind == "diffoscope"
+    assert any("diffoscope fallback" in d for d in result.degradations), "the fallback is never silent"
+    assert "a.c" in tree_text(result.difference) and "b.c" in tree_text(result.difference)
+
+
+def test_missing_diffoscope_is_a_visible_degradation(tmp_path: Path, cfg: Settings, monkeypatch) -> None:
+    from verifier.compare.comparators import diffoscope
+
+    a, b = _elf_pair(tmp_path)
+    monkeypatch.setattr(diffoscope, "find", lambda name: None)  # a machine without diffoscope
+    result = compare_paths(a, b, cfg)
+    assert any("diffoscope is not installed" in d for d in result.degradations)
+    assert result.difference.kind == "bytes" and "bytes differ at" in tree_text(result.difference)
+
+
+def test_a_diffoscope_time_limit_is_a_visible_degradation(tmp_path: Path, cfg: Settings, monkeypatch) -> None:
+    from verifier.compare.comparators import diffoscope
+
+    a, b = _elf_pair(tmp_path)
+    slow = tmp_path / "slow-diffoscope"
+    slow.write_text("#!/bin/sh\nsleep 30\n")
+    slow.chmod(0o755)
+    monkeypatch.setattr(diffoscope, "find", lambda name: str(slow))
+    monkeypatch.setattr(diffoscope, "TIMEOUT", 0.5)
+    result = compare_paths(a, b, cfg)
+    assert any("did not finish within" in d for d in result.degradations)
+    assert result.difference.kind == "bytes"

@@ -1,0 +1,48 @@
+"""The engine around the comparators: digests first, directories, normalisers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.compare.pairs import EPOCH, make_tree, tar
+from tests.compare.conftest import tree_text
+from verifier.compare.api import compare_paths
+from verifier.errors import InputError
+from verifier.settings import Settings
+
+
+def test_same_bytes_are_identical_without_any_comparator(tmp_path: Path, cfg: Settings) -> None:
+    a = tmp_path / "a"
+    a.write_bytes(b"\x7fELF" + b"\0" * 100)  # would go to diffoscope if it differed
+    b = tmp_path / "b"
+    b.write_bytes(a.read_bytes())
+    result = compare_paths(a, b, cfg)
+    assert result.identical and result.difference is None and result.degradations == ()
+
+
+def test_directories_compare_as_trees(tmp_path: Path, cfg: Settings) -> None:
+    a = make_tree(tmp_path / "a", {"x/y.txt": "1\n", "only-a": "a"})
+    b = make_tree(tmp_path / "b", {"x/y.txt": "2\n", "only-b": "b"})
+    text = tree_text(compare_paths(a, b, cfg).difference)
+    assert "-only-a" in text and "+only-b" in text and "x/y.txt" in text
+
+
+def test_normalisers_never_hide_content(tmp_path: Path, cfg: Settings) -> None:
+    a = tar(tmp_path, "a.tar", {"f": "same\n"})
+    b = tar(tmp_path, "b.tar", {"f": "same\n"}, mtime=EPOCH + 5)
+    same = compare_paths(a, b, cfg, normalizers=("timestamps",))
+    assert same.equivalent and same.normalized["normalizers"] == ["timestamps"]
+    c = tar(tmp_path, "c.tar", {"f": "changed\n"}, mtime=EPOCH + 5)
+    result = compare_paths(a, c, cfg, normalizers=("timestamps",))
+    assert not result.equivalent and result.normalized["equivalent"] is False
+    with pytest.raises(InputError, match="unknown normaliser 'nope'"):
+        compare_paths(a, b, cfg, normalizers=("nope",))
+
+
+def test_a_normaliser_only_removes_what_it_names(tmp_path: Path, cfg: Settings) -> None:
+    a = tar(tmp_path, "a.tar", {"f": "same\n"})
+    b = tar(tmp_path, "b.tar", {"f": "same\n"}, mtime=EPOCH + 5, extra=("--owner=7",))
+    assert not compare_paths(a, b, cfg, normalizers=("timestamps",)).equivalent
+    assert compare_paths(a, b, cfg, normalizers=("timestamps", "ownership")).equivalent
