@@ -46,3 +46,14 @@ def test_a_normaliser_only_removes_what_it_names(tmp_path: Path, cfg: Settings) 
     b = tar(tmp_path, "b.tar", {"f": "same\n"}, mtime=EPOCH + 5, extra=("--owner=7",))
     assert not compare_paths(a, b, cfg, normalizers=("timestamps",)).equivalent
     assert compare_paths(a, b, cfg, normalizers=("timestamps", "ownership")).equivalent
+
+
+def test_cpio_and_pyc_normalisers(tmp_path: Path, cfg: Settings) -> None:
+    from fixtures.compare.pairs import cpio, pyc
+
+    a, b = cpio(tmp_path, "a.cpio", {"f": "x\n"}), cpio(tmp_path, "b.cpio", {"f": "x\n"})
+    assert compare_paths(a, b, cfg, normalizers=("cpio-inodes",)).equivalent
+    c, d = pyc(tmp_path, "c", "x = 1\n"), pyc(tmp_path, "d", "x = 1\n", source_mtime=EPOCH + 1)
+    assert compare_paths(c, d, cfg, normalizers=("pyc-header",)).equivalent
+    e = pyc(tmp_path, "e", "x = 2\n", source_mtime=EPOCH + 1)
+    assert not compare_paths(c, e, cfg, normalizers=("pyc-header",)).equivalent, "the code is still compared"

@@ -36,6 +36,11 @@ NORMALIZERS: dict[str, Normalizer] = {
     "zip-metadata": Normalizer("zip extra fields, creator system, external attributes, compressed size",
                                frozenset({"metadata"}),
                                frozenset({"extra", "create_system", "external_attr", "compressed_size", "compression"})),
+    "cpio-inodes": Normalizer("the inode number, device and link count cpio records per member",
+                              frozenset({"metadata"}), frozenset({"inode", "dev", "nlink"})),
+    "pyc-header": Normalizer(".pyc header fields (invalidation flags, source mtime and size, source hash); "
+                             "the code itself is still compared", frozenset({"header"}),
+                             frozenset({"pyc flags", "pyc source mtime", "pyc source size", "pyc source hash"})),
     "permissions": Normalizer("member permission bits", frozenset({"metadata"}), frozenset({"mode"})),
     "rpm-signature": Normalizer("RPM signature and digest tags (SIGMD5, SHA1/SHA256 header, payload digests, sizes)",
                                 frozenset({"field"}), SIGNATURE_TAGS),
