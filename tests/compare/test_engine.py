@@ -57,3 +57,17 @@ def test_cpio_and_pyc_normalisers(tmp_path: Path, cfg: Settings) -> None:
     assert compare_paths(c, d, cfg, normalizers=("pyc-header",)).equivalent
     e = pyc(tmp_path, "e", "x = 2\n", source_mtime=EPOCH + 1)
     assert not compare_paths(c, e, cfg, normalizers=("pyc-header",)).equivalent, "the code is still compared"
+
+
+@pytest.mark.parametrize("size", [0, 1, 4 << 20, (8 << 20) + 10])
+def test_identity_is_byte_for_byte_at_every_block_edge(size: int, tmp_path: Path, cfg: Settings) -> None:
+    data = bytearray(range(256)) * (size // 256 + 1)
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(bytes(data[:size]))
+    b.write_bytes(bytes(data[:size]))
+    assert compare_paths(a, b, cfg).identical
+    if size:
+        changed = bytearray(data[:size])
+        changed[-1] ^= 1  # the very last byte, after every full block
+        b.write_bytes(bytes(changed))
+        assert not compare_paths(a, b, cfg).identical
