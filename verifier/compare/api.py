@@ -17,7 +17,7 @@ from verifier.settings import Settings
 
 @dataclass(frozen=True)
 class Comparison:
-    identical: bool  # from digests only
+    identical: bool  # from the bytes only (size, then byte-for-byte)
     difference: Difference | None
     degradations: tuple[str, ...] = ()
     equivalent: bool = False  # identical after the chosen normalisers
