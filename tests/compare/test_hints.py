@@ -74,7 +74,7 @@ CASES: dict[str, tuple[Callable[[Path], Pair], Callable[[Path], Pair]]] = {
     "later than SOURCE_DATE_EPOCH": (lambda t: _tars(t, EPOCH + 5), lambda t: _tars(t, EPOCH - 5)),
     "one side is clamped to SOURCE_DATE_EPOCH": (lambda t: _tars(t, EPOCH - 5), lambda t: _tars(t, EPOCH, b_text="z\n")),
     "a timestamp equals the time of the build": (lambda t: _tars(t, BUILD + 3), lambda t: _tars(t, BUILD - 3600)),
-    "member order differs": (lambda t: _texts_order_in_tar(t, True), lambda t: _texts_order_in_tar(t, False)),
+    "member order differs": (lambda t: _tars_in_order(t, True), lambda t: _tars_in_order(t, False)),
     "ownership differs": (lambda t: _tars(t, EPOCH, b_extra=("--owner=1000",)),
                           lambda t: _tars(t, EPOCH, b_extra=("--mode=g+w",))),
     "file permissions differ": (lambda t: _modes(t, 0o664), lambda t: _tars(t, EPOCH, b_text="z\n")),
@@ -102,7 +102,7 @@ CASES: dict[str, tuple[Callable[[Path], Pair], Callable[[Path], Pair]]] = {
 }
 
 
-def _texts_order_in_tar(tmp: Path, reorder: bool) -> Pair:
+def _tars_in_order(tmp: Path, reorder: bool) -> Pair:
     src = make_tree(tmp / "s", {"a": "1", "b": "2"})
     outs = []
     for side, names in (("x", ["a", "b"]), ("y", ["b", "a"] if reorder else ["a", "b"])):
