@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from verifier.errors import InputError
-from verifier.lockfile import buildinfo, load_lockfile, native
-from verifier.lockfile.interface import LockedEnvironment, LockedPackage
-from verifier.packages import compare_packages, write_manifest
+from verifier.packages.lockfile import buildinfo, load_lockfile, native
+from verifier.packages.lockfile.interface import LockedEnvironment, LockedPackage
+from verifier.packages.installed import compare_packages, write_manifest
 from verifier.stages import InstalledPackage, PackageStatus
 
 SHA = "b" * 64
@@ -133,7 +133,7 @@ def mock_doc(**changes) -> bytes:
 
 
 def test_mock_lockfile_versions() -> None:
-    from verifier.lockfile import mock
+    from verifier.packages.lockfile import mock
 
     for version in ("1.0.0", "1.1.0"):
         locked = mock.parse(mock_doc(version=version), "buildroot_lock.json")
@@ -143,7 +143,7 @@ def test_mock_lockfile_versions() -> None:
 
 
 def test_mock_lockfile_errors_name_the_field() -> None:
-    from verifier.lockfile import mock
+    from verifier.packages.lockfile import mock
 
     doc = json.loads(json.dumps(MOCK))
     doc["buildroot"]["rpms"][0]["sigmd5"] = "nope"
@@ -162,8 +162,8 @@ def test_rpm_sigmd5_is_checked_on_fetch(tmp_path: Path, http_server) -> None:
     from tests.conftest import require_tool
     from verifier.cache import ContentCache
     from verifier.errors import IntegrityError
-    from verifier.lockfile import mock
-    from verifier.repository import fetch_packages
+    from verifier.packages.lockfile import mock
+    from verifier.packages.repository import fetch_packages
     from verifier.settings import Settings
 
     require_tool("rpmbuild")
@@ -204,7 +204,7 @@ def test_deb_with_a_wrong_sha256_is_refused_and_not_cached(tmp_path: Path, http_
     from tests.test_lockfile_build import build_deb
     from verifier.cache import ContentCache
     from verifier.errors import IntegrityError
-    from verifier.repository import fetch_packages
+    from verifier.packages.repository import fetch_packages
     from verifier.settings import Settings
 
     deb = build_deb(tmp_path, "verifier-probe", "1.0", "marker\n")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from verifier import lockfile_step
+from verifier.packages import step as lockfile_step
 from verifier.artifacts import auditor, compare_artifacts
 from verifier.cache import ContentCache
 from verifier.compare.hints import BuildClock

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from verifier import lockfile_step
+from verifier.packages import step as lockfile_step
 from verifier.atomic import copy_file, write_bytes
 from verifier.cache import ContentCache
 from verifier.errors import InputError, VerifierError, ExitCode, where

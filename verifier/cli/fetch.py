@@ -19,7 +19,7 @@ def fetch_command(
 
     from verifier.cache import ContentCache
     from verifier.fetch import fetch_inputs, load_manifest
-    from verifier.lockfile_step import prefetch
+    from verifier.packages.step import prefetch
 
     settings = settings_from_options(cache_dir=cache_dir, offline=offline)
     loaded = load_manifest(manifest, settings)

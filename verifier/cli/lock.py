@@ -23,14 +23,14 @@ def lock_command(
 ) -> None:
     """Resolve build dependencies in a sandbox WITH network and write a verifier lockfile."""
     from verifier.errors import InputError
-    from verifier.lock import LockRequest, lock
+    from verifier.packages.lock import LockRequest, lock
 
     if source and dsc:
         raise InputError("lock: give --source or --dsc, not both")
     settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, runtime=runtime)
     pins: tuple[str, ...] = ()
     if buildinfo is not None:
-        from verifier.lockfile import buildinfo as buildinfo_format
+        from verifier.packages.lockfile import buildinfo as buildinfo_format
 
         locked = buildinfo_format.load(buildinfo, str(buildinfo))
         pins = tuple(f"{p.name}={p.version}" for p in locked.packages)

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from verifier.errors import InputError, where
-from verifier.lockfile import buildinfo, mock, native
-from verifier.lockfile.interface import LockedEnvironment, LockedPackage
+from verifier.packages.lockfile import buildinfo, mock, native
+from verifier.packages.lockfile.interface import LockedEnvironment, LockedPackage
 
 Loader = Callable[[Path, str, str | None], LockedEnvironment]
 

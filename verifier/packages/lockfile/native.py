@@ -10,7 +10,7 @@ import jsonschema
 
 from verifier.errors import InputError, where
 from verifier.files import read_limited
-from verifier.lockfile.interface import LockedEnvironment, LockedPackage
+from verifier.packages.lockfile.interface import LockedEnvironment, LockedPackage
 from verifier.manifest import resolve_url, strict_json_loads
 
 MAX_BYTES = 64 << 20

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from verifier.atomic import write_bytes
-from verifier.lockfile.interface import LockedEnvironment
+from verifier.packages.lockfile.interface import LockedEnvironment
 from verifier.stages import InstalledPackage, PackageComparison, PackageStatus
 
 MAX_DRIFT = 500

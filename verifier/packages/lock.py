@@ -23,10 +23,10 @@ from urllib.parse import unquote
 from verifier.atomic import copy_file, write_bytes
 from verifier.cache import ContentCache
 from verifier.errors import InputError, SandboxError, where
-from verifier.lockfile import native
-from verifier.lockfile.interface import LockedEnvironment, LockedPackage
+from verifier.packages.lockfile import native
+from verifier.packages.lockfile.interface import LockedEnvironment, LockedPackage
 from verifier.manifest import Environment
-from verifier.repository import control_fields
+from verifier.packages.repository import control_fields
 from verifier.sandbox.environment import prepare_environment
 from verifier.sandbox.podman import Podman, last_line
 from verifier.sandbox.runtime import ulimit_flags

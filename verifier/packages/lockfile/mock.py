@@ -15,7 +15,7 @@ from typing import Any
 
 from verifier.errors import InputError, IntegrityError, where
 from verifier.files import read_limited
-from verifier.lockfile.interface import LockedEnvironment, LockedPackage
+from verifier.packages.lockfile.interface import LockedEnvironment, LockedPackage
 from verifier.manifest import resolve_url, strict_json_loads
 
 MAX_BYTES = 64 << 20

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from verifier.cache import ContentCache
+from verifier.packages.installed import compare_packages, write_manifest
+from verifier.packages.lockfile import LockedEnvironment, buildinfo, load_lockfile
+from verifier.packages.repository import build_repository, fetch_packages
 from verifier.settings import Settings
 from verifier.stages import BuildPreparation, FetchedInputs, InstalledPackage, PackageComparison, PackageStatus
 
@@ -16,20 +19,16 @@ PACKAGES_MANIFEST = "installed-packages.txt"
 
 @dataclass(frozen=True)
 class LockEvidence:
-    locked: Any | None  # verifier.lockfile.LockedEnvironment
+    locked: LockedEnvironment | None
     preparation: BuildPreparation | None
     reason: str = ""  # why packages will not be checked
-    official: Any | None = None  # the official build's buildinfo, as a LockedEnvironment
+    official: LockedEnvironment | None = None  # the official build's buildinfo
 
 
 def prefetch(inputs: FetchedInputs, settings: Settings) -> int:
     """Fetch (and check) every package the lockfile names, for offline use; returns the count."""
     if inputs.lockfile is None:
         return 0
-    from verifier.cache import ContentCache
-    from verifier.lockfile import load_lockfile
-    from verifier.repository import fetch_packages
-
     pin = inputs.lockfile.pin
     locked = load_lockfile(inputs.lockfile.path, pin.format, pin.name, base_url=pin.url)
     return len(fetch_packages(locked, ContentCache(settings.cache_dir), settings, place=pin.name))
@@ -38,18 +37,12 @@ def prefetch(inputs: FetchedInputs, settings: Settings) -> int:
 def prepare(inputs: FetchedInputs, settings: Settings, run_dir: Path) -> LockEvidence:
     if inputs.lockfile is None:
         return LockEvidence(None, None, "the release has no lockfile")
-    from verifier.cache import ContentCache
-    from verifier.lockfile import load_lockfile
-    from verifier.repository import build_repository, fetch_packages
-
     pin = inputs.lockfile.pin
     locked = load_lockfile(inputs.lockfile.path, pin.format, pin.name, base_url=pin.url)
     cached = fetch_packages(locked, ContentCache(settings.cache_dir), settings, place=pin.name)
     preparation = build_repository(locked, cached, run_dir / "repository")
     official = None
     if inputs.official_buildinfo is not None:
-        from verifier.lockfile import buildinfo
-
         official = buildinfo.load(inputs.official_buildinfo.path, inputs.official_buildinfo.pin.name)
     return LockEvidence(locked, preparation, official=official)
 
@@ -60,13 +53,9 @@ def compare_installed(
     """Compare installed packages with the lockfile; write the installed-packages manifest."""
     manifest_file = None
     if installed is not None:
-        from verifier.packages import write_manifest
-
         run_dir.mkdir(parents=True, exist_ok=True)
         write_manifest(installed, run_dir / PACKAGES_MANIFEST)
         manifest_file = PACKAGES_MANIFEST
     if lock.locked is None:
         return PackageComparison(PackageStatus.NOT_CHECKED, reason=lock.reason), manifest_file
-    from verifier.packages import compare_packages
-
     return compare_packages(lock.locked, installed, lock.official), manifest_file

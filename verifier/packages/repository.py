@@ -12,7 +12,7 @@ from pathlib import Path
 from verifier.cache import ContentCache
 from verifier.errors import FetchError, InputError, IntegrityError, where
 from verifier.fetch import fetch_file, fetch_unpinned
-from verifier.lockfile.interface import LockedEnvironment, LockedPackage
+from verifier.packages.lockfile.interface import LockedEnvironment, LockedPackage
 from verifier.manifest import PinnedFile
 from verifier.settings import Settings
 from verifier.stages import BuildPreparation, CachedFile, Mount
@@ -70,7 +70,7 @@ def fetch_packages(locked: LockedEnvironment, cache: ContentCache, settings: Set
 
 
 def _check_rpm(p: LockedPackage, path: Path, label: str) -> None:
-    from verifier.lockfile.mock import rpm_identity
+    from verifier.packages.lockfile.mock import rpm_identity
 
     name, evr, arch, sigmd5 = rpm_identity(path, label)
     if sigmd5 != p.sigmd5:

@@ -15,7 +15,7 @@ from debian.deb822 import BuildInfo
 
 from verifier.errors import InputError, where
 from verifier.files import read_limited
-from verifier.lockfile.interface import LockedEnvironment, LockedPackage
+from verifier.packages.lockfile.interface import LockedEnvironment, LockedPackage
 
 MAX_BYTES = 16 << 20
 FIELD = "installed-build-depends"
