@@ -65,16 +65,19 @@ def _extra(r: RebuiltFile) -> ArtifactResult:
     return ArtifactResult(r.name, ArtifactStatus.EXTRA, None, None, r.sha256, r.size)
 
 
-def auditor(settings: Settings, normalizers: tuple[str, ...], clock: BuildClock) -> Explainer:
+def auditor(settings: Settings, normalizers: tuple[str, ...], clock: BuildClock,
+            progress: Callable[[str], None] | None = None) -> Explainer:
     """The explainer backed by ``verifier.compare``; its errors become comments. ``clock``
-    (SOURCE_DATE_EPOCH and when the rebuild ran) lets the hints name timestamp leaks."""
+    (SOURCE_DATE_EPOCH and when the rebuild ran) lets the hints name timestamp leaks;
+    ``progress`` is told each member compared (a status line)."""
 
     def explain(official: Path, rebuilt: Path, name: str) -> Explanation:
         from verifier.compare.api import compare_paths
 
         try:
             c = compare_paths(official, rebuilt, settings, normalizers=normalizers,
-                              labels=(f"official/{name}", f"rebuilt/{name}"), clock=clock)
+                              labels=(f"official/{name}", f"rebuilt/{name}"), clock=clock,
+                              progress=progress)
         except VerifierError as exc:
             return Explanation(None, (f"explanation failed: {exc.message}",), False, ())
         tree = c.difference.to_json() if c.difference is not None else None

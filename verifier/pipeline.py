@@ -22,7 +22,7 @@ from verifier.fetch import fetch_inputs, load_manifest
 from verifier.manifest import ReleaseManifest
 from verifier.report.document import ReportEvidence, build_report, dump_report
 from verifier.sandbox.environment import prepare_environment
-from verifier.sandbox.rebuild import rebuild
+from verifier.sandbox.rebuild import LineCallback, rebuild
 from verifier.settings import Settings
 from verifier.stages import (
     ArtifactResult,
@@ -32,6 +32,7 @@ from verifier.stages import (
     RebuildResult,
     VerdictResult,
 )
+from verifier.status import StatusLine, StepStatus
 from verifier.verdict import decide
 
 
@@ -78,10 +79,11 @@ def step_environment(inputs: FetchedInputs, settings: Settings) -> PreparedEnvir
 
 
 def step_rebuild(
-    env: PreparedEnvironment, inputs: FetchedInputs, settings: Settings, run_dir: Path
+    env: PreparedEnvironment, inputs: FetchedInputs, settings: Settings, run_dir: Path,
+    on_line: LineCallback | None = None,
 ) -> tuple[RebuildResult, lockfile_step.LockEvidence]:
     lock = lockfile_step.prepare(inputs, settings, run_dir)
-    result = rebuild(env, inputs, settings, lock.preparation)
+    result = rebuild(env, inputs, settings, lock.preparation, on_line)
     return result, lock
 
 
@@ -93,8 +95,9 @@ def build_clock(inputs: FetchedInputs, result: RebuildResult) -> BuildClock:
 
 
 def step_compare(inputs: FetchedInputs, result: RebuildResult, settings: Settings,
-                 options: VerifyOptions) -> tuple[ArtifactResult, ...]:
-    explain = auditor(settings, options.normalizers, build_clock(inputs, result)) if options.explain else None
+                 options: VerifyOptions, status: StepStatus | None = None) -> tuple[ArtifactResult, ...]:
+    clock, progress = build_clock(inputs, result), status.member if status else None
+    explain = auditor(settings, options.normalizers, clock, progress) if options.explain else None
     return compare_artifacts(inputs.artifacts, result.outputs, explain)
 
 
@@ -114,17 +117,17 @@ def run_dir_for(manifest: ReleaseManifest, settings: Settings) -> Path:
 
 
 def verify(location: str, settings: Settings, options: VerifyOptions = VerifyOptions()) -> VerifyOutcome:
-    clock, started = StepClock(), datetime.now(UTC)
+    clock, started, status = StepClock(), datetime.now(UTC), StatusLine(settings.progress)
     with clock.step("fetch"):
         inputs = step_fetch(location, settings)
     run_dir = run_dir_for(inputs.manifest, settings)
     report_path = options.report_path or run_dir / "report.json"
-    with clock.step("environment"):
+    with clock.step("environment"), status.step("preparing the build environment"):
         env = step_environment(inputs, settings)
-    with clock.step("rebuild"):
-        result, lock = step_rebuild(env, inputs, settings, run_dir)
-    with clock.step("compare"):
-        artifacts = step_compare(inputs, result, settings, options)
+    with clock.step("rebuild"), status.step("rebuilding") as line:
+        result, lock = step_rebuild(env, inputs, settings, run_dir, line.detail)
+    with clock.step("compare"), status.step("comparing artifacts") as line:
+        artifacts = step_compare(inputs, result, settings, options, line)
         packages, packages_file = step_packages(lock, result, report_path.parent)
     verdict = step_verdict(result, artifacts, packages, inputs.manifest, options)
     evidence = ReportEvidence(

@@ -23,6 +23,7 @@ from verifier.sandbox.environment import prepare_environment
 from verifier.sandbox.rebuild import rebuild
 from verifier.settings import Settings
 from verifier.stages import BuildStatus, CachedFile, FetchedInputs, RebuildResult
+from verifier.status import StatusLine
 
 MANIFEST_NAME = "release.json"
 
@@ -85,9 +86,12 @@ def _inputs(request: PublishRequest, cache: ContentCache) -> FetchedInputs:
 
 
 def _official_build(inputs: FetchedInputs, settings: Settings, run_dir: Path) -> RebuildResult:
-    env = prepare_environment(inputs.environment, settings)
+    status = StatusLine(settings.progress)
+    with status.step("preparing the build environment"):
+        env = prepare_environment(inputs.environment, settings)
     lock = lockfile_step.prepare(inputs, settings, run_dir)
-    result = rebuild(env, inputs, settings, lock.preparation)
+    with status.step("running the official build") as line:
+        result = rebuild(env, inputs, settings, lock.preparation, line.detail)
     if result.status != BuildStatus.SUCCEEDED:
         tail = result.log_tail.strip().splitlines()[-1:] or [""]
         raise PublishBuildFailed(

@@ -15,6 +15,7 @@ import traceback
 
 import typer
 
+from verifier import __version__
 from verifier.errors import ExitCode, VerifierError
 
 COMMAND_MODULES = (
@@ -37,9 +38,23 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+    app.callback()(_main_options)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(app)
     return app
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"verifier {__version__}")
+        raise typer.Exit()
+
+
+def _main_options(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Check that a published release really comes from its published sources."""
 
 
 def error_line(message: str) -> None:

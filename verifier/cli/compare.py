@@ -29,11 +29,15 @@ def _clock(source_date_epoch: int | None, build_time: str | None) -> BuildClock:
 
 
 def _document(a: Path, b: Path, normalize: tuple[str, ...], clock: BuildClock) -> dict[str, Any]:
+    import sys
+
     from verifier.compare.api import compare_paths
     from verifier.render.comparison import COMPARE_VERSION
     from verifier.settings import Settings
+    from verifier.status import StatusLine
 
-    c = compare_paths(a, b, Settings(), normalizers=normalize, clock=clock)
+    with StatusLine(sys.stderr.isatty()).step("comparing") as status:
+        c = compare_paths(a, b, Settings(), normalizers=normalize, clock=clock, progress=status.member)
     return {"compare_version": COMPARE_VERSION, "source1": str(a), "source2": str(b), "identical": c.identical,
             "equivalent": c.equivalent, "normalized": c.normalized, "degradations": list(c.degradations),
             "difference": c.difference.to_json() if c.difference else None}

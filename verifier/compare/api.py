@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from verifier.compare.difference import Difference
 from verifier.compare.engine import compare_sides, same_content
 from verifier.compare.hints import BuildClock, add_hints
-from verifier.compare.interface import CompareContext, Side
+from verifier.compare.interface import CompareContext, Recurse, Side
 from verifier.compare.normalize import check_names, normalize
 from verifier.errors import InputError, where
 from verifier.settings import Settings
@@ -31,8 +32,24 @@ def _check(path: Path) -> None:
         raise InputError(where(path, "not a regular file or directory"))
 
 
+Progress = Callable[[str], None]  # told the label of each pair of members as it is compared
+
+
+def reporting(progress: Progress | None) -> Recurse:
+    """The engine's recursion, telling ``progress`` about every pair it compares."""
+    if progress is None:
+        return compare_sides
+
+    def recurse(a: Side, b: Side, ctx: CompareContext) -> Difference | None:
+        progress(a.label)
+        return compare_sides(a, b, ctx)
+
+    return recurse
+
+
 def compare_paths(a: Path, b: Path, settings: Settings, *, normalizers: tuple[str, ...] = (),
-                  labels: tuple[str, str] | None = None, clock: BuildClock = BuildClock()) -> Comparison:
+                  labels: tuple[str, str] | None = None, clock: BuildClock = BuildClock(),
+                  progress: Progress | None = None) -> Comparison:
     _check(a)
     _check(b)
     check_names(normalizers)
@@ -40,13 +57,13 @@ def compare_paths(a: Path, b: Path, settings: Settings, *, normalizers: tuple[st
     if a.is_dir() or b.is_dir():
         from verifier.compare.directories import compare_directories
 
-        return compare_directories(a, b, settings, la, lb, normalizers, clock)
+        return compare_directories(a, b, settings, la, lb, normalizers, clock, reporting(progress))
     if same_content(a, b):
         return Comparison(True, None)
     degradations: list[str] = []
     with tempfile.TemporaryDirectory(prefix="verifier-compare-") as tmp:
-        ctx = CompareContext(settings, 0, Path(tmp), degradations, compare_sides)
-        tree = compare_sides(Side(la, a), Side(lb, b), ctx)
+        ctx = CompareContext(settings, 0, Path(tmp), degradations, reporting(progress))
+        tree = ctx.recurse(Side(la, a), Side(lb, b), ctx)
     if tree is None:  # bytes differ yet nothing was found: never report "identical"
         tree = Difference(la, lb, ("differs, unexplained",), kind="bytes")
     tree = add_hints(tree, clock)

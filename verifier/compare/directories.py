@@ -10,7 +10,7 @@ from pathlib import Path
 from verifier.compare.difference import Difference
 from verifier.compare.engine import compare_sides
 from verifier.compare.hints import BuildClock, add_hints
-from verifier.compare.interface import CompareContext, Side
+from verifier.compare.interface import CompareContext, Recurse, Side
 from verifier.compare.normalize import normalize
 from verifier.settings import Settings
 
@@ -30,11 +30,11 @@ def _pair(rel: str, x: Path, y: Path, la: str, lb: str, ctx: CompareContext) -> 
         tx = os.readlink(x) if x.is_symlink() else "(not a symlink)"
         ty = os.readlink(y) if y.is_symlink() else "(not a symlink)"
         return Difference.field(f"{la}/{rel} (symlink)", tx, ty, kind="metadata")
-    return compare_sides(Side(f"{la}/{rel}", x), Side(f"{lb}/{rel}", y), ctx)
+    return ctx.recurse(Side(f"{la}/{rel}", x), Side(f"{lb}/{rel}", y), ctx)
 
 
 def compare_directories(a: Path, b: Path, settings: Settings, la: str, lb: str,
-                        normalizers: tuple[str, ...], clock: BuildClock):
+                        normalizers: tuple[str, ...], clock: BuildClock, recurse: Recurse = compare_sides):
     from verifier.compare.api import Comparison
 
     if not (a.is_dir() and b.is_dir()):
@@ -45,7 +45,7 @@ def compare_directories(a: Path, b: Path, settings: Settings, la: str, lb: str,
                                    kind="member")
     degradations: list[str] = []
     with tempfile.TemporaryDirectory(prefix="verifier-compare-") as tmp:
-        ctx = CompareContext(settings, 0, Path(tmp), degradations, compare_sides)
+        ctx = CompareContext(settings, 0, Path(tmp), degradations, recurse)
         details = [listing] + [_pair(rel, fa[rel], fb[rel], la, lb, ctx) for rel in sorted(set(fa) & set(fb))]
     tree = Difference.from_details(la, lb, details)
     if tree is None:

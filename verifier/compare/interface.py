@@ -21,6 +21,9 @@ class Side:
     path: Path
 
 
+Recurse = Callable[[Side, Side, "CompareContext"], "Difference | None"]
+
+
 class Comparator(Protocol):
     name: str
 
@@ -35,7 +38,7 @@ class CompareContext:
     depth: int
     tempdir: Path
     degradations: list[str]
-    recurse: Callable[[Side, Side, "CompareContext"], Difference | None]
+    recurse: Recurse
     counter: itertools.count = field(default_factory=itertools.count)
 
     def compare_files(self, a: Side, b: Side) -> Difference | None:

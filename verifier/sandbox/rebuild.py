@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID",
 HOSTNAME = "verifier-build"
 LOG_CAP = 64 << 20
 TAIL_LINES = 40
+LineCallback = Callable[[str], None]  # told each build-log line as it arrives (a status line)
 LIMIT_PATTERNS = (("No space left on device", "the build filled its disk (workdir size limit)"),
                   ("Cannot allocate memory", "the build ran out of memory (memory limit)"),
                   ("Resource temporarily unavailable", "the build hit the process limit (pids limit)"),
@@ -134,9 +136,10 @@ def podman_argv(env: PreparedEnvironment, inputs: FetchedInputs, settings: Setti
 class LogCapture:
     """Streams the build's output to the log file (capped) and keeps the last lines."""
 
-    def __init__(self, stream, path: Path) -> None:
+    def __init__(self, stream, path: Path, on_line: LineCallback | None = None) -> None:
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.written = 0
+        self.on_line = on_line
         self.thread = threading.Thread(target=self._pump, args=(stream, path), daemon=True)
         self.thread.start()
 
@@ -147,6 +150,8 @@ class LogCapture:
                     log.write(line)
                     self.written += len(line)
                 self.tail.append(line.decode("utf-8", "replace").rstrip("\n"))
+                if self.on_line is not None:
+                    self.on_line(self.tail[-1])
         stream.close()
 
     def text(self) -> str:
@@ -155,11 +160,11 @@ class LogCapture:
 
 
 def run_container(podman: Podman, argv: list[str], name: str, layout: BuildLayout,
-                  timeout: float) -> tuple[int | None, bool, str]:
+                  timeout: float, on_line: LineCallback | None = None) -> tuple[int | None, bool, str]:
     """Run the build; returns (exit status or None, timed out, log tail). Always removes the container."""
     process = subprocess.Popen([podman.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL)
-    capture = LogCapture(process.stdout, layout.log)
+    capture = LogCapture(process.stdout, layout.log, on_line)
     timed_out = False
     try:
         process.wait(timeout=timeout)
@@ -245,24 +250,25 @@ def read_installed(layout: BuildLayout) -> tuple[InstalledPackage, ...] | None:
 
 
 def rebuild(env: PreparedEnvironment, inputs: FetchedInputs, settings: Settings,
-            preparation: BuildPreparation | None = None) -> RebuildResult:
+            preparation: BuildPreparation | None = None, on_line: LineCallback | None = None) -> RebuildResult:
     podman = Podman.from_settings(settings)
     layout = BuildLayout.create(settings)
     try:
-        return _rebuild_in(layout, podman, env, inputs, settings, preparation)
+        return _rebuild_in(layout, podman, env, inputs, settings, preparation, on_line)
     finally:
         layout.release()
 
 
 def _rebuild_in(layout: BuildLayout, podman: Podman, env: PreparedEnvironment, inputs: FetchedInputs,
-                settings: Settings, preparation: BuildPreparation | None) -> RebuildResult:
+                settings: Settings, preparation: BuildPreparation | None,
+                on_line: LineCallback | None = None) -> RebuildResult:
     place_sources(inputs, layout, settings)
     (layout.meta / "command.sh").write_text(inputs.manifest.build.command + "\n")
     (layout.meta / "build.sh").write_text(build_script(inputs, preparation))
     name = f"verifier-build-{secrets.token_hex(6)}"
     argv = podman_argv(env, inputs, settings, layout, name, preparation)
     started, started_at = time.monotonic(), time.time()
-    exit_status, timed_out, tail = run_container(podman, argv, name, layout, settings.sandbox.build_timeout)
+    exit_status, timed_out, tail = run_container(podman, argv, name, layout, settings.sandbox.build_timeout, on_line)
     seconds = time.monotonic() - started
     record = sandbox_record(env, argv, inputs, settings, layout, name)
     status, reason = _classify(exit_status, timed_out, tail, settings)

@@ -1,0 +1,94 @@
+"""What a terminal user sees besides the report: `--version`, and the live status line of
+long steps (rebuild: elapsed time and the last build-log line; compares: members so far),
+which must be silent when standard error is not a terminal and must never pass an escape
+sequence from a build log or an archive member name to the terminal."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from fixtures.compare.pairs import EPOCH, tar
+from verifier.cli.app import run
+from verifier.compare.api import compare_paths
+from verifier.sandbox.rebuild import LogCapture
+from verifier.settings import Settings
+from verifier.status import StatusLine
+
+ROOT = Path(__file__).parent.parent
+
+
+def _terminal() -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(file=out, force_terminal=True, width=100, color_system="standard"), out
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert run(["--version"]) == 0
+    assert capsys.readouterr().out == f"verifier {version}\n"
+
+
+def test_status_line_is_silent_when_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    with StatusLine(False).step("rebuilding") as step:
+        step.detail("compiling hello.c")
+        step.member("a.tar::x")
+    assert capsys.readouterr() == ("", "")
+
+
+def test_status_line_shows_elapsed_time_and_a_cleaned_detail() -> None:
+    console, out = _terminal()
+    with StatusLine(True, console).step("rebuilding") as step:
+        step.detail("gcc -o hello hello.c \x1b[31mred\x1b]0;title\x07 \u202eevil")
+        time.sleep(1.4)
+    shown = out.getvalue()
+    assert "rebuilding" in shown and "1 s" in shown
+    assert "\\x1b[31mred" in shown and "\\u202eevil" in shown and "\\x07" in shown
+    assert "\x1b[31mred" not in shown and "\x1b]0;" not in shown and "\u202e" not in shown and "\x07" not in shown
+
+
+def test_status_line_stays_on_one_line_of_the_terminal() -> None:
+    console, out = _terminal()
+    with StatusLine(True, console).step("rebuilding") as step:
+        step.detail("x" * 500 + "\nVERDICT: identical")
+        time.sleep(0.4)
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
+    assert "VERDICT: identical" not in plain.replace("\\x0a", "")  # the newline is escaped, not obeyed
+    assert all(len(line) <= 100 for line in plain.replace("\r", "\n").split("\n"))
+
+
+def test_build_log_lines_reach_the_callback_in_order(tmp_path: Path) -> None:
+    read, write = os.pipe()
+    seen: list[str] = []
+    capture = LogCapture(os.fdopen(read, "rb"), tmp_path / "build.log", seen.append)
+    with os.fdopen(write, "wb") as w:
+        w.write(b"step 1\nstep 2\n\xffbad utf-8\n")
+    assert capture.text().endswith("bad utf-8")
+    assert seen == ["step 1", "step 2", "\ufffdbad utf-8"]
+    assert (tmp_path / "build.log").read_bytes().startswith(b"step 1\n")
+
+
+def test_compare_reports_each_member_as_it_goes(tmp_path: Path) -> None:
+    files = {"VERSION": "1.0\n", "src/main.c": "int main(void) { return 0; }\n"}
+    a = tar(tmp_path, "a.tar.gz", files, compress="gzip")
+    b = tar(tmp_path, "b.tar.gz", {**files, "src/main.c": "return 1;\n"}, mtime=EPOCH + 1, compress="gzip")
+    seen: list[str] = []
+    compare_paths(a, b, Settings(), progress=seen.append)
+    assert seen[0] == str(a)
+    assert any(label.endswith("src/main.c") for label in seen)
+
+
+def test_compare_command_prints_no_status_when_stderr_is_not_a_terminal(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = {"VERSION": "1.0\n"}
+    a = tar(tmp_path, "a.tar", files)
+    b = tar(tmp_path, "b.tar", files, mtime=EPOCH + 1)
+    assert run(["compare", str(a), str(b)]) == 1
+    assert capsys.readouterr().err == ""
