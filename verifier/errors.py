@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from verifier.printable import one_line
+
 
 class ExitCode(IntEnum):
     """Documented in docs/exit-codes.md; stable across releases."""
@@ -25,13 +27,14 @@ class ExitCode(IntEnum):
 
 
 class VerifierError(Exception):
-    """Base of every error verifier reports to the user as one line."""
+    """Base of every error verifier reports to the user as one line: control characters
+    (LF and CR included) and bidi overrides in the message are shown escaped."""
 
     exit_code: ExitCode = ExitCode.INTERNAL
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = " ".join(message.split()) if "\n" in message else message
+        self.message = one_line(message)  # a name from an input can never start a line of its own
 
     def __str__(self) -> str:
         return self.message

@@ -17,6 +17,7 @@ import typer
 
 from verifier import __version__
 from verifier.errors import ExitCode, VerifierError
+from verifier.printable import one_line
 
 COMMAND_MODULES = (
     "verifier.cli.publish",
@@ -58,7 +59,7 @@ def _main_options(
 
 
 def error_line(message: str) -> None:
-    print(f"verifier: error: {message}", file=sys.stderr)
+    print(f"verifier: error: {one_line(message)}", file=sys.stderr)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from verifier.cli.options import CacheDir, Offline, settings_from_options
+from verifier.printable import one_line
 
 
 def fetch_command(
@@ -27,7 +28,7 @@ def fetch_command(
     rows = [("environment", inputs.environment)]
     rows += [("lockfile", inputs.lockfile)] if inputs.lockfile else []
     rows += [("source", s) for s in inputs.sources] + [("artifact", a) for a in inputs.artifacts]
-    table = [(kind, c.pin.name, c.pin.size, c.pin.sha256[:16] + "…") for kind, c in rows]
+    table = [(kind, one_line(c.pin.name), c.pin.size, c.pin.sha256[:16] + "…") for kind, c in rows]
     typer.echo(tabulate(table, headers=("kind", "name", "bytes", "sha256"), tablefmt="simple"))
     packages = prefetch(inputs, settings)
     locked = f" and {packages} locked package(s)" if packages else ""

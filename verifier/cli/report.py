@@ -30,7 +30,7 @@ def _read_limited(path: Path, limit: int, what: str) -> bytes:
 def _print_verified(path: Path, v: VerifiedAttestation) -> None:
     from verifier.render.escape import clean
 
-    typer.echo(f"{path}: signature verified by {len(v.keyids)} key(s): {', '.join(v.keyids)}")
+    typer.echo(f"{path}: signature verified by {len(v.keyids)} key(s): {clean(', '.join(v.keyids))}")
     typer.echo(f"  verifier:    {clean(v.verifier_id)}")
     typer.echo(f"  resource:    {clean(v.resource_uri)}")
     typer.echo(f"  verified at: {v.time_verified}")

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from verifier.printable import one_line
+
 MAX_DIFF_LINES = 400
 MAX_LINE_CHARS = 400
 
@@ -48,7 +50,7 @@ class Difference:
     def field(cls, name: str, a: object, b: object, *, kind: str = "field") -> "Difference | None":
         if a == b:
             return None
-        return cls(name, name, (), f"-{a}\n+{b}\n", kind=kind)
+        return cls(name, name, (), f"-{one_line(str(a))}\n+{one_line(str(b))}\n", kind=kind)
 
     def with_hints(self, hints: Iterable[str]) -> "Difference":
         merged = tuple(dict.fromkeys((*self.hints, *hints)))

@@ -12,6 +12,7 @@ from verifier.compare.engine import compare_sides
 from verifier.compare.hints import BuildClock, add_hints
 from verifier.compare.interface import CompareContext, Recurse, Side
 from verifier.compare.normalize import normalize
+from verifier.printable import one_line
 from verifier.settings import Settings
 
 
@@ -41,7 +42,8 @@ def compare_directories(a: Path, b: Path, settings: Settings, la: str, lb: str,
         tree = Difference(la, lb, ("one side is a directory, the other a file",), kind="member")
         return Comparison(False, tree)
     fa, fb = _walk(a), _walk(b)
-    listing = Difference.from_text("\n".join(sorted(fa)), "\n".join(sorted(fb)), f"{la} (files)", f"{lb} (files)",
+    names_a, names_b = ("\n".join(map(one_line, sorted(found))) for found in (fa, fb))  # one name, one line
+    listing = Difference.from_text(names_a, names_b, f"{la} (files)", f"{lb} (files)",
                                    kind="member")
     degradations: list[str] = []
     with tempfile.TemporaryDirectory(prefix="verifier-compare-") as tmp:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
+from verifier.printable import one_line
 
 MAX_LISTED = 50
 
@@ -91,7 +92,7 @@ def _renames(only_a: list[Member], only_b: list[Member]) -> dict[str, str]:
 
 
 def _line(m: Member) -> str:
-    return f"{m.name} ({m.size} bytes)"
+    return f"{one_line(m.name)} ({m.size} bytes)"
 
 
 def _order(a: Side, b: Side, left: Sequence[Member], right: Sequence[Member], mb: dict[str, Member]) -> Difference | None:
@@ -101,8 +102,8 @@ def _order(a: Side, b: Side, left: Sequence[Member], right: Sequence[Member], mb
     if common_a == common_b:
         return None
     first = next(i for i, (x, y) in enumerate(zip(common_a, common_b)) if x != y)
-    window_a = "\n".join(common_a[first:first + 10])
-    window_b = "\n".join(common_b[first:first + 10])
+    window_a = "\n".join(map(one_line, common_a[first:first + 10]))
+    window_b = "\n".join(map(one_line, common_b[first:first + 10]))
     return Difference(f"{a.label} (member order)", f"{b.label} (member order)",
                       (f"the same members in a different order, first at position {first}",),
                       f"-{window_a.replace(chr(10), chr(10) + '-')}\n+{window_b.replace(chr(10), chr(10) + '+')}\n",

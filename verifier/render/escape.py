@@ -7,28 +7,18 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from typing import Any
 
-BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+from verifier.printable import one_line
+
 MAX_FIELD = 300
 MAX_BLOCK_LINES = 60
 MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
 
 
-def _visible(ch: str, keep: str) -> str:
-    if ch in keep:
-        return ch
-    code = ord(ch)
-    if ch in BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return ch
-
-
 def clean(value: Any, limit: int = MAX_FIELD) -> str:
     """One line: every control, format and bidi character escaped; cut to ``limit`` chars."""
-    text = "" if value is None else str(value)
-    out = "".join(_visible(ch, "") for ch in text)
+    out = one_line(value)
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
@@ -54,7 +44,3 @@ def md_text(value: Any, limit: int = MAX_FIELD) -> str:
     treats an escaped character as a literal, so no markup, link or raw HTML can start)."""
     return MD_PUNCT.sub(r"\\\1", clean(value, limit))
 
-
-def short_digest(value: Any) -> str:
-    text = clean(value, 80)
-    return text[:16] + "…" if len(text) > 16 else text
