@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,7 +30,8 @@ def require_tool(name: str) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(cache_dir=tmp_path / "cache", work_dir=tmp_path / "work")
+    """Per-test dirs and a per-test build label, so a test only ever sees the containers it started."""
+    return Settings(cache_dir=tmp_path / "cache", work_dir=tmp_path / "work", build_label=f"test-{secrets.token_hex(8)}")
 
 
 def _busybox_rootfs(target: Path) -> Path:

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_sandbox import make_inputs
+from tests.fixtures_sandbox import cached, make_inputs
+from verifier.cache import ContentCache
 from verifier.errors import InputError, SandboxError
-from verifier.sandbox.environment import prepare_environment
-from verifier.sandbox.rebuild import rebuild
+from verifier.manifest import Environment
+from verifier.sandbox.environment import image_name, prepare_environment
+from verifier.sandbox.rebuild import BUILD_LABEL, rebuild
 from verifier.stages import BuildPreparation, BuildStatus, Mount
 
 pytestmark = pytest.mark.podman
@@ -111,10 +113,9 @@ def test_preparation_runs_before_the_build_and_lists_packages(busybox_env, busyb
 
 
 def test_containers_are_removed(busybox_env, busybox_inputs, settings) -> None:
-    rebuild(busybox_env, busybox_inputs("exit 1"), settings)
-    left = subprocess.run(["podman", "ps", "-a", "--filter", "label=io.verifier.build", "-q"],
-                          capture_output=True, text=True).stdout.split()
-    assert left == []
+    result = rebuild(busybox_env, busybox_inputs("exit 1"), settings)
+    assert f"{BUILD_LABEL}={settings.build_label}" in result.sandbox["argv"], "the test's own label was used"
+    assert _own_containers(settings) == []
 
 
 def test_interrupt_removes_the_container(busybox_rootfs, settings, tmp_path) -> None:
@@ -126,7 +127,8 @@ def test_interrupt_removes_the_container(busybox_rootfs, settings, tmp_path) -> 
         from verifier.settings import Settings
         from verifier.sandbox.environment import prepare_environment
         from verifier.sandbox.rebuild import rebuild
-        s = Settings(cache_dir=Path({str(settings.cache_dir)!r}), work_dir=Path({str(settings.work_dir)!r}))
+        s = Settings(cache_dir=Path({str(settings.cache_dir)!r}), work_dir=Path({str(settings.work_dir)!r}),
+                     build_label={settings.build_label!r})
         inputs = make_inputs(s, Path({str(busybox_rootfs)!r}), "echo started; sleep 120")
         env = prepare_environment(inputs.environment, s)
         try:
@@ -135,19 +137,25 @@ def test_interrupt_removes_the_container(busybox_rootfs, settings, tmp_path) -> 
             print("interrupted", flush=True)
     """))
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not _running_builds():
-        time.sleep(0.2)
-    assert _running_builds(), "the build container should be running"
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and not _own_containers(settings):
+            time.sleep(0.2)
+        assert _own_containers(settings), "the build container should be running"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert "interrupted" in out
-    assert _running_builds() == []
+    assert _own_containers(settings) == []
 
 
-def _running_builds() -> list[str]:
-    return subprocess.run(["podman", "ps", "-a", "--filter", "label=io.verifier.build", "-q"],
-                          capture_output=True, text=True).stdout.split()
+def _own_containers(settings) -> list[str]:
+    """Containers this test started (its per-test label value), running or not; never other runs' builds."""
+    return subprocess.run(["podman", "ps", "-a", "--filter", f"label={BUILD_LABEL}={settings.build_label}", "-q"],
+                          capture_output=True, text=True, check=True).stdout.split()
 
 
 def test_environment_cache_hit_is_fast(busybox_env, busybox_inputs, settings) -> None:
@@ -195,26 +203,26 @@ def test_missing_podman(busybox_inputs, settings) -> None:
 
 @pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
 def test_image_archives_are_loaded_by_digest(busybox_env, busybox_inputs, settings, tmp_path, fmt) -> None:
+    # A tag of the test's own (its label value) makes the saved archive, hence the image named
+    # by its digest, this test's alone: removing it cannot pull an image from under a parallel run.
+    own_tag = f"localhost/verifier-test-image:{settings.build_label}"
     archive = tmp_path / f"image-{fmt}.tar"
-    subprocess.run(["podman", "save", "--quiet", "--format", fmt, "-o", str(archive), busybox_env.image], check=True)
-    from tests.fixtures_sandbox import cached
-    from verifier.cache import ContentCache
-    from verifier.manifest import Environment
-
-    env_file = cached(ContentCache(settings.cache_dir), archive, Environment, format=fmt)
-    prepared = prepare_environment(env_file, settings)
-    assert prepared.image.endswith(env_file.pin.sha256) and prepared.format == fmt and not prepared.reused
-    inputs = busybox_inputs("mkdir -p out && echo loaded > out/x")
-    result = rebuild(prepared, inputs, settings)
-    assert result.status == BuildStatus.SUCCEEDED and outputs(result) == {"x": "loaded\n"}
-    subprocess.run(["podman", "rmi", "-f", prepared.image], capture_output=True)
+    subprocess.run(["podman", "tag", busybox_env.image, own_tag], check=True)
+    try:
+        subprocess.run(["podman", "save", "--quiet", "--format", fmt, "-o", str(archive), own_tag], check=True)
+        env_file = cached(ContentCache(settings.cache_dir), archive, Environment, format=fmt)
+        try:
+            prepared = prepare_environment(env_file, settings)
+            assert prepared.image.endswith(env_file.pin.sha256) and prepared.format == fmt and not prepared.reused
+            result = rebuild(prepared, busybox_inputs("mkdir -p out && echo loaded > out/x"), settings)
+            assert result.status == BuildStatus.SUCCEEDED and outputs(result) == {"x": "loaded\n"}
+        finally:
+            subprocess.run(["podman", "rmi", image_name(env_file.pin.sha256)], capture_output=True)
+    finally:
+        subprocess.run(["podman", "rmi", own_tag], capture_output=True)  # `podman load` tagged it again
 
 
 def test_not_an_image_archive(settings, tmp_path) -> None:
-    from tests.fixtures_sandbox import cached
-    from verifier.cache import ContentCache
-    from verifier.manifest import Environment
-
     junk = tmp_path / "junk.tar"
     junk.write_bytes(b"not an image" * 100)
     env_file = cached(ContentCache(settings.cache_dir), junk, Environment, format="oci-archive")

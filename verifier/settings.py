@@ -50,6 +50,7 @@ class Settings:
     progress: bool = False  # show progress bars (on a terminal)
     podman: str = "podman"  # the podman executable
     oci_runtime: str = "auto"  # "auto", "runc", "crun", or a path
+    build_label: str = "1"  # value of the io.verifier.build label on build containers (lets a caller find its own)
     fetch: FetchLimits = field(default_factory=FetchLimits)
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     unpack: UnpackLimits = field(default_factory=UnpackLimits)

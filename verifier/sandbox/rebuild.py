@@ -35,6 +35,7 @@ from verifier.stages import (
 META = "/verifier/meta"
 CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL")
 HOSTNAME = "verifier-build"
+BUILD_LABEL = "io.verifier.build"  # every build container carries it; its value is Settings.build_label
 LOG_CAP = 64 << 20
 TAIL_LINES = 40
 LineCallback = Callable[[str], None]  # told each build-log line as it arrives (a status line)
@@ -118,7 +119,7 @@ def build_script(inputs: FetchedInputs, preparation: BuildPreparation | None) ->
 def podman_argv(env: PreparedEnvironment, inputs: FetchedInputs, settings: Settings, layout: BuildLayout,
                 name: str, preparation: BuildPreparation | None) -> list[str]:
     s = settings.sandbox
-    argv = ["--runtime", env.runtime.name, "run", "--name", name, "--label", "io.verifier.build=1",
+    argv = ["--runtime", env.runtime.name, "run", "--name", name, "--label", f"{BUILD_LABEL}={settings.build_label}",
             "--network=none", "--cap-drop=ALL", *[f"--cap-add={c}" for c in CAPABILITIES],
             "--security-opt", "no-new-privileges", "--pids-limit", str(s.pids), "--memory", s.memory,
             "--memory-swap", s.memory, *ulimit_flags(settings), "--hostname", HOSTNAME, "--user", "0:0",
