@@ -70,6 +70,10 @@ class SandboxError(InfrastructureError):
     """podman is missing or could not start or run a container."""
 
 
+class ToolMissing(InfrastructureError):
+    """An external tool verifier needs is not installed; the message names its package."""
+
+
 def where(place: object, problem: str) -> str:
     """Format the one-line message convention: ``<file or URL>: <problem>``."""
     return f"{place}: {problem}"

@@ -7,9 +7,13 @@ from pathlib import Path
 import pytest
 
 from fixtures.compare.pairs import EPOCH, make_tree, tar
-from tests.compare.conftest import tree_text
+from tests.compare.conftest import kinds, tree_text
+from verifier.cli.app import run
+from verifier.compare import engine
 from verifier.compare.api import compare_paths
-from verifier.errors import InputError
+from verifier.compare.difference import Difference
+from verifier.compare.interface import CompareContext, CorruptArchive, Side
+from verifier.errors import ExitCode, InputError, LimitExceeded, ToolMissing
 from verifier.settings import Settings
 
 
@@ -71,3 +75,56 @@ def test_identity_is_byte_for_byte_at_every_block_edge(size: int, tmp_path: Path
         changed[-1] ^= 1  # the very last byte, after every full block
         b.write_bytes(bytes(changed))
         assert not compare_paths(a, b, cfg).identical
+
+
+class Raising:
+    """A comparator for files starting with ``BUG!`` that raises what it is given."""
+
+    name = "raising"
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def recognizes(self, head: bytes, side: Side) -> bool:
+        return head.startswith(b"BUG!")
+
+    def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
+        raise self.exc
+
+
+def _bug_pair(tmp_path: Path) -> tuple[Path, Path]:
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    a.write_bytes(b"BUG! one")
+    b.write_bytes(b"BUG! two")
+    return a, b
+
+
+BUGS = [KeyError("meta"), IndexError("list index out of range"), ValueError("bad value"), TypeError("no"),
+        AttributeError("x"), UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"), OSError("disk")]
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=lambda e: type(e).__name__)
+def test_a_comparator_bug_is_an_error_not_a_degradation(bug: Exception, tmp_path: Path, cfg: Settings,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "REGISTRY", (Raising(bug), *engine.REGISTRY))
+    with pytest.raises(type(bug)):
+        compare_paths(*_bug_pair(tmp_path), cfg)
+
+
+def test_a_comparator_bug_exits_70_in_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(engine, "REGISTRY", (Raising(KeyError("meta")), *engine.REGISTRY))
+    a, b = _bug_pair(tmp_path)
+    assert run(["compare", str(a), str(b)]) == ExitCode.INTERNAL
+    assert "internal error (KeyError" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("named", [CorruptArchive("x", "bad CRC", "member m"), LimitExceeded("x: too big"),
+                                   ToolMissing("diffoscope is not installed")], ids=lambda e: type(e).__name__)
+def test_named_comparator_errors_are_explained_as_bytes(named: Exception, tmp_path: Path, cfg: Settings,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "REGISTRY", (Raising(named), *engine.REGISTRY))
+    result = compare_paths(*_bug_pair(tmp_path), cfg)
+    assert not result.identical and result.difference.kind == "bytes"
+    assert any(str(named) in d for d in result.degradations)
+    assert bool(kinds(result.difference, "unreadable")) == isinstance(named, CorruptArchive)

@@ -19,7 +19,7 @@ def test_iso9660_members_and_truncation(tmp_path: Path, cfg: Settings) -> None:
     truncated = tmp_path / "t.iso"
     truncated.write_bytes(a.read_bytes()[: 40 * 1024])
     result = compare_paths(a, truncated, cfg)
-    assert any("truncated ISO image" in d for d in result.degradations)
+    assert any("t.iso is truncated" in d for d in result.degradations)
 
 
 def test_squashfs_members_and_symlinks(tmp_path: Path, cfg: Settings) -> None:

@@ -40,5 +40,5 @@ def test_corrupt_rpm_degrades_to_bytes(tmp_path: Path, cfg: Settings) -> None:
     bad = tmp_path / "bad.rpm"
     bad.write_bytes(a.read_bytes()[:200] + b"\xff" * 300)
     result = compare_paths(a, bad, cfg)
-    assert any("rpm comparison failed" in d for d in result.degradations)
+    assert any("bad.rpm is corrupt (RPM lead and headers)" in d for d in result.degradations)
     assert result.difference.kind == "bytes"

@@ -73,4 +73,4 @@ def test_a_directory_offset_past_the_end_is_a_comment(tmp_path: Path, cfg: Setti
     b = tmp_path / "b.zip"
     b.write_bytes(bytes(data))
     result = compare_paths(a, b, cfg)
-    assert any("no local header where the directory says" in d for d in result.degradations)
+    assert any("no local header where the central directory says" in d for d in result.degradations)

@@ -2,25 +2,31 @@
 
 Identity is decided by size, then a byte-for-byte comparison of both files read in
 lockstep, which stops at the first difference (no hash collisions to argue about, and a
-memcmp is cheaper than two sha256 computations). Only differing pairs are opened. A comparator that fails (corrupt input, budget hit) or finds nothing
-leaves a comment, and the pair is compared byte by byte: a difference is never dropped.
+memcmp is cheaper than two sha256 computations). Only differing pairs are opened.
+
+A comparator that cannot read a side (``UnreadableInput``: corrupt, truncated), hits a
+budget or misses a tool leaves a comment and the pair is compared byte by byte: a
+difference is never dropped. An unreadable side also leaves a node of kind
+``unreadable`` saying in words which file is truncated or corrupt, and where; two sides of
+different formats leave a node of kind ``format``. Any other exception from a comparator
+is a bug in verifier and propagates (``verifier compare`` exits 70).
 """
 
 from __future__ import annotations
 
-import zlib
-from pathlib import Path
-
-import libarchive.exception
+from pathlib import Path, PurePosixPath
 
 from verifier.compare.comparators import FALLBACK, REGISTRY
 from verifier.compare.difference import Difference
-from verifier.compare.interface import HEAD_BYTES, CompareContext, Comparator, Side
-from verifier.errors import VerifierError
+from verifier.compare.interface import (COMPARATOR_ERRORS, HEAD_BYTES, CompareContext, Comparator, Side,
+                                        UnreadableInput)
 
 SAME_BLOCK = 4 << 20
-COMPARATOR_ERRORS = (VerifierError, OSError, EOFError, ValueError, zlib.error, libarchive.exception.ArchiveError,
-                     UnicodeDecodeError, KeyError, IndexError)
+SUFFIX_FORMATS = {".gz": "gzip", ".tgz": "gzip", ".xz": "xz", ".txz": "xz", ".zst": "zstd", ".bz2": "bzip2",
+                  ".zip": "zip", ".whl": "zip", ".jar": "zip", ".tar": "tar", ".deb": "deb", ".rpm": "rpm",
+                  ".cpio": "cpio", ".iso": "iso9660", ".pyc": "pyc"}
+PLAIN_NAMES = {"diffoscope": "a format without a native comparator", "text": "text",
+               "binary": "data of no recognised format"}
 
 
 def same_content(a: Path, b: Path) -> bool:
@@ -43,15 +49,36 @@ def _head(path: Path) -> bytes:
         return f.read(HEAD_BYTES)
 
 
-def choose(a: Side, b: Side) -> tuple[Comparator, str | None]:
+def _format_of(head: bytes, side: Side) -> str:
+    found = next(c.name for c in REGISTRY if c.recognizes(head, side))
+    return PLAIN_NAMES.get(found, found)
+
+
+def _format_node(a: Side, b: Side, fmt: str, first_is_fmt: bool) -> Difference:
+    """The words for a pair whose sides are of different formats, naming the odd one out."""
+    good, odd = (a, b) if first_is_fmt else (b, a)
+    other = _format_of(_head(odd.path), odd)
+    named = SUFFIX_FORMATS.get(PurePosixPath(odd.label.rsplit("::", 1)[-1]).suffix.lower())
+    if named == fmt:
+        said = f"{odd.label} is not {fmt} although its name says so (it is {other}); {good.label} is {fmt}"
+    else:
+        said = f"formats differ: {good.label} is {fmt}, {odd.label} is {other}"
+    return Difference(a.label, b.label, (f"{said}; compared as bytes",), kind="format")
+
+
+def choose(a: Side, b: Side) -> tuple[Comparator, Difference | None]:
     ha, hb = _head(a.path), _head(b.path)
     for comparator in REGISTRY:
         ra, rb = comparator.recognizes(ha, a), comparator.recognizes(hb, b)
         if ra and rb:
             return comparator, None
         if ra != rb and comparator is not FALLBACK and comparator.name != "text":
-            return FALLBACK, f"formats differ: only one side is {comparator.name}"
+            return FALLBACK, _format_node(a, b, comparator.name, ra)
     return FALLBACK, None
+
+
+def _unreadable_node(a: Side, b: Side, exc: UnreadableInput) -> Difference:
+    return Difference(a.label, b.label, (f"{exc.message}; compared as bytes",), kind="unreadable")
 
 
 def compare_sides(a: Side, b: Side, ctx: CompareContext) -> Difference | None:
@@ -60,14 +87,16 @@ def compare_sides(a: Side, b: Side, ctx: CompareContext) -> Difference | None:
     if ctx.depth > ctx.settings.unpack.max_depth:
         note = ctx.degrade(f"{a.label}: nesting deeper than {ctx.settings.unpack.max_depth} levels; compared as bytes")
         return _bytes(a, b, ctx, note)
-    comparator, note = choose(a, b)
+    comparator, mismatch = choose(a, b)
     if comparator is FALLBACK:
-        return _bytes(a, b, ctx, note)
+        return _bytes(a, b, ctx, None, mismatch)
     try:
         found = comparator.compare(a, b, ctx)
+    except UnreadableInput as exc:
+        ctx.degrade(f"{exc.message}; compared as bytes")
+        return _bytes(a, b, ctx, None, _unreadable_node(a, b, exc))
     except COMPARATOR_ERRORS as exc:
-        reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-        note = ctx.degrade(f"{a.label}: {comparator.name} comparison failed ({reason}); compared as bytes")
+        note = ctx.degrade(f"{a.label}: {comparator.name} comparison failed ({exc}); compared as bytes")
         return _bytes(a, b, ctx, note)
     if found is None:
         note = f"differs, unexplained by the {comparator.name} comparator; compared as bytes"
@@ -75,9 +104,10 @@ def compare_sides(a: Side, b: Side, ctx: CompareContext) -> Difference | None:
     return found
 
 
-def _bytes(a: Side, b: Side, ctx: CompareContext, note: str | None) -> Difference:
+def _bytes(a: Side, b: Side, ctx: CompareContext, note: str | None, why: Difference | None = None) -> Difference:
     found = FALLBACK.compare(a, b, ctx)
     comments = ((note,) if note else ()) + (found.comments if found else ())
+    details = (why,) if why else ()
     if found is None:
-        return Difference(a.label, b.label, comments or ("differs, unexplained",), kind="bytes")
-    return Difference(a.label, b.label, comments, found.unified_diff, kind="bytes")
+        return Difference(a.label, b.label, comments or ("differs, unexplained",), details=details, kind="bytes")
+    return Difference(a.label, b.label, comments, found.unified_diff, details, kind="bytes")

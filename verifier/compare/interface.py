@@ -1,4 +1,12 @@
-"""What a comparator is, and the context the engine hands it."""
+"""What a comparator is, the context the engine hands it, and the errors it may raise.
+
+A comparator translates its library's exceptions (libarchive, zlib, lzma, bz2, struct,
+rpmfile, zipfile…) at its boundary into ``UnreadableInput`` (or its kinds
+``CorruptArchive``, ``TruncatedArchive``), naming the file, the place and the reason; an
+external tool that is missing or fails raises ``ToolMissing`` or ``ToolFailed``; a budget
+hit raises ``LimitExceeded``. The engine catches exactly these (``COMPARATOR_ERRORS``) and
+explains the pair as bytes; any other exception is a bug in verifier and propagates.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from verifier.compare.difference import Difference
+from verifier.errors import InfrastructureError, InputError, LimitExceeded, ToolMissing
 from verifier.settings import Settings
 
 HEAD_BYTES = 8192
@@ -22,6 +31,38 @@ class Side:
 
 
 Recurse = Callable[[Side, Side, "CompareContext"], "Difference | None"]
+
+
+class UnreadableInput(InputError):
+    """One side of a pair cannot be read as the format it was recognised as: ``label`` names
+    the file (a member path after ``::``), ``place`` where (a member, an offset), ``reason``
+    what the library said."""
+
+    condition = "unreadable"
+
+    def __init__(self, label: str, reason: str, place: str = "") -> None:
+        self.label, self.reason, self.place = label, " ".join(reason.split()), " ".join(place.split())
+        where = f" ({self.place})" if self.place else ""
+        super().__init__(f"{label} is {self.condition}{where}: {self.reason}")
+
+
+class CorruptArchive(UnreadableInput):
+    """The bytes contradict the format: a bad checksum, a damaged header, an offset nowhere."""
+
+    condition = "corrupt"
+
+
+class TruncatedArchive(CorruptArchive):
+    """The file ends before the format says it does."""
+
+    condition = "truncated"
+
+
+class ToolFailed(InfrastructureError):
+    """An external tool a comparator runs (diffoscope, unsquashfs) timed out or crashed."""
+
+
+COMPARATOR_ERRORS = (UnreadableInput, LimitExceeded, ToolMissing, ToolFailed)
 
 
 class Comparator(Protocol):

@@ -10,6 +10,7 @@ from pathlib import Path
 import libarchive
 
 from verifier.compare.difference import Difference
+from verifier.compare.comparators.libarchive_errors import reads_archive
 from verifier.compare.interface import CompareContext, Side
 from verifier.compare.members import Member, compare_members, list_both
 from verifier.compare.entry_fields import entry_inode, entry_xattrs
@@ -72,6 +73,7 @@ class LibarchiveContainer:
     def _open(self, path: Path):
         return libarchive.file_reader(str(path), format_name=self.format_name, filter_name="none")
 
+    @reads_archive
     def _list(self, side: Side, ctx: CompareContext) -> list[Member]:
         limits = ctx.settings.unpack
         members, total = [], 0
@@ -93,6 +95,7 @@ class LibarchiveContainer:
                 members.append(Member(name, digest, size, meta))
         return members
 
+    @reads_archive
     def _extract(self, side: Side, names: set[str], ctx: CompareContext) -> dict[str, Path]:
         out: dict[str, Path] = {}
         with self._open(side.path) as archive:

@@ -1,6 +1,8 @@
 """Compressed streams: gzip (header fields parsed here), xz, zstd and bzip2 (via libarchive's
 raw reader). Both sides are decompressed to synthetic temp files under a ratio budget,
-then their contents are compared one level deeper."""
+then their contents are compared one level deeper. Concatenated gzip members are read as
+one stream (RFC 1952); a bad CRC, a truncated stream or trailing bytes that are not gzip
+are a CorruptArchive/TruncatedArchive naming the offset."""
 
 from __future__ import annotations
 
@@ -8,14 +10,17 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import libarchive
+import libarchive.exception
 
+from verifier.compare.comparators.libarchive_errors import translate
 from verifier.compare.difference import Difference
-from verifier.compare.interface import CompareContext, Side
+from verifier.compare.interface import CompareContext, CorruptArchive, Side, TruncatedArchive
 from verifier.compare.members import both
 from verifier.digests import CHUNK
-from verifier.errors import InputError, LimitExceeded
+from verifier.errors import LimitExceeded
 
 GZIP_OS = {0: "FAT", 3: "Unix", 7: "Macintosh", 10: "NTFS", 11: "NTFS", 255: "unknown"}
 
@@ -25,11 +30,16 @@ def _budget(side: Side, ctx: CompareContext) -> int:
     return min(limits.max_expanded_bytes, max(side.path.stat().st_size, 1 << 20) * limits.max_ratio)
 
 
-def gzip_header(path: Path) -> dict[str, object]:
+def gzip_header(side: Side) -> dict[str, object]:
+    try:
+        return _gzip_header(side.path)
+    except struct.error:
+        raise TruncatedArchive(side.label, "the file ends inside the gzip header", "gzip header") from None
+
+
+def _gzip_header(path: Path) -> dict[str, object]:
     with open(path, "rb") as f:
         fixed = f.read(10)
-        if len(fixed) < 10 or fixed[:2] != b"\x1f\x8b":
-            raise InputError(f"{path.name}: not a gzip stream")
         method, flags, mtime, xfl, os_byte = struct.unpack("<BBIBB", fixed[2:])
         header: dict[str, object] = {"method": method, "flags": flags, "mtime": mtime, "xfl": xfl,
                                      "os": f"{os_byte} ({GZIP_OS.get(os_byte, '?')})"}
@@ -50,36 +60,79 @@ def _zero_terminated(f) -> str:
     return data.decode("latin-1")
 
 
-def _gunzip(side: Side, dest: Path, ctx: CompareContext) -> None:
-    budget, total = _budget(side, ctx), 0
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    with open(side.path, "rb") as f, open(dest, "wb") as out:
-        while chunk := f.read(CHUNK):
+class _Gunzip:
+    """A gzip file (one or more concatenated members) inflated into ``out`` under ``budget``;
+    zlib's errors become CorruptArchive/TruncatedArchive naming the offset."""
+
+    def __init__(self, side: Side, out: BinaryIO, budget: int) -> None:
+        self.side, self.out, self.budget = side, out, budget
+        self.read = self.written = 0  # compressed bytes taken from the file, decompressed bytes written
+        self.member_start = 0
+
+    def _emit(self, data: bytes) -> None:
+        self.written += len(data)
+        if self.written > self.budget:
+            raise LimitExceeded(f"{self.side.label}: decompresses past {self.budget} bytes (UnpackLimits.max_ratio)")
+        self.out.write(data)
+
+    def _where(self) -> str:
+        return f"gzip member at byte {self.member_start}, after {self.written} decompressed bytes"
+
+    def _feed(self, d, chunk: bytes) -> None:  # type: ignore[no-untyped-def]
+        try:
             data = d.decompress(chunk, CHUNK * 4)
             while True:
-                total += len(data)
-                if total > budget:
-                    raise LimitExceeded(f"{side.label}: decompresses past {budget} bytes (UnpackLimits.max_ratio)")
-                out.write(data)
+                self._emit(data)
                 if not d.unconsumed_tail:
-                    break
+                    return
                 data = d.decompress(d.unconsumed_tail, CHUNK * 4)
-            if d.eof:
-                break
-    if not d.eof:
-        raise InputError(f"{side.label}: truncated gzip stream")
+        except zlib.error as exc:
+            reason = ("the CRC-32 or length in the gzip trailer does not match the data" if "incorrect data check"
+                      in str(exc) or "incorrect length check" in str(exc) else f"invalid deflate data ({exc})")
+            raise CorruptArchive(self.side.label, reason, f"{self._where()}, in bytes {self.read - len(chunk)}"
+                                 f"-{self.read}") from None
+
+    def run(self, f: BinaryIO) -> None:
+        pending = b""
+        while True:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            if pending:
+                self._feed(d, pending)
+            while not d.eof and (chunk := f.read(CHUNK)):
+                self.read += len(chunk)
+                self._feed(d, chunk)
+            if not d.eof:
+                raise TruncatedArchive(self.side.label, f"the gzip stream ends at byte {self.read} before its "
+                                       "end-of-stream marker", self._where())
+            pending = d.unused_data or f.read(CHUNK)
+            self.read += 0 if d.unused_data else len(pending)
+            if not pending:
+                return
+            self.member_start = self.read - len(pending)
+            if not pending.startswith(b"\x1f\x8b"):
+                trailing = len(pending) + len(f.read())
+                raise CorruptArchive(self.side.label, f"{trailing} bytes that are not gzip follow the stream",
+                                     f"from byte {self.member_start}")
+
+
+def _gunzip(side: Side, dest: Path, ctx: CompareContext) -> None:
+    with open(side.path, "rb") as f, open(dest, "wb") as out:
+        _Gunzip(side, out, _budget(side, ctx)).run(f)
 
 
 def _raw(side: Side, dest: Path, filter_name: str, ctx: CompareContext) -> None:
     budget, total = _budget(side, ctx), 0
-    with libarchive.file_reader(str(side.path), format_name="raw", filter_name=filter_name) as archive, \
-            open(dest, "wb") as out:
-        for entry in archive:
-            for block in entry.get_blocks():
-                total += len(block)
-                if total > budget:
-                    raise LimitExceeded(f"{side.label}: decompresses past {budget} bytes (UnpackLimits.max_ratio)")
-                out.write(block)
+    try:
+        with libarchive.file_reader(str(side.path), format_name="raw", filter_name=filter_name) as archive, \
+                open(dest, "wb") as out:
+            for entry in archive:
+                for block in entry.get_blocks():
+                    total += len(block)
+                    if total > budget:
+                        raise LimitExceeded(f"{side.label}: decompresses past {budget} bytes (UnpackLimits.max_ratio)")
+                    out.write(block)
+    except libarchive.exception.ArchiveError as exc:
+        raise translate(side, exc, f"{filter_name} stream, after {total} decompressed bytes") from None
 
 
 @dataclass(frozen=True)
@@ -102,7 +155,7 @@ class CompressedStream:
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
         details: list[Difference | None] = []
         if self.filter_name == "gzip":
-            ha, hb = gzip_header(a.path), gzip_header(b.path)
+            ha, hb = gzip_header(a), gzip_header(b)
             fields = [Difference.field(k, ha.get(k), hb.get(k), kind="header") for k in sorted(set(ha) | set(hb))]
             details.append(Difference.from_details(f"{a.label} (gzip header)", f"{b.label} (gzip header)", fields,
                                                    kind="header"))

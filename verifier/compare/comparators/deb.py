@@ -10,8 +10,8 @@ import libarchive
 
 from verifier.compare.comparators.archives import LibarchiveContainer
 from verifier.compare.difference import Difference
-from verifier.compare.interface import CompareContext, Side
-from verifier.errors import InputError
+from verifier.compare.comparators.libarchive_errors import reading
+from verifier.compare.interface import CompareContext, CorruptArchive, Side, UnreadableInput
 from verifier.sandbox.archive import filter_of
 
 MAX_CONTROL = 1 << 20
@@ -19,17 +19,17 @@ AR = LibarchiveContainer("ar", "ar")
 
 
 def _ar_members(side: Side) -> list[str]:
-    with libarchive.file_reader(str(side.path), format_name="ar", filter_name="none") as archive:
+    with reading(side, "ar"), libarchive.file_reader(str(side.path), format_name="ar", filter_name="none") as archive:
         names = [entry.pathname for entry in archive]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise InputError(f"{side.label}: duplicate ar member {duplicates[0]!r}; refused")
+        raise UnreadableInput(side.label, f"duplicate ar member {duplicates[0]!r}; refused", "ar members")
     return names
 
 
 def _control_tar(side: Side, ctx: CompareContext) -> Side | None:
     dest = ctx.new_temp_file()
-    with libarchive.file_reader(str(side.path), format_name="ar", filter_name="none") as archive:
+    with reading(side, "ar"), libarchive.file_reader(str(side.path), format_name="ar", filter_name="none") as archive:
         for entry in archive:
             if entry.pathname.startswith("control.tar"):
                 with open(dest, "wb") as out:
@@ -44,13 +44,15 @@ def control_fields(side: Side, ctx: CompareContext) -> dict[str, str]:
 
     tar = _control_tar(side, ctx)
     if tar is None:
-        raise InputError(f"{side.label}: no control.tar member")
-    with libarchive.file_reader(str(tar.path), format_name="tar", filter_name=filter_of(tar.path) or "none") as archive:
+        raise CorruptArchive(side.label, "no control.tar member", "ar members")
+    compression = filter_of(tar.path) or "none"
+    with reading(tar, "tar", compression), \
+            libarchive.file_reader(str(tar.path), format_name="tar", filter_name=compression) as archive:
         for entry in archive:
             if entry.pathname.removeprefix("./") == "control":
                 data = b"".join(entry.get_blocks())[: MAX_CONTROL]
                 return dict(Deb822(data.decode("utf-8", "replace").splitlines(keepends=True)))
-    raise InputError(f"{side.label}: control.tar has no control file")
+    raise CorruptArchive(tar.label, "no control file", "control.tar members")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from verifier.compare.difference import Difference
-from verifier.compare.interface import CompareContext, Side
-from verifier.errors import InputError
+from verifier.compare.interface import CompareContext, Side, ToolFailed
+from verifier.errors import ToolMissing
 from verifier.tools import find
 
 MAGICS = (b"\x7fELF", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\xca\xfe\xba\xbe", b"SQLite format 3\x00",
@@ -43,19 +43,19 @@ class DiffoscopeComparator:
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
         tool = find("diffoscope")
         if tool is None:
-            raise InputError("diffoscope is not installed (pip install diffoscope, or apt-get install diffoscope-minimal)")
+            raise ToolMissing("diffoscope is not installed (pip install diffoscope, or apt-get install diffoscope-minimal)")
         argv = [tool, "--json", "-", "--no-progress", "--max-report-size", str(MAX_REPORT),
                 "--exclude-directory-metadata=yes", "--", str(a.path), str(b.path)]
         try:
             done = subprocess.run(argv, capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise InputError(f"diffoscope did not finish within {TIMEOUT:.0f} s") from None
+            raise ToolFailed(f"diffoscope did not finish within {TIMEOUT:.0f} s") from None
         if done.returncode not in (0, 1) or not done.stdout.strip():
-            raise InputError(f"diffoscope failed (exit {done.returncode})")
+            raise ToolFailed(f"diffoscope failed (exit {done.returncode})")
         try:
             tree = _graft(json.loads(done.stdout), [MAX_NODES])
         except (ValueError, RecursionError):
-            raise InputError("diffoscope wrote JSON verifier could not read") from None
+            raise ToolFailed("diffoscope wrote JSON verifier could not read") from None
         if tree is None:
             return None
         ctx.degrade(f"{a.label}: explained by the diffoscope fallback")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from verifier.compare.comparators.archives import LibarchiveContainer
 from verifier.compare.difference import Difference
-from verifier.compare.interface import CompareContext, Side
+from verifier.compare.interface import CompareContext, CorruptArchive, Side, ToolFailed, TruncatedArchive
 from verifier.compare.members import Member, compare_members, list_both
 from verifier.digests import CHUNK
-from verifier.errors import InputError, LimitExceeded
+from verifier.errors import LimitExceeded, ToolMissing
 
 ISO_PVD = 0x8000
 SQUASHFS_LIST = re.compile(r"^(?P<mode>[-dlcbps][-rwxsStT]{9})\s+(?P<owner>\S+)\s+(?P<size>[\d,]+)\s+"
@@ -48,20 +48,22 @@ class Iso9660Container(LibarchiveContainer):
         for side in (a, b):
             expected, actual = iso_volume_bytes(side.path) or 0, side.path.stat().st_size
             if actual < expected:
-                raise InputError(f"{side.label}: truncated ISO image ({actual} of {expected} bytes)")
+                raise TruncatedArchive(side.label, f"the image has {actual} of the {expected} bytes its volume "
+                                       "descriptor declares", f"ends at byte {actual}")
         return super().compare(a, b, ctx)
 
 
 def _unsquashfs(args: list[str], side: Side) -> subprocess.CompletedProcess[bytes]:
     tool = shutil.which("unsquashfs")
     if tool is None:
-        raise InputError("unsquashfs is not installed (apt-get install squashfs-tools)")
+        raise ToolMissing("unsquashfs is not installed (apt-get install squashfs-tools)")
     try:
         done = subprocess.run([tool, *args], capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        raise InputError(f"{side.label}: unsquashfs did not finish within {TIMEOUT} s") from None
+        raise ToolFailed(f"{side.label}: unsquashfs did not finish within {TIMEOUT} s") from None
     if done.returncode != 0:
-        raise InputError(f"{side.label}: unsquashfs failed: {done.stderr.decode(errors='replace').strip()[:200]}")
+        said = done.stderr.decode(errors="replace").strip()[:200] or f"exit {done.returncode}"
+        raise CorruptArchive(side.label, f"unsquashfs cannot read it: {said}", "squashfs image")
     return done
 
 
@@ -80,7 +82,7 @@ class SquashfsContainer:
             while chunk := proc.stdout.read(CHUNK):
                 sink(chunk)
         if proc.returncode != 0:
-            raise InputError(f"{side.label}: unsquashfs could not read member {path!r}")
+            raise CorruptArchive(side.label, "unsquashfs cannot read this member", f"member {path!r}")
 
     def _list(self, side: Side, ctx: CompareContext) -> list[Member]:
         listing = _unsquashfs(["-UTC", "-lln", str(side.path)], side).stdout.decode("utf-8", "replace")

@@ -13,9 +13,8 @@ import rpmfile
 from rpmfile.errors import RPMError
 
 from verifier.compare.difference import Difference
-from verifier.compare.interface import CompareContext, Side
+from verifier.compare.interface import CompareContext, CorruptArchive, Side, TruncatedArchive
 from verifier.digests import CHUNK
-from verifier.errors import InputError
 
 RPM_MAGIC = b"\xed\xab\xee\xdb"
 MAX_VALUE = 2000
@@ -42,14 +41,22 @@ def _value(v: Any) -> str:
 
 def headers(side: Side) -> tuple[dict[str, str], int]:
     """Tag name -> printable value, and the payload's offset. rpmfile's own exceptions
-    (struct.error, UnicodeDecodeError, bare asserts) become one-line input errors."""
+    (struct.error, UnicodeDecodeError, bare asserts: it has no error type for bad input)
+    become a CorruptArchive at the boundary of the one call into it."""
     try:
         with open(side.path, "rb") as f, rpmfile.RPMFile(fileobj=f) as rpm:
             tags = {str(k).lower(): _value(v) for k, v in rpm.headers.items() if isinstance(k, str)}
-            return tags, int(rpm.data_offset)
+            offset = int(rpm.data_offset)
     except (RPMError, AssertionError, struct.error, UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError,
             EOFError, OSError) as exc:
-        raise InputError(f"{side.label}: not a readable RPM ({type(exc).__name__})") from None
+        detail = " ".join(str(exc).split())[:200]
+        raise CorruptArchive(side.label, f"rpmfile cannot read it ({type(exc).__name__}{': ' if detail else ''}"
+                             f"{detail})", "RPM lead and headers") from None
+    size = side.path.stat().st_size
+    if offset > size:
+        raise TruncatedArchive(side.label, f"the headers end at byte {offset}, past the end of the file ({size} bytes)",
+                               "RPM headers")
+    return tags, offset
 
 
 def _payload(side: Side, offset: int, ctx: CompareContext) -> Side:

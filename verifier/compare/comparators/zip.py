@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from verifier.compare.difference import Difference
-from verifier.compare.interface import CompareContext, Side
+from verifier.compare.interface import CompareContext, CorruptArchive, Side, TruncatedArchive, UnreadableInput
 from verifier.compare.members import Member, compare_members, list_both
 from verifier.digests import CHUNK
-from verifier.errors import InputError, LimitExceeded
+from verifier.errors import LimitExceeded
 
 COMPRESSION = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated",
                zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
@@ -40,8 +42,8 @@ def _meta(info: zipfile.ZipInfo) -> dict[str, object]:
 def _open(side: Side) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(side.path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InputError(f"{side.label}: not a readable zip: {exc}") from None
+    except (zipfile.BadZipFile, OSError, ValueError, struct.error, EOFError) as exc:
+        raise CorruptArchive(side.label, f"not a readable zip ({exc})", "central directory") from None
 
 
 LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, skipped fields, name and extra lengths
@@ -52,7 +54,8 @@ def _stored_digest(f: BinaryIO, info: zipfile.ZipInfo, side: Side) -> str:
     f.seek(info.header_offset)
     header = f.read(LOCAL_HEADER.size)
     if len(header) != LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
-        raise InputError(f"{side.label}: member {info.filename!r} has no local header where the directory says")
+        raise CorruptArchive(side.label, "no local header where the central directory says",
+                             f"member {info.filename!r} at byte {info.header_offset}")
     _, name_length, extra_length = LOCAL_HEADER.unpack(header)
     f.seek(name_length + extra_length, io.SEEK_CUR)
     h = hashlib.sha256(struct.pack("<HH", info.compress_type, info.flag_bits & 1))
@@ -60,7 +63,8 @@ def _stored_digest(f: BinaryIO, info: zipfile.ZipInfo, side: Side) -> str:
     while left:
         chunk = f.read(min(CHUNK, left))
         if not chunk:
-            raise InputError(f"{side.label}: member {info.filename!r} is truncated")
+            raise TruncatedArchive(side.label, f"the file ends {left} bytes before the member's end",
+                                   f"member {info.filename!r}")
         h.update(chunk)
         left -= len(chunk)
     return h.hexdigest()
@@ -99,8 +103,13 @@ class ZipComparator:
                     out[info.filename] = ctx.new_temp_file()
                     try:
                         _inflate(zf, info, out[info.filename], side, budget)
-                    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
-                        raise InputError(f"{side.label}: member {info.filename!r} cannot be read: {exc}") from None
+                    except (NotImplementedError, RuntimeError) as exc:  # a method or encryption zipfile cannot read
+                        raise UnreadableInput(side.label, str(exc), f"member {info.filename!r}") from None
+                    except EOFError as exc:
+                        raise TruncatedArchive(side.label, str(exc) or "the data ends early",
+                                               f"member {info.filename!r}") from None
+                    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError) as exc:
+                        raise CorruptArchive(side.label, str(exc), f"member {info.filename!r}") from None
         return out
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
