@@ -11,15 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import urllib3
 
 from verifier.cache import ContentCache, HashingWriter
 from verifier.digests import CHUNK, FileDigest
-from verifier.errors import FetchError, InputError, IntegrityError, where
+from verifier.errors import FetchError, InputError, IntegrityError, VerifierError, where
 from verifier.files import read_limited
-from verifier.fetch.http import Progress, Target, download, pool
+from verifier.fetch.http import Progress, Target, TransferBroken, download, pool
 from verifier.manifest import MAX_MANIFEST_BYTES, PinnedFile, ReleaseManifest, parse
 from verifier.settings import Settings
 from verifier.stages import CachedFile, FetchedInputs
@@ -79,23 +80,42 @@ def _http(settings: Settings) -> Iterator[urllib3.PoolManager]:
 
 def fetch_file(pin: PinnedFile, cache: ContentCache, settings: Settings,
                http: urllib3.PoolManager | None = None, progress: Progress | None = None) -> CachedFile:
-    """The cache entry for ``pin``: re-hashed when present, else fetched and checked."""
-    if cache.has(pin.sha256, pin.size):
-        return CachedFile(pin, cache.verified_path(pin.sha256, pin.size, pin.name))
+    """The cache entry for ``pin``: re-hashed when present (a corrupt one is removed and
+    reported), else fetched and checked. One process at a time downloads a digest; its
+    peers wait, then use the entry it committed."""
+    found = cache.lookup(pin.sha256, pin.size, pin.name)
+    if found is not None:
+        return CachedFile(pin, found)
     if settings.offline:
         raise FetchError(where(pin.name, f"not in the cache {cache.root} and --offline was given"))
-    if is_remote(pin.url):
-        partial = cache.partial_path(pin.sha256)
-        with (_http(settings) if http is None else _nullcontext(http)) as manager:
-            digest = download(manager, Target(pin.url, pin.name, pin.size), partial, settings.fetch, progress)
-        if (digest.sha256, digest.size) != (pin.sha256, pin.size):
+    if not is_remote(pin.url):
+        with cache.temp_file() as tmp:
+            digest = _copy_local(pin, tmp)
+            _check_pin(pin, digest)
+            return CachedFile(pin, cache.commit(tmp, digest))
+    with cache.download_slot(pin.sha256) as partial:
+        found = cache.lookup(pin.sha256, pin.size, pin.name)  # a peer committed it while we waited
+        if found is not None:
             cache.clear_partial(pin.sha256)
+            return CachedFile(pin, found)
+        with (_http(settings) if http is None else _nullcontext(http)) as manager:
+            digest = _download_pinned(pin, cache, manager, partial, settings, progress)
+        return CachedFile(pin, cache.commit_partial(pin.sha256, digest))
+
+
+def _download_pinned(pin: PinnedFile, cache: ContentCache, http: urllib3.PoolManager, partial: BinaryIO,
+                     settings: Settings, progress: Progress | None) -> FileDigest:
+    """Download into the pin's partial file and check it. The partial file survives only a
+    transfer that broke off (or an interrupt), for the next run to resume."""
+    try:
+        digest = download(http, Target(pin.url, pin.name, pin.size), partial, settings.fetch, progress)
         _check_pin(pin, digest)
-        return CachedFile(pin, cache.commit(partial, digest))
-    with cache.temp_file() as tmp:
-        digest = _copy_local(pin, tmp)
-        _check_pin(pin, digest)
-        return CachedFile(pin, cache.commit(tmp, digest))
+    except TransferBroken:
+        raise
+    except VerifierError:
+        cache.clear_partial(pin.sha256)
+        raise
+    return digest
 
 
 def fetch_unpinned(url: str, label: str, max_size: int, dest: Path, settings: Settings) -> FileDigest:
@@ -104,8 +124,8 @@ def fetch_unpinned(url: str, label: str, max_size: int, dest: Path, settings: Se
     if not is_remote(url):
         pin = PinnedFile(label, url, "0" * 64, max_size)
         return _copy_local(pin, dest)
-    with _http(settings) as manager:
-        return download(manager, Target(url, label, max_size, exact=False), dest, settings.fetch)
+    with _http(settings) as manager, open(dest, "w+b") as out:
+        return download(manager, Target(url, label, max_size, exact=False), out, settings.fetch)
 
 
 @contextmanager
@@ -146,9 +166,9 @@ def load_manifest(location: str, settings: Settings) -> LoadedManifest:
         return LoadedManifest(manifest, FileDigest(*_digest(data)))
     if settings.offline:
         known = cache.recall_url(location)
-        if known is None or not cache.has(known.sha256, known.size):
+        if known is None or not cache.has(known.sha256):
             raise FetchError(where(location, "manifest not in the cache and --offline was given"))
-        data = cache.verified_path(known.sha256, known.size, location).read_bytes()
+        data = cache.read_verified(known.sha256, known.size, location)
     else:
         data = _read_remote_manifest(location, settings)
     manifest = parse(data, location)

@@ -4,7 +4,9 @@ The raw bytes are hashed (``Accept-Encoding: identity`` and no content decoding)
 redirects are followed by hand, a bounded number of times, never from https to http and
 never to another scheme; a body longer than the pin stops at once; interrupted
 transfers resume with a Range request (restarting when the server ignores it); every
-attempt shares one total deadline.
+attempt shares one total deadline. A complete answer (its end announced by Content-Length
+or chunking) shorter than the pin is an IntegrityError at once, never retried. The caller
+owns the file written into (the cache's partial file, opened without following links).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
@@ -29,6 +31,11 @@ TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 
 class TransientError(Exception):
     """Worth another attempt (connection reset, timeout, 5xx, truncated body)."""
+
+
+class TransferBroken(FetchError):
+    """The transfer broke off (attempts or deadline used up): the bytes that arrived may be
+    resumed by a later run, so the caller keeps them."""
 
 
 @dataclass(frozen=True)
@@ -108,28 +115,36 @@ def _copy_body(response: urllib3.BaseHTTPResponse, out: HashingWriter, target: T
             if progress:
                 progress(len(chunk))
             if time.monotonic() > deadline:
-                raise FetchError(where(target.url, "total deadline exceeded"))
+                raise TransferBroken(where(target.url, "total deadline exceeded"))
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         out.file.flush()
         raise TransientError(_reason(exc)) from None
     return out.size
 
 
-def _resume(partial: Path, start: int) -> HashingWriter:
-    """Open ``partial`` for appending at ``start``, its first bytes already hashed."""
-    out = open(partial, "r+b" if start else "wb")
-    writer = HashingWriter(out)
-    while writer.size < start and (chunk := out.read(min(CHUNK, start - writer.size))):
+def _resume(partial: BinaryIO, start: int) -> HashingWriter:
+    """Continue ``partial`` at ``start``, its first bytes already hashed (the rest cut off)."""
+    partial.seek(0)
+    writer = HashingWriter(partial)
+    while writer.size < start and (chunk := partial.read(min(CHUNK, start - writer.size))):
         writer.hash.update(chunk)
         writer.size += len(chunk)
-    out.truncate(writer.size)
+    partial.truncate(writer.size)
+    partial.seek(writer.size)
     return writer
 
 
-def download_attempt(http: urllib3.PoolManager, target: Target, partial: Path, limits: FetchLimits,
+def _complete(response: urllib3.BaseHTTPResponse) -> bool:
+    """Whether the body's end was announced (Content-Length or chunked): urllib3 raises
+    when such a body ends early, so one that ended normally is all the server meant to send."""
+    encoding = response.headers.get("Transfer-Encoding", "").lower()
+    return response.headers.get("Content-Length") is not None or "chunked" in encoding
+
+
+def download_attempt(http: urllib3.PoolManager, target: Target, partial: BinaryIO, limits: FetchLimits,
                      deadline: float, progress: Progress | None) -> FileDigest:
     """One attempt: resume ``partial`` (or restart it) until it holds ``target.size`` bytes."""
-    offset = partial.stat().st_size if partial.exists() and target.exact else 0
+    offset = os.fstat(partial.fileno()).st_size if target.exact else 0
     if offset >= target.size:
         offset = 0
     headers = {"Range": f"bytes={offset}-"} if offset else {}
@@ -137,23 +152,26 @@ def download_attempt(http: urllib3.PoolManager, target: Target, partial: Path, l
     try:
         start = _check_status(response, target, offset)
         if start < 0:  # the server did not honour the range as asked: start over
-            partial.unlink(missing_ok=True)
+            partial.truncate(0)
             raise TransientError("server ignored the Range request; restarting")
         writer = _resume(partial, start)
-        with writer.file:
-            size = _copy_body(response, writer, target, deadline, progress)
-            writer.file.flush()
-            os.fsync(writer.file.fileno())
+        size = _copy_body(response, writer, target, deadline, progress)
+        partial.flush()
+        os.fsync(partial.fileno())
         if target.exact and size < target.size:
+            if _complete(response):
+                raise IntegrityError(where(target.label, f"the server's complete answer ends after {size} of the "
+                                                         f"pinned {target.size} bytes ({target.url})"))
             raise TransientError(f"body ended after {size} of {target.size} bytes")
         return writer.digest()
     finally:
         response.release_conn()
 
 
-def download(http: urllib3.PoolManager, target: Target, partial: Path, limits: FetchLimits,
+def download(http: urllib3.PoolManager, target: Target, partial: BinaryIO, limits: FetchLimits,
              progress: Progress | None = None) -> FileDigest:
-    """Download with bounded retries and one total deadline; ``partial`` ends complete.
+    """Download into ``partial`` (open for reading and writing; a pinned download resumes
+    after the bytes it already holds) with bounded retries and one total deadline.
     Returns the digest of what arrived (the caller compares it with the pin)."""
     deadline = time.monotonic() + limits.total_deadline
     last, attempt = "no attempt made", 0
@@ -165,4 +183,4 @@ def download(http: urllib3.PoolManager, target: Target, partial: Path, limits: F
             if time.monotonic() + 0.5 > deadline:
                 break
             time.sleep(min(0.2 * 2**attempt, 2.0))
-    raise FetchError(where(target.url, f"{last} (after {attempt + 1} attempt(s))"))
+    raise TransferBroken(where(target.url, f"{last} (after {attempt + 1} attempt(s))"))
