@@ -42,6 +42,7 @@ RPM_HINTS = {
     "buildtime": "RPM BUILDTIME differs: build with SOURCE_DATE_EPOCH and %use_source_date_epoch_as_buildtime",
     "buildhost": "RPM BUILDHOST differs: set %_buildhost to a fixed name",
 }
+INPUT_KINDS = ("unreadable", "format")  # nodes the engine leaves when it cannot read a side as its format
 TIMESTAMP_FIELDS = {("metadata", "mtime"), ("metadata", "date_time"), ("header", "mtime"), ("field", "buildtime"),
                     ("header", "pyc source mtime")}
 
@@ -196,18 +197,31 @@ def _content_hints(node: Difference, clock: BuildClock) -> list[str]:
     return hints
 
 
-def _annotate(diff: Difference, clock: BuildClock, summary: dict[str, None]) -> Difference:
-    """Content hints stay on their node; field-level hints go to the summary only."""
-    children = tuple(_annotate(child, clock, summary) for child in diff.details)
+def _input_hints(node: Difference) -> list[str]:
+    """An input the auditor could not read as its format (truncated, corrupt, refused), or
+    two inputs of different formats: the engine's words for it, which name the file and
+    the place."""
+    if node.kind not in INPUT_KINDS:
+        return []
+    return list(node.comments[:1])
+
+
+def _annotate(diff: Difference, clock: BuildClock, summary: dict[str, None], first: dict[str, None]) -> Difference:
+    """Content and input hints stay on their node; field-level hints go to the summary only."""
+    children = tuple(_annotate(child, clock, summary, first) for child in diff.details)
     node = replace(diff, details=children)
-    local = _content_hints(node, clock)
+    about_input = _input_hints(node)
+    local = about_input + _content_hints(node, clock)
+    first.update(dict.fromkeys(about_input))
     for hint in _field_hints(node, clock) + local:
         summary[hint] = None
     return node.with_hints(local) if local else node
 
 
 def add_hints(diff: Difference, clock: BuildClock = BuildClock()) -> Difference:
-    """Annotate the tree; the root lists every distinct hint once, in the order found."""
+    """Annotate the tree; the root lists every distinct hint once: first what is said about
+    unreadable inputs (it changes how everything else reads), then the rest in the order found."""
     summary: dict[str, None] = {}
-    root = _annotate(diff, clock, summary)
-    return root.with_hints(summary)
+    first: dict[str, None] = {}
+    root = _annotate(diff, clock, summary, first)
+    return replace(root, hints=tuple(dict.fromkeys([*first, *root.hints, *summary])))

@@ -1,82 +1,59 @@
-"""zip, wheel and jar: members, order, timestamps, extra fields, compression, comments.
+"""zip, wheel, jar and omni.ja: members, order, timestamps, extra fields, compression,
+comments, and the layout (data before the first member, central directory first).
 
-Listing reads only the central directory and hashes each member's stored (compressed)
-bytes with its method: equal stored bytes decompress to equal content, so nothing is
-inflated unless two members' stored bytes differ. Those are then extracted, within the
-unpack budget, and compared as files (which finds the content equal when only the
-compression level differs).
+The central directory is read by ``zipdir.py`` (every layout real tools write). Listing
+hashes each member's stored (compressed) bytes with its method: equal stored bytes
+decompress to equal content, so nothing is inflated unless two members' stored bytes
+differ. Those are then extracted, within the unpack budget and checked against their
+CRC-32, and compared as files (which finds the content equal when only the compression
+level differs). Data in front of the zip (a self-extractor's stub) is compared as a file
+of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import lzma
 import struct
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
+from verifier.compare.comparators.zipdir import (DIRECTORY_FIRST, METHODS, PREFIXED, Directory, Entry, data_start,
+                                                 ends_with_zip, member_chunks, read_directory, read_prefix,
+                                                 stored_chunks)
 from verifier.compare.difference import Difference
-from verifier.compare.interface import CompareContext, CorruptArchive, Side, TruncatedArchive, UnreadableInput
-from verifier.compare.members import Member, compare_members, list_both
-from verifier.digests import CHUNK
+from verifier.compare.interface import CompareContext, Side
+from verifier.compare.members import Member, both, compare_members, list_both
 from verifier.errors import LimitExceeded
 
-COMPRESSION = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated",
-               zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
-
-
-def _meta(info: zipfile.ZipInfo) -> dict[str, object]:
+def _meta(entry: Entry) -> dict[str, object]:
+    attr = entry.external_attr
     return {
-        "date_time": "%04d-%02d-%02d %02d:%02d:%02d" % info.date_time,
-        "compression": COMPRESSION.get(info.compress_type, str(info.compress_type)),
-        "external_attr": oct(info.external_attr >> 16) if info.external_attr >> 16 else hex(info.external_attr),
-        "create_system": info.create_system, "extra": info.extra.hex(),
-        "comment": info.comment.decode("utf-8", "replace"), "compressed_size": info.compress_size,
+        "date_time": "%04d-%02d-%02d %02d:%02d:%02d" % entry.date_time,
+        "compression": METHODS.get(entry.method, str(entry.method)),
+        "external_attr": oct(attr >> 16) if attr >> 16 else hex(attr),
+        "create_system": entry.create_system, "extra": entry.extra.hex(),
+        "comment": entry.comment.decode("utf-8", "replace"), "compressed_size": entry.compressed_size,
     }
 
 
-def _open(side: Side) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(side.path)
-    except (zipfile.BadZipFile, OSError, ValueError, struct.error, EOFError) as exc:
-        raise CorruptArchive(side.label, f"not a readable zip ({exc})", "central directory") from None
+def _directory(side: Side, ctx: CompareContext) -> Directory:
+    limits = ctx.settings.unpack
+    return read_directory(side, limits.max_members, limits.max_name_length)
 
 
-LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, skipped fields, name and extra lengths
-
-
-def _stored_digest(f: BinaryIO, info: zipfile.ZipInfo, side: Side) -> str:
+def _stored_digest(f, entry: Entry, directory: Directory, side: Side) -> str:  # type: ignore[no-untyped-def]
     """sha256 of the member's method, encryption flag and stored bytes, read in place."""
-    f.seek(info.header_offset)
-    header = f.read(LOCAL_HEADER.size)
-    if len(header) != LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
-        raise CorruptArchive(side.label, "no local header where the central directory says",
-                             f"member {info.filename!r} at byte {info.header_offset}")
-    _, name_length, extra_length = LOCAL_HEADER.unpack(header)
-    f.seek(name_length + extra_length, io.SEEK_CUR)
-    h = hashlib.sha256(struct.pack("<HH", info.compress_type, info.flag_bits & 1))
-    left = info.compress_size
-    while left:
-        chunk = f.read(min(CHUNK, left))
-        if not chunk:
-            raise TruncatedArchive(side.label, f"the file ends {left} bytes before the member's end",
-                                   f"member {info.filename!r}")
+    h = hashlib.sha256(struct.pack("<HH", entry.method, entry.flags & 1))
+    for chunk in stored_chunks(f, entry, data_start(f, entry, directory.base, side), side):
         h.update(chunk)
-        left -= len(chunk)
     return h.hexdigest()
 
 
-def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, side: Side, budget: list[int]) -> None:
-    with zf.open(info) as f, open(dest, "wb") as out:
-        while chunk := f.read(CHUNK):
-            budget[0] -= len(chunk)
-            if budget[0] < 0:
-                raise LimitExceeded(f"{side.label}: expands past the unpack budget")
-            out.write(chunk)
+def _header(a: Side, b: Side, da: Directory, db: Directory) -> Difference | None:
+    fields = [Difference.field("archive comment", da.comment.decode("utf-8", "replace"),
+                               db.comment.decode("utf-8", "replace"), kind="header"),
+              Difference.field("layout", da.layout, db.layout, kind="header")]
+    return Difference.from_details(f"{a.label} (zip)", f"{b.label} (zip)", fields, kind="header")
 
 
 @dataclass(frozen=True)
@@ -84,37 +61,47 @@ class ZipComparator:
     name: str = "zip"
 
     def recognizes(self, head: bytes, side: Side) -> bool:
-        return head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06")
+        if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or head[4:8] == b"PK\x01\x02":  # omni.ja: directory first
+            return True
+        return ends_with_zip(side.path)  # a stub in front (self-extracting): found from the end
 
     def _list(self, side: Side, ctx: CompareContext) -> list[Member]:
-        with _open(side) as zf, open(side.path, "rb") as raw:
-            infos = zf.infolist()
-            if len(infos) > ctx.settings.unpack.max_members:
-                raise LimitExceeded(f"{side.label}: more than {ctx.settings.unpack.max_members} members")
-            return [Member(info.filename, None if info.is_dir() else _stored_digest(raw, info, side),
-                           info.file_size, _meta(info)) for info in infos]
+        directory = _directory(side, ctx)
+        with open(side.path, "rb") as f:
+            return [Member(e.name, None if e.is_dir() else _stored_digest(f, e, directory, side), e.size, _meta(e))
+                    for e in directory.entries]
 
     def _extract(self, side: Side, names: set[str], ctx: CompareContext) -> dict[str, Path]:
+        directory = _directory(side, ctx)
         out: dict[str, Path] = {}
-        budget = [ctx.settings.unpack.max_expanded_bytes]
-        with _open(side) as zf:
-            for info in zf.infolist():
-                if info.filename in names and info.filename not in out:
-                    out[info.filename] = ctx.new_temp_file()
-                    try:
-                        _inflate(zf, info, out[info.filename], side, budget)
-                    except (NotImplementedError, RuntimeError) as exc:  # a method or encryption zipfile cannot read
-                        raise UnreadableInput(side.label, str(exc), f"member {info.filename!r}") from None
-                    except EOFError as exc:
-                        raise TruncatedArchive(side.label, str(exc) or "the data ends early",
-                                               f"member {info.filename!r}") from None
-                    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError) as exc:
-                        raise CorruptArchive(side.label, str(exc), f"member {info.filename!r}") from None
+        budget = ctx.settings.unpack.max_expanded_bytes
+        with open(side.path, "rb") as f:
+            for entry in directory.entries:
+                if entry.name in names and entry.name not in out:
+                    out[entry.name] = ctx.new_temp_file()
+                    with open(out[entry.name], "wb") as dest:
+                        for chunk in member_chunks(f, entry, directory.base, side):
+                            budget -= len(chunk)
+                            if budget < 0:
+                                raise LimitExceeded(f"{side.label}: expands past the unpack budget")
+                            dest.write(chunk)
         return out
 
+    def _prefix(self, a: Side, b: Side, da: Directory, db: Directory, ctx: CompareContext) -> Difference | None:
+        """What comes before the zip: a stub (compared as a file), or omni.ja's preload length."""
+        if PREFIXED not in (da.layout, db.layout) and DIRECTORY_FIRST not in (da.layout, db.layout):
+            return None
+
+        def extract(side: Side, c: CompareContext) -> Side:
+            directory = da if side is a else db
+            dest = c.new_temp_file()
+            read_prefix(side.path, directory, dest)
+            return Side(f"{side.label}::(data before the zip)", dest)
+
+        return ctx.compare_files(*both(extract, a, b, ctx))
+
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
-        with _open(a) as za, _open(b) as zb:
-            comment = Difference.field("archive comment", za.comment.decode("utf-8", "replace"),
-                                       zb.comment.decode("utf-8", "replace"), kind="header")
+        da, db = both(_directory, a, b, ctx)
         members = compare_members(a, b, *list_both(self._list, a, b, ctx), ctx, self._extract)
-        return Difference.from_details(a.label, b.label, [comment, members])
+        return Difference.from_details(a.label, b.label, [_header(a, b, da, db), self._prefix(a, b, da, db, ctx),
+                                                          members])
