@@ -97,9 +97,35 @@ CASES: dict[str, tuple[Callable[[Path], Pair], Callable[[Path], Pair]]] = {
         lambda t: _texts(t, "built 2023-11-14 22:13:20\n", "built 2024-01-01 00:00:00\n")),
     "the locale leaks into sorting": (lambda t: _sorted_lines(t, "apple\nBanana\ncherry\n"),
                                       lambda t: _sorted_lines(t, "cherry\nBanana\napple\n")),
+    "b.tar is truncated": (lambda t: _damaged_tar(t), lambda t: _tars(t, EPOCH, b_text="z\n")),
+    "b.gz is corrupt": (lambda t: _damaged_gzip(t), lambda t: _gzips(t, 0, b"other\n")),
+    "b.tar.gz is not gzip although its name says so": (lambda t: _not_gzip(t, "b.tar.gz"),
+                                                       lambda t: _tars(t, EPOCH, b_text="z\n")),
+    "formats differ": (lambda t: _not_gzip(t, "b.bin"), lambda t: _not_gzip(t, "b.tar.gz")),
     "cpio records inode numbers": (lambda t: (cpio(t, "a.cpio", {"f": "x\n"}), cpio(t, "b.cpio", {"f": "x\n"}), BuildClock()),
                                    lambda t: _cpio_same_inodes(t)),
 }
+
+
+def _damaged_tar(tmp: Path) -> Pair:
+    a = tar(tmp, "a.tar", {"f": "x\n" * 20000})
+    b = tmp / "b.tar"
+    b.write_bytes(a.read_bytes()[:20000])
+    return a, b, BuildClock()
+
+
+def _damaged_gzip(tmp: Path) -> Pair:
+    a, b, clock = _gzips(tmp, 0)
+    data = bytearray(a.read_bytes())
+    data[-8] ^= 0xFF  # the trailer's CRC-32
+    b.write_bytes(bytes(data))
+    return a, b, clock
+
+
+def _not_gzip(tmp: Path, name: str) -> Pair:
+    a = tar(tmp, "a.tar.gz", {"f": "x\n"}, compress="gzip")
+    b = tar(tmp, name, {"f": "x\n"})
+    return a, b, BuildClock()
 
 
 def _tars_in_order(tmp: Path, reorder: bool) -> Pair:

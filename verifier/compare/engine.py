@@ -54,15 +54,20 @@ def _format_of(head: bytes, side: Side) -> str:
     return PLAIN_NAMES.get(found, found)
 
 
-def _format_node(a: Side, b: Side, fmt: str, first_is_fmt: bool) -> Difference:
+def _claimed(side: Side) -> str | None:
+    """The format a side's name says it is (``x.tar.gz``: gzip), if any."""
+    return SUFFIX_FORMATS.get(PurePosixPath(side.label.rsplit("::", 1)[-1]).suffix.lower())
+
+
+def _format_node(a: Side, b: Side) -> Difference:
     """The words for a pair whose sides are of different formats, naming the odd one out."""
-    good, odd = (a, b) if first_is_fmt else (b, a)
-    other = _format_of(_head(odd.path), odd)
-    named = SUFFIX_FORMATS.get(PurePosixPath(odd.label.rsplit("::", 1)[-1]).suffix.lower())
-    if named == fmt:
-        said = f"{odd.label} is not {fmt} although its name says so (it is {other}); {good.label} is {fmt}"
-    else:
-        said = f"formats differ: {good.label} is {fmt}, {odd.label} is {other}"
+    fa, fb = _format_of(_head(a.path), a), _format_of(_head(b.path), b)
+    said = f"formats differ: {a.label} is {fa}, {b.label} is {fb}"
+    for odd, other, actual, expected in ((b, a, fb, fa), (a, b, fa, fb)):
+        if _claimed(odd) == expected != actual:
+            said = (f"{odd.label} is not {expected} although its name says so (it is {actual}); "
+                    f"{other.label} is {expected}")
+            break
     return Difference(a.label, b.label, (f"{said}; compared as bytes",), kind="format")
 
 
@@ -73,7 +78,7 @@ def choose(a: Side, b: Side) -> tuple[Comparator, Difference | None]:
         if ra and rb:
             return comparator, None
         if ra != rb and comparator is not FALLBACK and comparator.name != "text":
-            return FALLBACK, _format_node(a, b, comparator.name, ra)
+            return FALLBACK, _format_node(a, b)
     return FALLBACK, None
 
 
