@@ -65,14 +65,12 @@ class ZipComparator:
             return True
         return ends_with_zip(side.path)  # a stub in front (self-extracting): found from the end
 
-    def _list(self, side: Side, ctx: CompareContext) -> list[Member]:
-        directory = _directory(side, ctx)
+    def _list(self, side: Side, directory: Directory) -> list[Member]:
         with open(side.path, "rb") as f:
             return [Member(e.name, None if e.is_dir() else _stored_digest(f, e, directory, side), e.size, _meta(e))
                     for e in directory.entries]
 
-    def _extract(self, side: Side, names: set[str], ctx: CompareContext) -> dict[str, Path]:
-        directory = _directory(side, ctx)
+    def _extract(self, side: Side, directory: Directory, names: set[str], ctx: CompareContext) -> dict[str, Path]:
         out: dict[str, Path] = {}
         budget = ctx.settings.unpack.max_expanded_bytes
         with open(side.path, "rb") as f:
@@ -93,15 +91,19 @@ class ZipComparator:
             return None
 
         def extract(side: Side, c: CompareContext) -> Side:
-            directory = da if side is a else db
             dest = c.new_temp_file()
-            read_prefix(side.path, directory, dest)
+            read_prefix(side.path, da if side is a else db, dest)
             return Side(f"{side.label}::(data before the zip)", dest)
 
         return ctx.compare_files(*both(extract, a, b, ctx))
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
-        da, db = both(_directory, a, b, ctx)
-        members = compare_members(a, b, *list_both(self._list, a, b, ctx), ctx, self._extract)
+        da, db = both(_directory, a, b, ctx)  # each central directory read once
+
+        def of(side: Side) -> Directory:
+            return da if side is a else db
+
+        left, right = list_both(lambda side, _: self._list(side, of(side)), a, b, ctx)
+        members = compare_members(a, b, left, right, ctx, lambda side, names, c: self._extract(side, of(side), names, c))
         return Difference.from_details(a.label, b.label, [_header(a, b, da, db), self._prefix(a, b, da, db, ctx),
                                                           members])
