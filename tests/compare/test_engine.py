@@ -128,3 +128,22 @@ def test_named_comparator_errors_are_explained_as_bytes(named: Exception, tmp_pa
     assert not result.identical and result.difference.kind == "bytes"
     assert any(str(named) in d for d in result.degradations)
     assert bool(kinds(result.difference, "unreadable")) == isinstance(named, CorruptArchive)
+
+
+def test_a_missing_tool_is_an_infrastructure_error(tmp_path: Path, cfg: Settings,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raised by the comparator as ToolMissing (exit 5 wherever it is not caught); the engine
+    turns it into a visible degradation and compares the pair as bytes."""
+    from verifier.compare.comparators import diffoscope, filesystems
+
+    monkeypatch.setattr(diffoscope, "find", lambda name: None)
+    monkeypatch.setattr(filesystems.shutil, "which", lambda name: None)
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"\x7fELF one")
+    b.write_bytes(b"\x7fELF two")
+    ctx = CompareContext(cfg, 0, tmp_path, [], engine.compare_sides)
+    for comparator in (diffoscope.DiffoscopeComparator(), filesystems.SquashfsContainer()):
+        with pytest.raises(ToolMissing) as caught:
+            comparator.compare(Side("a", a), Side("b", b), ctx)
+        assert caught.value.exit_code == ExitCode.INFRASTRUCTURE and "not installed" in str(caught.value)
+    assert any("diffoscope is not installed" in d for d in compare_paths(a, b, cfg).degradations)
