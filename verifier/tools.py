@@ -1,4 +1,8 @@
-"""External tools verifier uses, as plain data: name -> (Debian package, purpose, essential)."""
+"""External tools verifier uses, as plain data: name -> (Debian package, purpose, essential).
+
+``require`` is how code finds a tool it needs: a missing tool is an infrastructure error
+(exit 5) naming the package that provides it, never an input error.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from verifier.errors import ToolMissing, where
 
 
 @dataclass(frozen=True)
@@ -23,7 +29,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("runc", "runc", "OCI runtime for podman where crun cannot start containers", version_args=("--version",)),
     Tool("crun", "crun", "podman's default OCI runtime on many hosts"),
     Tool("mmdebstrap", "mmdebstrap", "builds Debian environment archives (scripts/make-debian-env.sh)"),
-    Tool("dpkg-deb", "dpkg", "reads .deb control fields for lockfiles and the offline repository", version_args=("--version",)),
+    Tool("dpkg-deb", "dpkg", "building .deb fixtures in the tests", version_args=("--version",)),
     Tool("diffoscope", "diffoscope (pip) or diffoscope-minimal",
          "fallback explanations for formats verifier does not read natively"),
     Tool("zstd", "zstd", "compressed environment archives"),
@@ -41,6 +47,19 @@ def find(name: str) -> str | None:
     then PATH: running .venv/bin/verifier without activating the venv still finds the venv's
     tools."""
     return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+
+BY_NAME: dict[str, Tool] = {tool.name: tool for tool in TOOLS}
+
+
+def require(name: str) -> str:
+    """The path of tool ``name`` (see ``find``), or ``ToolMissing`` naming its package."""
+    path = find(name)
+    if path is None:
+        tool = BY_NAME.get(name)
+        raise ToolMissing(where(name, f"not installed (install {tool.package}; used for {tool.purpose})"
+                                      if tool else "not installed"))
+    return path
 
 
 def probe(tool: Tool) -> tuple[bool, str]:

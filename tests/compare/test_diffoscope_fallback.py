@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from fixtures.compare.pairs import elf
@@ -26,12 +27,12 @@ def test_elf_is_explained_by_the_diffoscope_fallback(tmp_path: Path, cfg: Settin
 
 
 def test_missing_diffoscope_is_a_visible_degradation(tmp_path: Path, cfg: Settings, monkeypatch) -> None:
-    from verifier.compare.comparators import diffoscope
-
     a, b = _elf_pair(tmp_path)
-    monkeypatch.setattr(diffoscope, "find", lambda name: None)  # a machine without diffoscope
+    (tmp_path / "bin").mkdir()  # a machine without diffoscope: neither beside the interpreter nor on PATH
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     result = compare_paths(a, b, cfg)
-    assert any("diffoscope is not installed" in d for d in result.degradations)
+    assert any("diffoscope: not installed (install diffoscope" in d for d in result.degradations)
     assert result.difference.kind == "bytes" and "bytes differ at" in tree_text(result.difference)
 
 
@@ -42,7 +43,7 @@ def test_a_diffoscope_time_limit_is_a_visible_degradation(tmp_path: Path, cfg: S
     slow = tmp_path / "slow-diffoscope"
     slow.write_text("#!/bin/sh\nsleep 30\n")
     slow.chmod(0o755)
-    monkeypatch.setattr(diffoscope, "find", lambda name: str(slow))
+    monkeypatch.setattr(diffoscope, "require", lambda name: str(slow))
     monkeypatch.setattr(diffoscope, "TIMEOUT", 0.5)
     result = compare_paths(a, b, cfg)
     assert any("did not finish within" in d for d in result.degradations)

@@ -12,8 +12,7 @@ from typing import Any
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side, ToolFailed
-from verifier.errors import ToolMissing
-from verifier.tools import find
+from verifier.tools import require
 
 MAGICS = (b"\x7fELF", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\xca\xfe\xba\xbe", b"SQLite format 3\x00",
           b"MZ", b"\x00asm")
@@ -41,10 +40,7 @@ class DiffoscopeComparator:
         return head.startswith(MAGICS)
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
-        tool = find("diffoscope")
-        if tool is None:
-            raise ToolMissing("diffoscope is not installed (pip install diffoscope, or apt-get install diffoscope-minimal)")
-        argv = [tool, "--json", "-", "--no-progress", "--max-report-size", str(MAX_REPORT),
+        argv = [require("diffoscope"), "--json", "-", "--no-progress", "--max-report-size", str(MAX_REPORT),
                 "--exclude-directory-metadata=yes", "--", str(a.path), str(b.path)]
         try:
             done = subprocess.run(argv, capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)

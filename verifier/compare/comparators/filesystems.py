@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 import struct
 import subprocess
 from dataclasses import dataclass
@@ -17,7 +16,8 @@ from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, ToolFailed, TruncatedArchive
 from verifier.compare.members import Member, compare_members, list_both
 from verifier.digests import CHUNK
-from verifier.errors import LimitExceeded, ToolMissing
+from verifier.errors import LimitExceeded
+from verifier.tools import require
 
 ISO_PVD = 0x8000
 SQUASHFS_LIST = re.compile(r"^(?P<mode>[-dlcbps][-rwxsStT]{9})\s+(?P<owner>\S+)\s+(?P<size>[\d,]+)\s+"
@@ -54,11 +54,8 @@ class Iso9660Container(LibarchiveContainer):
 
 
 def _unsquashfs(args: list[str], side: Side) -> subprocess.CompletedProcess[bytes]:
-    tool = shutil.which("unsquashfs")
-    if tool is None:
-        raise ToolMissing("unsquashfs is not installed (apt-get install squashfs-tools)")
     try:
-        done = subprocess.run([tool, *args], capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        done = subprocess.run([require("unsquashfs"), *args], capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise ToolFailed(f"{side.label}: unsquashfs did not finish within {TIMEOUT} s") from None
     if done.returncode != 0:
@@ -76,8 +73,7 @@ class SquashfsContainer:
 
     def _cat(self, side: Side, path: str, sink) -> None:
         """Stream one member's content into ``sink`` (constant memory)."""
-        tool = shutil.which("unsquashfs") or "unsquashfs"
-        with subprocess.Popen([tool, "-no-wildcards", "-cat", str(side.path), path], stdout=subprocess.PIPE,
+        with subprocess.Popen([require("unsquashfs"), "-no-wildcards", "-cat", str(side.path), path], stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL) as proc:
             while chunk := proc.stdout.read(CHUNK):
                 sink(chunk)
