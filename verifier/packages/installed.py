@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from verifier.atomic import write_bytes
-from verifier.packages.lockfile.interface import LockedEnvironment
+from verifier.packages.interface import LockedEnvironment
 from verifier.stages import InstalledPackage, PackageComparison, PackageStatus
 
 MAX_DRIFT = 500

@@ -23,10 +23,10 @@ from urllib.parse import unquote
 from verifier.atomic import copy_file, write_bytes
 from verifier.cache import ContentCache
 from verifier.errors import InputError, SandboxError, where
-from verifier.packages.lockfile import native
-from verifier.packages.lockfile.interface import LockedEnvironment, LockedPackage
 from verifier.manifest import Environment
-from verifier.packages.repository import control_fields
+from verifier.packages.deb import control_fields
+from verifier.packages.interface import LockedEnvironment, LockedPackage
+from verifier.packages.lockfile import native
 from verifier.sandbox.environment import prepare_environment
 from verifier.sandbox.podman import Podman, last_line
 from verifier.sandbox.runtime import ulimit_flags
@@ -154,7 +154,7 @@ def lock(request: LockRequest, settings: Settings) -> LockOutcome:
     try:
         _run_online(image, runtime, request, work, settings)
         packages = [_locked_package(e, work / "debs", cache) for e in _parse_uris(work / "uris.txt")]
-        locked = LockedEnvironment("verifier", "apt", tuple(sorted(packages, key=lambda p: p.key)))
+        locked = LockedEnvironment("apt", tuple(sorted(packages, key=lambda p: p.key)))
         lockfile, sources = _write_outputs(locked, work, request.out_dir)
         return LockOutcome(lockfile, locked, sources)
     finally:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from verifier.cache import ContentCache
 from verifier.packages.installed import compare_packages, write_manifest
-from verifier.packages.lockfile import LockedEnvironment, buildinfo, load_lockfile
+from verifier.packages.interface import LockedEnvironment
+from verifier.packages.lockfile import buildinfo, load_lockfile
 from verifier.packages.repository import build_repository, fetch_packages
 from verifier.settings import Settings
 from verifier.stages import BuildPreparation, FetchedInputs, InstalledPackage, PackageComparison, PackageStatus

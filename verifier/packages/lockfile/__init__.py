@@ -11,7 +11,7 @@ from pathlib import Path
 
 from verifier.errors import InputError, where
 from verifier.packages.lockfile import buildinfo, mock, native
-from verifier.packages.lockfile.interface import LockedEnvironment, LockedPackage
+from verifier.packages.interface import LockedEnvironment, LockedPackage
 
 Loader = Callable[[Path, str, str | None], LockedEnvironment]
 

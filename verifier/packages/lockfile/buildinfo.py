@@ -2,9 +2,9 @@
 
 ``Installed-Build-Depends`` pins every package of the build environment by exact version
 (no location and no digest: those come from the apt archive's signed indexes when the
-packages are fetched). ``Environment`` gives SOURCE_DATE_EPOCH and the build variables;
-``Build-Path`` the build directory. A clear-signed buildinfo is accepted; its signature
-is not checked here, and the result says so.
+packages are fetched). ``Environment`` and ``Build-Path`` are not read: the release
+manifest's build section sets SOURCE_DATE_EPOCH, the variables and the directory. A
+clear-signed buildinfo is accepted; its signature is not checked.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from debian.deb822 import BuildInfo
 
 from verifier.errors import InputError, where
 from verifier.files import read_limited
-from verifier.packages.lockfile.interface import LockedEnvironment, LockedPackage
+from verifier.packages.interface import LockedEnvironment, LockedPackage
 
 MAX_BYTES = 16 << 20
 FIELD = "installed-build-depends"
@@ -41,24 +41,14 @@ def _packages(info: BuildInfo, place: str, default_arch: str) -> tuple[LockedPac
 
 
 def parse(text: str, place: str) -> LockedEnvironment:
-    signed = text.lstrip().startswith("-----BEGIN PGP SIGNED MESSAGE-----")
     try:
         info = BuildInfo(text.splitlines(keepends=True))
-        environment = dict(info.get_environment())
     except (ValueError, KeyError, AttributeError, TypeError) as exc:
         raise InputError(where(place, f"not a valid buildinfo: {exc}")) from None
     if not info.get("Source"):
         raise InputError(where(place, "field Source: missing (is this a .buildinfo file?)"))
     arch = (info.get("Build-Architecture") or "amd64").strip()
-    epoch = environment.get("SOURCE_DATE_EPOCH")
-    if epoch is not None and not epoch.isdigit():
-        raise InputError(where(place, f"field Environment: SOURCE_DATE_EPOCH={epoch!r} is not a number"))
-    return LockedEnvironment(
-        format="buildinfo", package_manager="apt", packages=_packages(info, place, arch),
-        source_date_epoch=int(epoch) if epoch else None, build_path=info.get("Build-Path"),
-        variables={k: v for k, v in environment.items() if k != "SOURCE_DATE_EPOCH"},
-        signature="clear-signed; signature not checked (no keyring given)" if signed else "not signed",
-    )
+    return LockedEnvironment("apt", _packages(info, place, arch))
 
 
 def load(path: Path, place: str) -> LockedEnvironment:

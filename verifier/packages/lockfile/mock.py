@@ -7,26 +7,21 @@ MD5 over its header and payload) against the lockfile, which mock itself never d
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from verifier.errors import InputError, IntegrityError, where
+from verifier.errors import InputError, where
 from verifier.files import read_limited
-from verifier.packages.lockfile.interface import LockedEnvironment, LockedPackage
 from verifier.manifest import resolve_url, strict_json_loads
+from verifier.packages.interface import LockedEnvironment, LockedPackage
+from verifier.packages.rpm import rpm_version
 
 MAX_BYTES = 64 << 20
 SUPPORTED_MAJOR = 1
 REQUIRED = ("name", "version", "release", "arch", "sigmd5", "url")
 MD5_RE = re.compile(r"^[0-9a-f]{32}$")
-
-
-def rpm_version(epoch: Any, version: str, release: str) -> str:
-    """The EVR string compared with `rpm -q --qf '%{EPOCHNUM}:%{VERSION}-%{RELEASE}'`."""
-    return f"{int(epoch or 0)}:{version}-{release}"
 
 
 def _package(entry: Any, index: int, place: str) -> LockedPackage:
@@ -63,7 +58,7 @@ def parse(data: bytes, place: str) -> LockedEnvironment:
         if p.key in seen:
             raise InputError(where(place, f"duplicate entry for package {p.name} ({p.architecture})"))
         seen.add(p.key)
-    return LockedEnvironment("mock", "rpm", packages)
+    return LockedEnvironment("rpm", packages)
 
 
 def load(path: Path, place: str, base_url: str | None = None) -> LockedEnvironment:
@@ -73,23 +68,3 @@ def load(path: Path, place: str, base_url: str | None = None) -> LockedEnvironme
     packages = tuple(replace(p, url=resolve_url(p.url or "", base_url, place)) for p in locked.packages)
     return replace(locked, packages=packages)
 
-
-def rpm_identity(path: Path, label: str) -> tuple[str, str, str, str]:
-    """(name, EVR, arch, sigmd5 computed over header+payload) of an RPM file."""
-    import rpmfile
-    from rpmfile.errors import RPMError
-
-    try:
-        with open(path, "rb") as f, rpmfile.RPMFile(fileobj=f) as rpm:
-            h, start = rpm.headers, rpm.header_range[0]
-            ident = [h.get(k) for k in ("name", "version", "release", "arch")]
-            epoch = h.get("epoch")
-    except (RPMError, AssertionError, ValueError, KeyError, IndexError, TypeError, EOFError, OSError) as exc:
-        raise IntegrityError(where(label, f"not a readable RPM ({type(exc).__name__})")) from None
-    name, version, release, arch = (v.decode() if isinstance(v, bytes) else str(v) for v in ident)
-    md5 = hashlib.md5()
-    with open(path, "rb") as f:
-        f.seek(start)
-        while chunk := f.read(1 << 20):
-            md5.update(chunk)
-    return name, rpm_version(epoch, version, release), arch, md5.hexdigest()

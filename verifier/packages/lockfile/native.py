@@ -10,8 +10,8 @@ import jsonschema
 
 from verifier.errors import InputError, where
 from verifier.files import read_limited
-from verifier.packages.lockfile.interface import LockedEnvironment, LockedPackage
 from verifier.manifest import resolve_url, strict_json_loads
+from verifier.packages.interface import LockedEnvironment, LockedPackage
 
 MAX_BYTES = 64 << 20
 VERSION = 1
@@ -38,7 +38,7 @@ def parse(data: bytes, place: str, base_url: str | None = None) -> LockedEnviron
         LockedPackage(p["name"], p["version"], p["architecture"], _url(p["url"], base_url, place), p["size"], p["sha256"])
         for p in doc["packages"])
     _no_duplicates(packages, place)
-    return LockedEnvironment("verifier", doc["package_manager"], packages)
+    return LockedEnvironment(doc["package_manager"], packages)
 
 
 def _url(reference: str, base_url: str | None, place: str) -> str:
