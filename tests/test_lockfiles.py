@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import require_tool
 from tests.test_lockfile_build import build_deb
 from verifier.cache import ContentCache
+from verifier.compare.api import compare_paths
 from verifier.errors import InputError, IntegrityError
 from verifier.packages.deb import control_fields
 from verifier.packages.installed import compare_packages, write_manifest
@@ -279,3 +280,13 @@ def test_a_huge_control_file_is_refused_without_reading_it_all(tmp_path: Path) -
     assert deb.stat().st_size < 100_000
     with pytest.raises(InputError, match=r"^big.deb: control.tar.gz::control is larger than 1 MiB; refused"):
         control_fields(deb, "big.deb")
+
+
+def test_the_deb_comparator_reports_a_broken_control_member_as_corrupt(tmp_path: Path, settings: Settings) -> None:
+    good = _members(build_deb(tmp_path, "verifier-probe", "1.0", "marker\n"), tmp_path)
+    data = next(name for name in good if name.startswith("data.tar"))
+    a = _ar(tmp_path / "a.deb", [("debian-binary", b"2.0\n"), ("control.tar.gz", b"not gzip at all"), (data, good[data])])
+    b = _ar(tmp_path / "b.deb", [("debian-binary", b"2.0\n"), ("control.tar.gz", b"not gzip either"), (data, good[data])])
+    result = compare_paths(a, b, settings)
+    assert any("a.deb is corrupt (control.tar.gz)" in d for d in result.degradations), result.degradations
+    assert result.difference is not None, "the bytes still differ"
