@@ -217,3 +217,12 @@ def test_seeded_damage_never_reaches_an_internal_error(name: str, tmp_path: Path
         result = compare_paths(original, damaged, cfg)  # raises on anything but a comparison
         assert result.identical == (damaged.read_bytes() == original.read_bytes())
     assert time.monotonic() - started < 60
+
+
+def test_a_zip_cut_inside_its_central_directory(tmp_path: Path, cfg: Settings) -> None:
+    a = zip_file(tmp_path / "a.zip", BIG)
+    first, last = a.read_bytes().index(b"PK\x01\x02"), a.read_bytes().rindex(b"PK\x01\x02")
+    b = _cut(a, tmp_path / "b.zip", last + 10)
+    hint = _first_hint(_compare(a, b, cfg, ".zip"))
+    assert hint.startswith(f"rebuilt/x.zip is truncated (central directory from byte {first}): the file ends at "
+                           f"byte {last + 10}, inside its central directory")

@@ -37,6 +37,7 @@ END64 = struct.Struct("<4sQ2H2L4Q")  # signature, size, versions, disks, entries
 CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # as APPNOTE 4.3.12
 LOCAL = struct.Struct("<4s2B4HL2L2H")  # as APPNOTE 4.3.7
 MAX_COMMENT = 0xFFFF
+MAX_WALK = 100_000  # local headers walked at most to say where a zip without an end record stops
 STANDARD, PREFIXED, DIRECTORY_FIRST = "standard", "data before the first member", "central directory first (omni.ja)"
 METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated", zipfile.ZIP_BZIP2: "bzip2",
            zipfile.ZIP_LZMA: "lzma"}
@@ -121,9 +122,14 @@ def _no_end(f: BinaryIO, size: int, side: Side) -> CorruptArchive:
     if f.read(4) != b"PK\x03\x04":
         return CorruptArchive(side.label, "no end-of-central-directory record", "the end of the file")
     at, last = 0, None
-    while at < size:
+    for _ in range(MAX_WALK):
+        if at >= size:
+            break
         f.seek(at)
         header = f.read(LOCAL.size)
+        if header[:4] == b"PK\x01\x02":
+            return TruncatedArchive(side.label, f"the file ends at byte {size}, inside its central directory",
+                                    f"central directory from byte {at}")
         if len(header) < LOCAL.size or header[:4] != b"PK\x03\x04":
             break
         fields = LOCAL.unpack(header)
