@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,8 +137,9 @@ def test_a_missing_tool_is_an_infrastructure_error(tmp_path: Path, cfg: Settings
     turns it into a visible degradation and compares the pair as bytes."""
     from verifier.compare.comparators import diffoscope, filesystems
 
-    monkeypatch.setattr(diffoscope, "find", lambda name: None)
-    monkeypatch.setattr(filesystems.shutil, "which", lambda name: None)
+    (tmp_path / "bin").mkdir()  # no tool beside the interpreter nor on PATH
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     a, b = tmp_path / "a", tmp_path / "b"
     a.write_bytes(b"\x7fELF one")
     b.write_bytes(b"\x7fELF two")
@@ -146,4 +148,4 @@ def test_a_missing_tool_is_an_infrastructure_error(tmp_path: Path, cfg: Settings
         with pytest.raises(ToolMissing) as caught:
             comparator.compare(Side("a", a), Side("b", b), ctx)
         assert caught.value.exit_code == ExitCode.INFRASTRUCTURE and "not installed" in str(caught.value)
-    assert any("diffoscope is not installed" in d for d in compare_paths(a, b, cfg).degradations)
+    assert any("diffoscope: not installed" in d for d in compare_paths(a, b, cfg).degradations)
