@@ -207,12 +207,11 @@ def _input_hints(node: Difference) -> list[str]:
 
 
 def _annotate(diff: Difference, clock: BuildClock, summary: dict[str, None], first: dict[str, None]) -> Difference:
-    """Content and input hints stay on their node; field-level hints go to the summary only."""
+    """Content hints stay on their node; field-level and input hints go to the root only."""
     children = tuple(_annotate(child, clock, summary, first) for child in diff.details)
     node = replace(diff, details=children)
-    about_input = _input_hints(node)
-    local = about_input + _content_hints(node, clock)
-    first.update(dict.fromkeys(about_input))
+    first.update(dict.fromkeys(_input_hints(node)))  # the node says it already: the root only
+    local = _content_hints(node, clock)
     for hint in _field_hints(node, clock) + local:
         summary[hint] = None
     return node.with_hints(local) if local else node
