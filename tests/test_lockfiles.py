@@ -20,7 +20,7 @@ from verifier.packages.deb import control_fields
 from verifier.packages.installed import compare_packages, write_manifest
 from verifier.packages.interface import LockedEnvironment, LockedPackage
 from verifier.packages.lockfile import buildinfo, load_lockfile, mock, native
-from verifier.packages.repository import MANAGERS, fetch_packages
+from verifier.packages.repository import MANAGERS, build_repository, fetch_packages
 from verifier.packages.rpm import rpm_identity
 from verifier.settings import Settings
 from verifier.stages import InstalledPackage, PackageStatus
@@ -182,6 +182,9 @@ def test_rpm_sigmd5_is_checked_on_fetch(tmp_path: Path, http_server) -> None:
     with pytest.raises(IntegrityError, match="SIGMD5 mismatch"):
         fetch_packages(bad, ContentCache(settings.cache_dir), settings)
     assert not any((settings.cache_dir / "tmp").iterdir()), "nothing half-written left behind"
+    preparation = build_repository(good, cached, tmp_path / "repository")
+    assert [p.name for p in (tmp_path / "repository").iterdir()] == [f"{cached[0].pin.sha256}.rpm"]
+    assert preparation.installed_query.startswith("rpm -qa") and "/verifier/repo/*.rpm" in preparation.install_script
     shutil.rmtree(top)
 
 
@@ -290,3 +293,17 @@ def test_the_deb_comparator_reports_a_broken_control_member_as_corrupt(tmp_path:
     result = compare_paths(a, b, settings)
     assert any("a.deb is corrupt (control.tar.gz)" in d for d in result.degradations), result.degradations
     assert result.difference is not None, "the bytes still differ"
+
+
+def test_the_apt_repository_uses_synthetic_names_and_its_own_index(tmp_path: Path, http_server,
+                                                                   settings: Settings) -> None:
+    deb = build_deb(tmp_path, "verifier-probe", "1.0", "marker\n")
+    sha = hashlib.sha256(deb.read_bytes()).hexdigest()
+    url = http_server.add("/pool/evil%20name;rm.deb", body=deb.read_bytes())
+    locked = LockedEnvironment("apt", (LockedPackage("verifier-probe", "1.0", "all", url, deb.stat().st_size, sha),))
+    cached = fetch_packages(locked, ContentCache(settings.cache_dir), settings)
+    preparation = build_repository(locked, cached, tmp_path / "repo")
+    assert {p.name for p in (tmp_path / "repo").iterdir()} == {"Packages", f"{sha}.deb"}
+    index = (tmp_path / "repo" / "Packages").read_text()
+    assert "Package: verifier-probe\n" in index and f"Filename: ./{sha}.deb\n" in index and f"SHA256: {sha}\n" in index
+    assert "verifier-probe=1.0" in preparation.install_script and preparation.installed_query.startswith("dpkg-query")
