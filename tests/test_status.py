@@ -5,7 +5,9 @@ sequence from a build log or an archive member name to the terminal."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import re
 import time
@@ -92,3 +94,28 @@ def test_compare_command_prints_no_status_when_stderr_is_not_a_terminal(
     b = tar(tmp_path, "b.tar", files, mtime=EPOCH + 1)
     assert run(["compare", str(a), str(b)]) == 1
     assert capsys.readouterr().err == ""
+
+
+def test_fetch_prints_a_capped_table_for_many_artifacts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14 defect 11, printing half: every pin is checked, the table shows the first 50."""
+    def pin(name: str, data: bytes) -> dict:
+        (tmp_path / name).write_bytes(data)
+        return {"name": name, "url": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+    doc = {"manifest_version": 1, "name": "many", "version": "1", "lockfile": None, "sources": [],
+           "environment": {**pin("env.tar", b"env"), "format": "rootfs"},
+           "build": {"command": "true", "workdir": "/build", "outputs": ["*"], "source_date_epoch": 0,
+                     "variables": {}},
+           "artifacts": [pin(f"out-{i:03d}.o", b"%d" % i) for i in range(120)]}
+    (tmp_path / "release.json").write_text(json.dumps(doc))
+    assert run(["fetch", str(tmp_path / "release.json"), "--cache-dir", str(tmp_path / "cache")]) == 0
+    out = capsys.readouterr().out
+    assert "out-048.o" in out and "out-049.o" not in out and "… and 71 more" in out
+    assert "all 121 pinned files verified" in out
+    assert len(out.splitlines()) < 60
+
+
+def test_doctor_table_fits_100_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(["doctor", "--cache-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "podman" in out and max(len(line) for line in out.splitlines()) <= 100

@@ -81,7 +81,8 @@ class StepStatus:
             self._line.detail = clean(text.strip(), DETAIL_LIMIT)
 
     def member(self, label: str) -> None:
-        """One more pair of members compared: show the count and the latest one."""
+        """One more pair of members compared: show the count and the latest member's name
+        (the last part of its label: the member, not the chain of containers)."""
         self._members += 1
-        self.detail(f"{self._members} compared · {label}")
+        self.detail(f"{self._members} compared · {label.rsplit('::', 1)[-1]}")
 

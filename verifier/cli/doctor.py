@@ -8,6 +8,8 @@ from verifier.cli.options import CacheDir, Runtime, settings_from_options
 from verifier.errors import ExitCode, VerifierError
 from verifier.tools import TOOLS, probe
 
+COLUMN_WIDTHS = [10, 7, 24, 20, 28]  # the table fits 100 columns; long values wrap
+
 
 def doctor_command(cache_dir: CacheDir = None, runtime: Runtime = "auto") -> int:
     """List external tools (found, version, Debian package) and the OCI runtime choice."""
@@ -21,7 +23,8 @@ def doctor_command(cache_dir: CacheDir = None, runtime: Runtime = "auto") -> int
         rows.append((tool.name, "yes" if found else "MISSING", version, tool.package, tool.purpose))
         if tool.essential and not found:
             missing_essential.append(tool.name)
-    typer.echo(tabulate(rows, headers=("tool", "found", "version", "Debian package", "used for")))
+    typer.echo(tabulate(rows, headers=("tool", "found", "version", "Debian package", "used for"),
+                        maxcolwidths=COLUMN_WIDTHS))
     settings = settings_from_options(cache_dir=cache_dir, runtime=runtime)
     try:
         choice = choose_runtime(settings)

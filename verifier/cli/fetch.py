@@ -9,6 +9,8 @@ import typer
 from verifier.cli.options import CacheDir, Offline, settings_from_options
 from verifier.printable import one_line
 
+MAX_ROWS = 50  # rows of the table printed; every pin is checked all the same
+
 
 def fetch_command(
     manifest: Annotated[str, typer.Argument(help="URL or path of the release manifest.")],
@@ -28,8 +30,11 @@ def fetch_command(
     rows = [("environment", inputs.environment)]
     rows += [("lockfile", inputs.lockfile)] if inputs.lockfile else []
     rows += [("source", s) for s in inputs.sources] + [("artifact", a) for a in inputs.artifacts]
-    table = [(kind, one_line(c.pin.name), c.pin.size, c.pin.sha256[:16] + "…") for kind, c in rows]
-    typer.echo(tabulate(table, headers=("kind", "name", "bytes", "sha256"), tablefmt="simple"))
+    table = [(kind, one_line(c.pin.name), c.pin.size, c.pin.sha256[:16] + "…") for kind, c in rows[:MAX_ROWS]]
+    typer.echo(tabulate(table, headers=("kind", "name", "bytes", "sha256"), tablefmt="simple",
+                        maxcolwidths=[None, 60, None, None]))
+    if len(rows) > MAX_ROWS:
+        typer.echo(f"… and {len(rows) - MAX_ROWS} more")
     packages = prefetch(inputs, settings)
     locked = f" and {packages} locked package(s)" if packages else ""
     typer.echo(f"all {len(rows)} pinned files{locked} verified in {settings.cache_dir}")

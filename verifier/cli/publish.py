@@ -8,6 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from verifier.cli.options import CacheDir, Offline, Runtime, WorkDir, parse_variables, settings_from_options
+from verifier.printable import one_line
+
+MAX_LISTED = 50  # artifacts printed; release.json lists them all
 
 
 def publish_command(
@@ -43,8 +46,11 @@ def publish_command(
         lockfile_format=lockfile_format,
     )
     outcome = publish(request, settings)
-    for artifact in outcome.manifest.artifacts:
-        typer.echo(f"artifact {artifact.name}  sha256:{artifact.sha256}  {artifact.size} bytes")
+    artifacts = outcome.manifest.artifacts
+    for artifact in artifacts[:MAX_LISTED]:
+        typer.echo(f"artifact {one_line(artifact.name)}  sha256:{artifact.sha256}  {artifact.size} bytes")
+    if len(artifacts) > MAX_LISTED:
+        typer.echo(f"… and {len(artifacts) - MAX_LISTED} more artifacts, listed in the release manifest")
     typer.echo(f"release manifest: {outcome.manifest_path}")
 
 
