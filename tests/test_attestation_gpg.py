@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,15 @@ def test_unknown_gpg_key(tmp_path: Path, gpg_key: str, capsys) -> None:
     code = run(["keygen", "--gpg", "0" * 40, "--out", str(tmp_path / "k.json")])
     assert code == ExitCode.BAD_INPUT
     assert "GnuPG key not usable" in capsys.readouterr().err
+
+
+def test_signing_with_gpg_where_gpg_is_missing_is_an_infrastructure_error(tmp_path: Path, monkeypatch,
+                                                                         capsys) -> None:
+    (tmp_path / "bin").mkdir()  # neither beside the interpreter nor on PATH
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    code = run(["report", "sign", str(CANONICAL), "--signing-key", f"gnupg:{'a' * 40}",
+                "--time-verified", "2026-01-01T00:00:00Z", "--out", str(tmp_path / "report.dsse.json")])
+    assert code == ExitCode.INFRASTRUCTURE
+    assert "gpg: not installed (install gnupg" in capsys.readouterr().err
+    assert not (tmp_path / "report.dsse.json").exists()

@@ -52,13 +52,18 @@ def find(name: str) -> str | None:
 BY_NAME: dict[str, Tool] = {tool.name: tool for tool in TOOLS}
 
 
+def missing(name: str) -> ToolMissing:
+    """The error for tool ``name`` not being installed, naming the package that provides it."""
+    tool = BY_NAME.get(name)
+    return ToolMissing(where(name, f"not installed (install {tool.package}; used for {tool.purpose})"
+                                   if tool else "not installed"))
+
+
 def require(name: str) -> str:
     """The path of tool ``name`` (see ``find``), or ``ToolMissing`` naming its package."""
     path = find(name)
     if path is None:
-        tool = BY_NAME.get(name)
-        raise ToolMissing(where(name, f"not installed (install {tool.package}; used for {tool.purpose})"
-                                      if tool else "not installed"))
+        raise missing(name)
     return path
 
 

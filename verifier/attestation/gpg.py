@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
+from securesystemslib._gpg import exceptions as gpg_exceptions  # what GPGSigner itself lets through
+from securesystemslib.exceptions import UnsupportedLibraryError
 from securesystemslib.signer import GPGKey, GPGSigner, Key, Signer
 
 from verifier.attestation.ed25519 import weak_key_reason
 from verifier.errors import InputError, where
+from verifier.tools import find, missing
 
 FORMAT = "verifier-gpg-public-key-v1"
 KEYID_RE = re.compile(r"^[0-9a-fA-F]{40}$")
+IMPORT_ERRORS = (ValueError, OSError, subprocess.SubprocessError, gpg_exceptions.PacketParsingError,
+                 gpg_exceptions.PacketVersionNotSupportedError, gpg_exceptions.SignatureAlgorithmNotSupportedError)
 
 
 def _keyid(text: str, place: str) -> str:
@@ -28,9 +34,13 @@ def _keyid(text: str, place: str) -> str:
 
 
 def _import(keyid: str, place: str) -> tuple[str, Key]:
+    if find("gpg") is None and find("gpg2") is None:  # securesystemslib runs gpg2, else gpg
+        raise missing("gpg")
     try:
         return GPGSigner.import_(keyid)
-    except Exception as exc:  # noqa: BLE001 - gpg back-ends raise many types
+    except UnsupportedLibraryError:
+        raise missing("gpg") from None
+    except IMPORT_ERRORS as exc:
         raise InputError(where(place, f"GnuPG key not usable: {type(exc).__name__}: {str(exc)[:200]}")) from None
 
 
