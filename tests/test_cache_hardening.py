@@ -336,3 +336,26 @@ def test_poisoned_entry_is_reported_and_removed(http_server: Server, tmp_path: P
     assert not entry.exists() and http_server.routes["/art.bin"].hits == [], "removed, not silently re-fetched"
     assert fetch_cli(url, cache, capsys)[0] == ExitCode.OK, "the next run fetches it again"
     assert entry.read_bytes() == ART
+
+
+def test_a_huge_planted_entry_is_refused_without_reading_it(tmp_path: Path, fast: Settings) -> None:
+    cache = ContentCache(fast.cache_dir)
+    entry = cache.entry_path(sha(ENV))
+    entry.parent.mkdir(parents=True)
+    with open(entry, "wb") as f:
+        f.truncate(64 << 30)  # sparse: 64 GiB that would take minutes to hash
+    started = time.monotonic()
+    with pytest.raises(IntegrityError, match=f"cache entry corrupt: {entry} .*found size {64 << 30}"):
+        fetch_file(pin_for("http://127.0.0.1:9/env.tar", ENV, "env.tar"), cache, fast)
+    assert time.monotonic() - started < 2 and not entry.exists()
+
+
+def test_a_resumed_download_that_mismatches_is_fetched_again_from_the_start(http_server: Server,
+                                                                           fast: Settings) -> None:
+    """An earlier run's bytes that are not the file's prefix do not fail the pin for good."""
+    url = http_server.add("/a", body=ART)
+    cache = ContentCache(fast.cache_dir)
+    cache.partial_path(sha(ART)).write_bytes(b"\0" * 1000)
+    assert fetch_file(pin_for(url, ART), cache, fast).path.read_bytes() == ART
+    assert http_server.routes["/a"].hits == ["bytes=1000-", ""]
+    assert files_under(fast.cache_dir / "partial") == []

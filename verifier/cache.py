@@ -171,12 +171,12 @@ class ContentCache:
         with self._dir("sha256", _shard(sha256), create=False) as fd:
             if fd is None:
                 raise InfrastructureError(where(path, "cache entry vanished"))
-            actual, ino = self._hash_entry(fd, sha256, path)
-            if (actual.sha256, actual.size) != (sha256, size):
+            found, ino = self._hash_entry(fd, sha256, path, size)
+            if found != FileDigest(sha256, size):
                 _unlink_if_same(fd, sha256, ino)
-                raise IntegrityError(where(label, f"cache entry corrupt: {path} (expected sha256 {sha256}, size {size}; "
-                                                  f"found sha256 {actual.sha256}, size {actual.size}); "
-                                                  "removed it, fetch again"))
+                seen = f"size {found.size}" if found.size != size else f"sha256 {found.sha256}"
+                raise IntegrityError(where(label, f"cache entry corrupt: {path} (expected sha256 {sha256}, "
+                                                  f"size {size}; found {seen}); removed it, fetch again"))
         return path
 
     def read_verified(self, sha256: str, size: int, label: str) -> bytes:
@@ -189,10 +189,14 @@ class ContentCache:
             raise IntegrityError(where(label, f"cache entry {path} changed while read"))
         return data
 
-    def _hash_entry(self, dir_fd: int | None, name: str, path: Path) -> tuple[FileDigest, int]:
+    def _hash_entry(self, dir_fd: int | None, name: str, path: Path, size: int) -> tuple[FileDigest, int]:
+        """The entry's digest and inode; not hashed when its size is already wrong."""
         with self._open_file(dir_fd, name, path, os.O_RDONLY) as f:
             try:
-                return digest_stream(f), os.fstat(f.fileno()).st_ino
+                info = os.fstat(f.fileno())
+                if info.st_size != size:
+                    return FileDigest("", info.st_size), info.st_ino
+                return digest_stream(f), info.st_ino
             except OSError as exc:
                 raise _failed(path, exc) from None
 

@@ -7,6 +7,7 @@ an IntegrityError naming the input, the expected and the actual digest.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,9 +107,16 @@ def fetch_file(pin: PinnedFile, cache: ContentCache, settings: Settings,
 def _download_pinned(pin: PinnedFile, cache: ContentCache, http: urllib3.PoolManager, partial: BinaryIO,
                      settings: Settings, progress: Progress | None) -> FileDigest:
     """Download into the pin's partial file and check it. The partial file survives only a
-    transfer that broke off (or an interrupt), for the next run to resume."""
+    transfer that broke off (or an interrupt), for the next run to resume. When a download
+    that resumed an earlier run's bytes does not match, those bytes may be what is wrong:
+    it is fetched once more from the start before the mismatch is reported."""
+    target = Target(pin.url, pin.name, pin.size)
+    resumed = os.fstat(partial.fileno()).st_size > 0
     try:
-        digest = download(http, Target(pin.url, pin.name, pin.size), partial, settings.fetch, progress)
+        digest = download(http, target, partial, settings.fetch, progress)
+        if resumed and digest != FileDigest(pin.sha256, pin.size):
+            partial.truncate(0)
+            digest = download(http, target, partial, settings.fetch, progress)
         _check_pin(pin, digest)
     except TransferBroken:
         raise
