@@ -226,3 +226,33 @@ def test_a_zip_cut_inside_its_central_directory(tmp_path: Path, cfg: Settings) -
     hint = _first_hint(_compare(a, b, cfg, ".zip"))
     assert hint.startswith(f"rebuilt/x.zip is truncated (central directory from byte {first}): the file ends at "
                            f"byte {last + 10}, inside its central directory")
+
+
+def _member_end(path: Path, name: str) -> int:
+    """Where member ``name``'s data ends in a plain ustar/GNU tar (its header, then its 512-byte blocks)."""
+    data, at = path.read_bytes(), 0
+    while data[at:at + 512] != bytes(512):
+        here = data[at:at + 100].split(b"\0")[0].decode()
+        at += 512 + -(-int(data[at + 124:at + 136].strip(b"\0 ") or b"0", 8) // 512) * 512
+        if here == name:
+            return at
+    raise AssertionError(f"no member {name} in {path}")
+
+
+def test_a_tar_cut_between_members_is_truncated(tmp_path: Path, cfg: Settings) -> None:
+    """libarchive reads such a tar without error: the missing end-of-archive marker says it."""
+    a = tar(tmp_path, "a.tar", BIG)
+    b = _cut(a, tmp_path / "b.tar", _member_end(a, "pkg/big.txt"))
+    result = _compare(a, b, cfg, ".tar")
+    assert _first_hint(result) == ("rebuilt/x.tar is truncated (after member 'pkg/big.txt', at byte "
+                                   f"{b.stat().st_size}): the file ends without tar's end-of-archive marker (zero "
+                                   "blocks); members after this point may be missing")
+    assert kinds(result.difference, "member")[0].unified_diff == "-pkg/small.txt (2 bytes)\n", "members still compared"
+
+
+def test_a_complete_tar_has_its_end_marker(tmp_path: Path, cfg: Settings) -> None:
+    for extra in ((), ("--format=pax",), ("--format=gnu", "--sparse")):
+        a = tar(tmp_path, f"a{len(extra)}.tar", {"f": "x\n", "d/" + "long" * 40: "y\n"}, extra=extra)
+        b = tar(tmp_path, f"b{len(extra)}.tar", {"f": "z\n", "d/" + "long" * 40: "y\n"}, extra=extra)
+        result = _compare(a, b, cfg, ".tar")
+        assert not kinds(result.difference, "unreadable") and member_paths(result.difference) == ["pkg/f"]

@@ -11,6 +11,7 @@ import libarchive
 
 from verifier.compare.difference import Difference
 from verifier.compare.comparators.libarchive_errors import reads_archive
+from verifier.compare.comparators.tar_end import end_node
 from verifier.compare.interface import CompareContext, Side
 from verifier.compare.members import Member, compare_members, list_both
 from verifier.compare.entry_fields import entry_inode, entry_xattrs
@@ -111,4 +112,7 @@ class LibarchiveContainer:
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
         left, right = list_both(self._list, a, b, ctx)
-        return compare_members(a, b, left, right, ctx, self._extract, ordered=True)
+        found = compare_members(a, b, left, right, ctx, self._extract, ordered=True)
+        if self.format_name != "tar":
+            return found
+        return Difference.from_details(a.label, b.label, [end_node(a, b), *(found.details if found else ())])
