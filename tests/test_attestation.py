@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import json
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,14 +26,17 @@ from verifier.attestation import (
 )
 from verifier.attestation.ed25519 import IDENTITY, P, add, decode_point, weak_key_reason
 from verifier.errors import InputError, IntegrityError
+from verifier.report.codec import load_report, parse_report
+from verifier.report.model import Report
+from verifier.stages import ArtifactStatus, Verdict
 
 REPORTS = Path(__file__).parent.parent / "fixtures" / "reports"
 REPORT_SHA = "9" * 64
 
 
 @pytest.fixture
-def report() -> dict:
-    return json.loads((REPORTS / "canonical.json").read_text(encoding="utf-8"))
+def report() -> Report:
+    return load_report(REPORTS / "canonical.json")
 
 
 @pytest.fixture
@@ -49,49 +52,48 @@ def _envelope_bytes(statement: dict, *privs: Path) -> bytes:
     return json.dumps(sign_statement(statement, [f"file:{p}" for p in privs])).encode()
 
 
-def test_statement_fields(report: dict) -> None:
+def test_statement_fields(report: Report) -> None:
     st = build_statement(report, REPORT_SHA, time_verified="2026-11-22T13:00:00Z")
     assert st["_type"] == "https://in-toto.io/Statement/v1"
     assert st["predicateType"] == "https://slsa.dev/verification_summary/v1"
-    assert [s["name"] for s in st["subject"]] == sorted(a["name"] for a in report["artifacts"])
+    assert [s["name"] for s in st["subject"]] == sorted(a.name for a in report.artifacts)
     pred = st["predicate"]
     assert pred["timeVerified"] == "2026-11-22T13:00:00Z"
     assert pred["resourceUri"] == "http://127.0.0.1:8000/release.json"
     assert (pred["verificationResult"], pred["verifiedLevels"]) == ("FAILED", [])
     uris = [a["uri"] for a in pred["inputAttestations"]]
-    assert uris[0] == report["release"]["manifest"]["url"] and uris[-1] == "report.json"
+    assert uris[0] == report.release.manifest.url and uris[-1] == "report.json"
     assert {"http://127.0.0.1:8000/env.tar.zst", "http://127.0.0.1:8000/packages.lock",
             "http://127.0.0.1:8000/hello-1.0-src.tar.gz"} <= set(uris)
     assert pred["inputAttestations"][-1]["digest"] == {"sha256": REPORT_SHA}
 
 
-def test_passed_and_reproduced_level_only_when_bit_identical(report: dict) -> None:
-    report["artifacts"] = [report["artifacts"][0]]
-    report["verdict"] = "REPRODUCIBLE"
+def test_passed_and_reproduced_level_only_when_bit_identical(report: Report) -> None:
+    report = replace(report, artifacts=report.artifacts[:1], verdict=Verdict.REPRODUCIBLE)
     assert build_statement(report, REPORT_SHA)["predicate"]["verifiedLevels"] == ["SLSA_BUILD_REPRODUCED"]
-    report["artifacts"][0]["status"] = "EQUIVALENT"
+    report = replace(report, artifacts=(replace(report.artifacts[0], status=ArtifactStatus.EQUIVALENT),))
     pred = build_statement(report, REPORT_SHA)["predicate"]
     assert pred["verifiedLevels"] == []
-    report["verdict"] = "EQUIVALENT"
+    report = replace(report, verdict=Verdict.EQUIVALENT)
     assert build_statement(report, REPORT_SHA)["predicate"]["verificationResult"] == "FAILED"
 
 
-def test_statement_bytes_are_deterministic(report: dict) -> None:
-    reordered = json.loads(json.dumps(report), object_pairs_hook=lambda pairs: dict(reversed(pairs)))
+def test_statement_bytes_are_deterministic(report: Report) -> None:
+    doc = json.loads((REPORTS / "canonical.json").read_text(encoding="utf-8"), object_pairs_hook=lambda pairs: dict(reversed(pairs)))
+    reordered = parse_report(json.dumps(doc).encode(), "reordered.json")
     one = statement_bytes(build_statement(report, REPORT_SHA))
     assert one == statement_bytes(build_statement(reordered, REPORT_SHA))
     assert b" " not in one.replace(b"hello 1.0", b"") and one.startswith(b'{"_type":')
     assert statement_bytes(build_statement(report, REPORT_SHA, time_verified="2030-01-01T00:00:00Z")) != one
 
 
-def test_report_without_official_artifacts_cannot_be_attested(report: dict) -> None:
-    for a in report["artifacts"]:
-        a["official"] = None
+def test_report_without_official_artifacts_cannot_be_attested(report: Report) -> None:
+    report = replace(report, artifacts=tuple(replace(a, official=None) for a in report.artifacts))
     with pytest.raises(InputError, match="no official artifacts"):
         build_statement(report, REPORT_SHA)
 
 
-def test_sign_and_verify_failed_result(report: dict, keys: list) -> None:
+def test_sign_and_verify_failed_result(report: Report, keys: list) -> None:
     (alice, alice_pub), _, _ = keys
     data = _envelope_bytes(build_statement(report, REPORT_SHA), alice)
     v = verify_envelope(data, [alice_pub], 1)
@@ -100,7 +102,7 @@ def test_sign_and_verify_failed_result(report: dict, keys: list) -> None:
     assert v.report_sha256 == REPORT_SHA and len(v.subjects) == 3
 
 
-def test_non_ascii_payload_pae_uses_byte_length(report: dict, keys: list) -> None:
+def test_non_ascii_payload_pae_uses_byte_length(report: Report, keys: list) -> None:
     (alice, alice_pub), _, _ = keys
     envelope = sign_statement(build_statement(report, REPORT_SHA), [f"file:{alice}"])
     payload = base64.b64decode(envelope["payload"])
@@ -111,31 +113,34 @@ def test_non_ascii_payload_pae_uses_byte_length(report: dict, keys: list) -> Non
     assert verify_envelope(json.dumps(envelope).encode(), [alice_pub], 1).subjects[0][0] == "hello-1.0-manual-ü.pdf"
 
 
-def test_threshold_and_cosigning(report: dict, keys: list) -> None:
+def test_threshold_and_cosigning(report: Report, keys: list) -> None:
     (alice, alice_pub), (bob, bob_pub), (_, carol_pub) = keys
     statement = build_statement(report, REPORT_SHA, time_verified="2026-11-22T13:00:00Z")
     first = _envelope_bytes(statement, alice)
     with pytest.raises(IntegrityError, match="1 of 2 required signatures"):
         verify_envelope(first, [alice_pub, bob_pub], 2)
-    independent = build_statement(copy.deepcopy(report), REPORT_SHA, time_verified="2026-11-22T13:00:00Z")
+    independent = build_statement(load_report(REPORTS / "canonical.json"), REPORT_SHA, time_verified="2026-11-22T13:00:00Z")
     both = json.dumps(cosign_envelope(first, "env", independent, [f"file:{bob}"])).encode()
     assert len(verify_envelope(both, [alice_pub, bob_pub, carol_pub], 2).keyids) == 2
     with pytest.raises(InputError, match="larger than the 1 distinct"):
         verify_envelope(both, [alice_pub, alice_pub], 2)  # the same key twice counts once
 
 
-def test_cosigning_refuses_a_different_statement(report: dict, keys: list) -> None:
+def test_cosigning_refuses_a_different_statement(report: Report, keys: list) -> None:
     (alice, _), (bob, _), _ = keys
     first = _envelope_bytes(build_statement(report, REPORT_SHA), alice)
     with pytest.raises(IntegrityError, match="refusing to co-sign"):
         cosign_envelope(first, "env", build_statement(report, "8" * 64), [f"file:{bob}"])
 
 
-def test_artifact_digest_must_be_a_subject(report: dict, keys: list, tmp_path: Path) -> None:
+def test_artifact_digest_must_be_a_subject(report: Report, keys: list, tmp_path: Path) -> None:
     (alice, alice_pub), _, _ = keys
     artifact = tmp_path / "hello-1.0.tar.gz"
     artifact.write_bytes(b"official bytes")
-    report["artifacts"][1]["official"]["sha256"] = hashlib.sha256(b"official bytes").hexdigest()
+    a = report.artifacts[1]
+    assert a.official is not None
+    official = replace(a.official, sha256=hashlib.sha256(b"official bytes").hexdigest())
+    report = replace(report, artifacts=(report.artifacts[0], replace(a, official=official), *report.artifacts[2:]))
     data = _envelope_bytes(build_statement(report, REPORT_SHA), alice)
     assert verify_envelope(data, [alice_pub], 1, artifact=artifact).artifact[0] == "hello-1.0.tar.gz"
     artifact.write_bytes(b"tampered bytes")
@@ -143,7 +148,7 @@ def test_artifact_digest_must_be_a_subject(report: dict, keys: list, tmp_path: P
         verify_envelope(data, [alice_pub], 1, artifact=artifact)
 
 
-def test_expected_verifier_and_resource(report: dict, keys: list) -> None:
+def test_expected_verifier_and_resource(report: Report, keys: list) -> None:
     (alice, alice_pub), _, _ = keys
     data = _envelope_bytes(build_statement(report, REPORT_SHA, verifier_id="urn:example:ci"), alice)
     assert verify_envelope(data, [alice_pub], 1, expected_verifier_id="urn:example:ci").verifier_id == "urn:example:ci"
@@ -153,7 +158,7 @@ def test_expected_verifier_and_resource(report: dict, keys: list) -> None:
         verify_envelope(data, [alice_pub], 1, expected_resource_uri="http://127.0.0.1:8000/other.json")
 
 
-def test_signed_statement_with_an_extra_field_is_malformed(report: dict, keys: list) -> None:
+def test_signed_statement_with_an_extra_field_is_malformed(report: Report, keys: list) -> None:
     (alice, alice_pub), _, _ = keys
     envelope = sign_statement(build_statement(report, REPORT_SHA), [f"file:{alice}"])
     statement = json.loads(base64.b64decode(envelope["payload"]))
@@ -170,7 +175,7 @@ def test_keygen_writes_private_key_0600_and_refuses_overwrite(tmp_path: Path) ->
         generate_keypair(tmp_path / "k", tmp_path / "k2.pub")
 
 
-def test_private_key_with_open_permissions_is_refused(report: dict, keys: list) -> None:
+def test_private_key_with_open_permissions_is_refused(report: Report, keys: list) -> None:
     (alice, _), _, _ = keys
     alice.chmod(0o644)
     with pytest.raises(InputError, match="permissions 0644 are too open"):
@@ -222,15 +227,17 @@ def test_every_small_order_encoding_is_rejected(tmp_path: Path) -> None:
                                   ("inputs", "sources"), ("inputs", "environment"), ("verdict",),
                                   ("tool",), ("finished",)])
 @pytest.mark.parametrize("bad", ["x", 7, None, [1], {"k": 1}, "0" * 64])
-def test_malformed_reports_are_input_errors(report: dict, path: tuple, bad: object) -> None:
-    target = report
+def test_malformed_reports_are_input_errors(path: tuple, bad: object, tmp_path: Path) -> None:
+    target = doc = json.loads((REPORTS / "canonical.json").read_text(encoding="utf-8"))
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = bad
+    saved = tmp_path / "report.json"
+    saved.write_text(json.dumps(doc))
     try:
-        statement = build_statement(report, REPORT_SHA)
+        statement = build_statement(load_report(saved), REPORT_SHA)
     except InputError as exc:
-        assert "\n" not in str(exc)
+        assert exc.message.isprintable()
     else:
         assert statement["subject"]
 

@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import require_tool
 from verifier.render import ReportFormat, render
+from verifier.report.codec import load_report
 
 REPORTS = Path(__file__).parent.parent / "fixtures" / "reports"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -104,7 +105,7 @@ class Cdp:
 @pytest.fixture
 def page(tmp_path: Path):
     binary = require_tool("chromium")
-    report = json.loads((REPORTS / "canonical.json").read_text(encoding="utf-8"))
+    report = load_report(REPORTS / "canonical.json")
     html = tmp_path / "report.html"
     html.write_text(render(report, ReportFormat.HTML), encoding="utf-8")
     cdp = Cdp(binary, tmp_path / "profile")

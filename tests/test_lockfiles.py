@@ -102,14 +102,14 @@ def test_matching_packages() -> None:
     installed = (InstalledPackage("gcc-12", "12.2.0-14", "amd64"), InstalledPackage("make", "4.3-4.1", "amd64"),
                  InstalledPackage("base-files", "12.4", "amd64"))
     result = compare_packages(LOCKED, installed)
-    assert result.status == PackageStatus.MATCH and result.counts["installed_not_locked"] == 1
+    assert result.status == PackageStatus.MATCH and result.counts is not None and result.counts.installed_not_locked == 1
 
 
 def test_drift_names_the_package() -> None:
     installed = (InstalledPackage("gcc-12", "12.2.0-15", "amd64"),)
     result = compare_packages(LOCKED, installed)
     assert result.status == PackageStatus.DRIFT
-    assert {d["name"]: d["installed"] for d in result.drift} == {"gcc-12": "12.2.0-15", "make": None}
+    assert {d.name: d.installed for d in result.drift} == {"gcc-12": "12.2.0-15", "make": None}
     assert "locked 12.2.0-14, installed 12.2.0-15" in result.reason
 
 
@@ -118,7 +118,7 @@ def test_drift_against_the_official_buildinfo() -> None:
     official = LockedEnvironment("apt", (LockedPackage("gcc-12", "12.2.0-13", "amd64"),
                                                       LockedPackage("make", "4.3-4.1", "amd64")))
     result = compare_packages(LOCKED, installed, official)
-    assert result.status == PackageStatus.DRIFT and result.drift[0]["buildinfo"] == "12.2.0-13"
+    assert result.status == PackageStatus.DRIFT and result.drift[0].buildinfo == "12.2.0-13"
 
 
 def test_unreadable_installed_list_is_not_checked() -> None:

@@ -5,20 +5,24 @@ Regenerate the golden files after an intended change with VERIFIER_UPDATE_GOLDEN
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from verifier.compare.difference import Difference
 from verifier.errors import InputError
 from verifier.render import ReportFormat, render, render_badge
 from verifier.render.formats import PRESENTERS
 from verifier.render.tree import MAX_DEPTH, walk
+from verifier.report.codec import load_report, parse_report, report_bytes
+from verifier.report.model import Report
+from verifier.stages import PackageStatus, Verdict
 
 REPORTS = Path(__file__).parent.parent / "fixtures" / "reports"
 GOLDEN = REPORTS / "golden"
@@ -29,8 +33,12 @@ UPDATE = os.environ.get("VERIFIER_UPDATE_GOLDEN") == "1"
 
 
 @pytest.fixture
-def report() -> dict:
-    return json.loads((REPORTS / "canonical.json").read_text(encoding="utf-8"))
+def report() -> Report:
+    return load_report(REPORTS / "canonical.json")
+
+
+def with_artifacts(report: Report, *artifacts) -> Report:
+    return replace(report, artifacts=tuple(artifacts))
 
 
 def golden(name: str, actual: str) -> str:
@@ -45,19 +53,22 @@ def test_every_format_has_a_presenter_and_a_golden_file() -> None:
 
 
 @pytest.mark.parametrize("fmt", list(ReportFormat))
-def test_presenter_matches_golden(report: dict, fmt: ReportFormat) -> None:
+def test_presenter_matches_golden(report: Report, fmt: ReportFormat) -> None:
     actual = render(report, fmt)
     assert actual == golden(f"canonical.{SUFFIX[fmt]}", actual)
 
 
 @pytest.mark.parametrize("fmt", list(ReportFormat))
-def test_presenter_is_deterministic_and_independent_of_key_order(report: dict, fmt: ReportFormat) -> None:
-    reordered = json.loads(json.dumps(report), object_pairs_hook=lambda pairs: dict(reversed(pairs)))
-    assert render(report, fmt) == render(copy.deepcopy(report), fmt) == render(reordered, fmt)
+def test_presenter_is_deterministic_and_independent_of_key_order(report: Report, fmt: ReportFormat) -> None:
+    doc = json.loads((REPORTS / "canonical.json").read_text(encoding="utf-8"))
+    reordered = json.dumps(doc, sort_keys=False, indent=None)
+    reordered = json.dumps(json.loads(reordered, object_pairs_hook=lambda pairs: dict(reversed(pairs))))
+    again = parse_report(reordered.encode(), "reordered.json")
+    assert render(report, fmt) == render(load_report(REPORTS / "canonical.json"), fmt) == render(again, fmt)
 
 
 @pytest.mark.parametrize("fmt", [f for f in ReportFormat if f != ReportFormat.JSON])
-def test_hostile_strings_never_appear_raw(report: dict, fmt: ReportFormat) -> None:
+def test_hostile_strings_never_appear_raw(report: Report, fmt: ReportFormat) -> None:
     out = render(report, fmt)
     hostile = HOSTILE[1:4] if fmt == ReportFormat.TEXT else HOSTILE  # markup is inert in plain text
     if fmt == ReportFormat.MARKDOWN:  # ... and inside fenced code blocks
@@ -67,10 +78,10 @@ def test_hostile_strings_never_appear_raw(report: dict, fmt: ReportFormat) -> No
     assert "\\u202e" in out and "\\x1b" in out  # shown, visibly escaped
 
 
-def test_json_is_the_canonical_report_bytes(report: dict) -> None:
+def test_json_is_the_canonical_report_bytes(report: Report) -> None:
     out = render(report, ReportFormat.JSON)
-    assert out == (REPORTS / "canonical.json").read_text(encoding="utf-8")
-    assert "\x1b" not in out and json.loads(out) == report
+    assert out == (REPORTS / "canonical.json").read_text(encoding="utf-8") == report_bytes(report).decode()
+    assert "\x1b" not in out and parse_report(out.encode(), "again") == report
 
 
 class _Tags(HTMLParser):
@@ -84,7 +95,7 @@ class _Tags(HTMLParser):
         self.attrs.update(name for name, _ in attrs)
 
 
-def test_html_is_self_contained_and_only_uses_expected_markup(report: dict) -> None:
+def test_html_is_self_contained_and_only_uses_expected_markup(report: Report) -> None:
     out = render(report, ReportFormat.HTML)
     parser = _Tags()
     parser.feed(out)
@@ -97,14 +108,14 @@ def test_html_is_self_contained_and_only_uses_expected_markup(report: dict) -> N
     assert "url(" not in out and "@import" not in out
 
 
-def test_html_difference_tree_nests_details(report: dict) -> None:
+def test_html_difference_tree_nests_details(report: Report) -> None:
     out = render(report, ReportFormat.HTML)
     assert out.count('<details class="difference">') == 3 == out.count("</details>")
     outer = out.index("hello-1.0.tar.gz (official)")
     assert outer < out.index("<summary>hello <small>") < out.index("</details></details>")
 
 
-def test_junit_cases_and_counts(report: dict) -> None:
+def test_junit_cases_and_counts(report: Report) -> None:
     root = ET.fromstring(render(report, ReportFormat.JUNIT))
     suite = root.find("testsuite")
     cases = {c.get("name"): c for c in suite.findall("testcase")}
@@ -117,70 +128,91 @@ def test_junit_cases_and_counts(report: dict) -> None:
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "3", "0")
 
 
-def test_junit_inconclusive_gives_errors_and_skips(report: dict) -> None:
-    report.update(verdict="INCONCLUSIVE", artifacts=[])
-    report["packages"].update(status="NOT_CHECKED", reason="build failed", drift=[])
+def test_junit_inconclusive_gives_errors_and_skips(report: Report) -> None:
+    packages = replace(report.packages, status=PackageStatus.NOT_CHECKED, reason="build failed", drift=())
+    report = replace(report, verdict=Verdict.INCONCLUSIVE, artifacts=(), packages=packages)
     suite = ET.fromstring(render(report, ReportFormat.JUNIT)).find("testsuite")
     assert suite.find("testcase/error").get("type") == "INCONCLUSIVE"
     assert suite.find("testcase/skipped").get("message") == "NOT_CHECKED: build failed"
     assert (suite.get("errors"), suite.get("skipped"), suite.get("failures")) == ("1", "1", "0")
 
 
-def test_text_starts_with_verdict_and_indents_the_tree(report: dict) -> None:
+def test_text_starts_with_verdict_and_indents_the_tree(report: Report) -> None:
     out = render(report, ReportFormat.TEXT)
     assert out.startswith("VERDICT: DIFFERENT  (hello 1.0)\n")
     assert "\n    └─ hello [elf]\n" in out and "hint: build path embedded" in out
 
 
-def _chain(depth: int) -> dict:
-    node: dict = {"source1": "leaf", "source2": "leaf", "details": []}
+def _chain(depth: int) -> Difference:
+    node = Difference("leaf", "leaf")
     for i in range(depth):
-        node = {"source1": f"n{i}", "source2": f"n{i}", "details": [node]}
+        node = Difference(f"n{i}", f"n{i}", details=(node,))
     return node
 
 
 @pytest.mark.parametrize("fmt", list(ReportFormat))
-def test_deep_and_wide_trees_are_bounded(report: dict, fmt: ReportFormat) -> None:
-    wide = {"source1": "w", "source2": "w", "details": [{"source1": str(i), "source2": str(i)} for i in range(5000)]}
-    report["artifacts"][1]["difference"] = {"source1": "r", "source2": "r", "details": [_chain(300), wide],
-                                            "unified_diff": "+x\n" * 100000}
+def test_deep_and_wide_trees_are_bounded(report: Report, fmt: ReportFormat) -> None:
+    wide = Difference("w", "w", details=tuple(Difference(str(i), str(i)) for i in range(5000)))
+    tree = Difference("r", "r", details=(_chain(300), wide), unified_diff="+x\n" * 100000)
+    report = with_artifacts(report, report.artifacts[0], replace(report.artifacts[1], difference=tree))
     out = render(report, fmt)
     if fmt != ReportFormat.JSON:
         assert len(out) < 200_000
-    assert sum(1 for item in walk(report["artifacts"][1]["difference"]) if not isinstance(item, str)) <= 200
+    assert sum(1 for item in walk(tree) if not isinstance(item, str)) <= 200
     assert any(isinstance(i, str) and f"depth limit {MAX_DEPTH}" in i for i in walk(_chain(50)))
 
 
-@pytest.mark.parametrize("path", [("artifacts",), ("artifacts", 1), ("artifacts", 1, "difference"),
-                                  ("packages",), ("packages", "drift"), ("inputs",), ("build",), ("reasons",)])
-@pytest.mark.parametrize("bad", ["x", 7, None, [1, 2], {"k": {}}])
-def test_malformed_report_fields_never_crash(report: dict, path: tuple, bad: object) -> None:
-    target = report
+def _malformed(doc: dict, path: tuple, bad: object) -> bytes:
+    target = doc
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = bad
-    for fmt in ReportFormat:
-        try:
-            render(report, fmt)
-        except InputError as exc:
-            assert "\n" not in str(exc)
+    return json.dumps(doc).encode()
 
 
-@pytest.mark.parametrize(("verdict", "color"), [("REPRODUCIBLE", "brightgreen"), ("EQUIVALENT", "yellowgreen"),
-                                                ("DIFFERENT", "red"), ("INCONCLUSIVE", "lightgrey"),
-                                                ("<bogus>\u202e", "lightgrey")])
-def test_badge(report: dict, verdict: str, color: str) -> None:
-    report["verdict"] = verdict
-    badge = render_badge(report)
+@pytest.mark.parametrize("path", [("artifacts",), ("artifacts", 1), ("artifacts", 1, "difference"),
+                                  ("artifacts", 1, "difference", "details", 0, "hints"), ("artifacts", 1, "status"),
+                                  ("packages",), ("packages", "drift"), ("inputs",), ("build",), ("reasons",),
+                                  ("sandbox", "limits"), ("started",), ("verdict",)])
+@pytest.mark.parametrize("bad", ["x", 7, None, [1, 2], {"k": {}}])
+def test_malformed_report_is_one_error_naming_the_file_and_field(path: tuple, bad: object, tmp_path: Path) -> None:
+    doc = json.loads((REPORTS / "canonical.json").read_text(encoding="utf-8"))
+    if path == ("artifacts", 1, "difference") and bad is None:
+        pytest.skip("null is a valid difference")
+    saved = tmp_path / "bad.json"
+    saved.write_bytes(_malformed(doc, path, bad))
+    with pytest.raises(InputError) as caught:
+        load_report(saved)
+    message = caught.value.message
+    assert message.startswith(f"{saved}: not a valid verifier report: field ") and message.isprintable()
+    assert "/".join(map(str, path[:1])) in message
+
+
+def test_a_too_deep_difference_tree_is_refused(tmp_path: Path) -> None:
+    doc = json.loads((REPORTS / "canonical.json").read_text(encoding="utf-8"))
+    node: dict = {"source1": "x", "source2": "x", "kind": "", "comments": [], "hints": [], "unified_diff": None,
+                  "details": []}
+    for _ in range(300):
+        node = dict(node, details=[node])
+    doc["artifacts"][1]["difference"] = node
+    saved = tmp_path / "deep.json"
+    saved.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="deeper than 256 levels"):
+        load_report(saved)
+
+
+@pytest.mark.parametrize(("verdict", "color"), [(Verdict.REPRODUCIBLE, "brightgreen"), (Verdict.EQUIVALENT, "yellowgreen"),
+                                                (Verdict.DIFFERENT, "red"), (Verdict.INCONCLUSIVE, "lightgrey")])
+def test_badge(report: Report, verdict: Verdict, color: str) -> None:
+    badge = json.loads(render_badge(replace(report, verdict=verdict)).json())
     assert badge["schemaVersion"] == 1 and badge["color"] == color and badge["label"]
-    assert "\u202e" not in badge["message"]
-    if verdict == "DIFFERENT":
+    if verdict == Verdict.DIFFERENT:
         assert badge == json.loads(golden("badge.json", json.dumps(badge, sort_keys=True) + "\n"))
 
 
-def test_markdown_fits_a_job_summary_for_a_large_release(report: dict) -> None:
-    differing = report["artifacts"][1]
-    report["artifacts"] = [dict(copy.deepcopy(differing), name=f"a{i}.tar.gz") for i in range(1000)]
+def test_markdown_fits_a_job_summary_for_a_large_release(report: Report) -> None:
+    differing = report.artifacts[1]
+    report = with_artifacts(report, *(replace(differing, name=f"a{i}.tar.gz") for i in range(1000)))
     out = render(report, ReportFormat.MARKDOWN)
     assert len(out.encode()) < 512 * 1024
     assert "and 980 more difference trees" in out and "and 700 more artifacts" in out

@@ -37,7 +37,7 @@ def test_network_is_off_inside(busybox_env, busybox_inputs, settings) -> None:
     assert result.status == BuildStatus.SUCCEEDED, result.log_tail
     assert outputs(result)["ifaces.txt"].split() == ["lo"]
     assert outputs(result)["net.txt"].strip() == "unreachable"
-    assert result.sandbox["network"] == "none" and "--network=none" in result.sandbox["argv"]
+    assert result.sandbox.network == "none" and "--network=none" in result.sandbox.argv
 
 
 def test_environment_is_normalised(busybox_env, busybox_inputs, settings) -> None:
@@ -59,7 +59,7 @@ def test_sources_unpacked_and_outputs_collected(busybox_env, busybox_inputs, set
     cmd = "mkdir -p out && cp proj/sub/a.txt out/a.txt && cp notes.txt out/n.txt && ln -s a.txt out/link.txt"
     result = rebuild(busybox_env, busybox_inputs(cmd, sources=(tmp_path / "proj.tar.gz",), copied=(plain,)), settings)
     assert outputs(result) == {"a.txt": "A", "n.txt": "plain"}
-    assert any("link.txt" in n and "not a regular file" in n for n in result.sandbox["output_notes"])
+    assert any("link.txt" in n and "not a regular file" in n for n in result.sandbox.output_notes)
 
 
 def test_unmatched_glob_and_no_outputs(busybox_env, busybox_inputs, settings) -> None:

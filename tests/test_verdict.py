@@ -13,6 +13,8 @@ from verifier.stages import (
     PackageComparison,
     PackageStatus,
     RebuildResult,
+    SandboxLimits,
+    SandboxRecord,
     Verdict,
 )
 from verifier.verdict import decide
@@ -21,8 +23,12 @@ OK_PACKAGES = PackageComparison(PackageStatus.MATCH)
 UNCHECKED = PackageComparison(PackageStatus.NOT_CHECKED, reason="no lockfile")
 
 
+SANDBOX = SandboxRecord("fake", "0", "runc", "test", "none", (), {}, "h", "0:0", "022", "/build", (),
+                        SandboxLimits(60.0, "1g", 64, 64, 64, "1g", "1g"))
+
+
 def build(status: BuildStatus = BuildStatus.SUCCEEDED) -> RebuildResult:
-    return RebuildResult(status, 0, (), (), Path("log"), "", {}, 1.0, reason="boom")
+    return RebuildResult(status, 0, (), (), Path("log"), "", SANDBOX, 1.0, reason="boom")
 
 
 def artifact(name: str, status: ArtifactStatus, normalizers: tuple[str, ...] = ()) -> ArtifactResult:

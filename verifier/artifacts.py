@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from verifier.compare.difference import Difference
 from verifier.compare.hints import BuildClock
 from verifier.errors import VerifierError
 from verifier.settings import Settings
@@ -21,7 +22,7 @@ from verifier.stages import ArtifactResult, ArtifactStatus, CachedFile, RebuiltF
 
 @dataclass(frozen=True)
 class Explanation:
-    difference: dict | None
+    difference: Difference | None
     comments: tuple[str, ...]
     equivalent: bool
     normalizers: tuple[str, ...]
@@ -80,7 +81,7 @@ def auditor(settings: Settings, normalizers: tuple[str, ...], clock: BuildClock,
                               progress=progress)
         except VerifierError as exc:
             return Explanation(None, (f"explanation failed: {exc.message}",), False, ())
-        tree = c.difference.to_json() if c.difference is not None else None
+        tree = c.difference
         comments = tuple(c.degradations)
         if tree is None:
             comments += ("bytes differ, unexplained: no comparator found the difference",)

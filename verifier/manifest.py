@@ -170,6 +170,11 @@ def _check_unique_names(doc: dict[str, Any], place: str) -> None:
             raise InputError(where(place, f"field {section}: duplicate name {duplicates[0]!r}"))
 
 
+def manifest_bytes(manifest: ReleaseManifest) -> bytes:
+    """The manifest as written by ``publish``: sorted keys, two-space indentation, ASCII."""
+    return (json.dumps(to_document(manifest), indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode("utf-8")
+
+
 def to_document(manifest: ReleaseManifest, relative_to: str | None = None) -> dict[str, Any]:
     """The JSON document for ``manifest``; URLs are written relative to ``relative_to`` when they share it."""
 

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from verifier.packages import step as lockfile_step
 from verifier.artifacts import auditor, compare_artifacts
@@ -20,7 +19,9 @@ from verifier.cache import ContentCache
 from verifier.compare.hints import BuildClock
 from verifier.fetch import fetch_inputs, load_manifest
 from verifier.manifest import ReleaseManifest
-from verifier.report.document import ReportEvidence, build_report, dump_report
+from verifier.report.codec import dump_report
+from verifier.report.document import ReportEvidence, build_report
+from verifier.report.model import Report
 from verifier.sandbox.environment import prepare_environment
 from verifier.sandbox.rebuild import LineCallback, rebuild
 from verifier.settings import Settings
@@ -46,7 +47,7 @@ class VerifyOptions:
 
 @dataclass(frozen=True)
 class VerifyOutcome:
-    report: dict[str, Any]
+    report: Report
     verdict: VerdictResult
     report_path: Path
 

@@ -16,9 +16,8 @@ from verifier.atomic import copy_file, write_bytes
 from verifier.cache import ContentCache
 from verifier.errors import InputError, VerifierError, ExitCode, where
 from verifier.manifest import (
-    BuildSpec, Environment, Lockfile, PinnedFile, ReleaseManifest, Source, parse, to_document,
+    BuildSpec, Environment, Lockfile, PinnedFile, ReleaseManifest, Source, manifest_bytes, parse,
 )
-from verifier.report.document import report_bytes
 from verifier.sandbox.environment import prepare_environment
 from verifier.sandbox.rebuild import rebuild
 from verifier.settings import Settings
@@ -111,10 +110,9 @@ def _write_release(inputs: FetchedInputs, result: RebuildResult, out: Path) -> R
     for output, pin in zip(sorted(result.outputs, key=lambda o: o.name), artifacts):
         copy_file(output.path, out / pin.url)
     draft = inputs.manifest
-    document = to_document(ReleaseManifest(
+    data = manifest_bytes(ReleaseManifest(
         draft.name, draft.version, draft.environment, draft.lockfile, draft.sources, draft.build,
         artifacts, draft.location))
-    data = report_bytes(document)
     manifest_path = out / MANIFEST_NAME
     write_bytes(manifest_path, data)
     return parse(data, str(manifest_path))

@@ -2,16 +2,17 @@
 
 ReleaseManifest --fetch--> FetchedInputs --environment--> PreparedEnvironment
   --rebuild--> RebuildResult --compare--> ArtifactResult* (+ PackageComparison)
-  --verdict--> VerdictResult --report--> report document (dict, versioned JSON)
+  --verdict--> VerdictResult --report--> Report (verifier/report/model.py; versioned JSON)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
+from verifier.compare.difference import Difference
 from verifier.manifest import PinnedFile, ReleaseManifest
 
 
@@ -98,6 +99,39 @@ class InstalledPackage:
 
 
 @dataclass(frozen=True)
+class SandboxLimits:
+    """The limits the build container ran under (podman flags and tmpfs sizes)."""
+
+    build_timeout: float
+    memory: str
+    pids: int
+    nofile: int
+    nproc: int
+    tmp_size: str
+    workdir_size: str  # a size, or why it is not limited
+
+
+@dataclass(frozen=True)
+class SandboxRecord:
+    """Exactly how the build container was run, as recorded in the report's ``sandbox``."""
+
+    backend: str
+    podman_version: str
+    runtime: str
+    runtime_reason: str
+    network: str
+    argv: tuple[str, ...]  # the podman command line, the container name replaced
+    env: Mapping[str, str]
+    hostname: str
+    user: str
+    umask: str
+    workdir: str
+    capabilities: tuple[str, ...]
+    limits: SandboxLimits
+    output_notes: tuple[str, ...] = ()  # outputs matched but not collected, and why
+
+
+@dataclass(frozen=True)
 class RebuildResult:
     status: BuildStatus
     exit_status: int | None
@@ -105,7 +139,7 @@ class RebuildResult:
     unmatched_globs: tuple[str, ...]
     log_path: Path
     log_tail: str
-    sandbox: dict[str, Any]  # the sandbox settings actually used (flags, runtime, env)
+    sandbox: SandboxRecord  # the sandbox settings actually used (flags, runtime, env)
     seconds: float
     reason: str = ""  # why the build did not succeed, one line
     installed_packages: tuple[InstalledPackage, ...] | None = None  # None: not read
@@ -128,7 +162,7 @@ class ArtifactResult:
     official_size: int | None
     rebuilt_sha256: str | None
     rebuilt_size: int | None
-    difference: dict[str, Any] | None = None  # the auditor's Difference tree, as JSON
+    difference: Difference | None = None  # the auditor's explanation
     comments: tuple[str, ...] = ()  # degradations and notes, never hidden
     normalizers: tuple[str, ...] = ()  # applied for EQUIVALENT
 
@@ -140,11 +174,29 @@ class PackageStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class PackageDrift:
+    """A locked package installed at another version (None: not installed), or whose
+    version in the official buildinfo differs (None: not there, or no buildinfo)."""
+
+    name: str
+    lockfile: str
+    installed: str | None
+    buildinfo: str | None
+
+
+@dataclass(frozen=True)
+class PackageCounts:
+    lockfile: int  # packages the lockfile pins
+    installed: int  # packages installed in the sandbox
+    installed_not_locked: int  # the base environment's own, pinned by the environment's digest
+
+
+@dataclass(frozen=True)
 class PackageComparison:
     status: PackageStatus
     reason: str = ""
-    drift: tuple[dict[str, Any], ...] = ()  # {name, lockfile, installed, buildinfo}
-    counts: dict[str, int] = field(default_factory=dict)
+    drift: tuple[PackageDrift, ...] = ()
+    counts: PackageCounts | None = None  # None: nothing was compared
 
 
 class Verdict(StrEnum):

@@ -38,10 +38,10 @@ def test_normalisers_never_hide_content(tmp_path: Path, cfg: Settings) -> None:
     a = tar(tmp_path, "a.tar", {"f": "same\n"})
     b = tar(tmp_path, "b.tar", {"f": "same\n"}, mtime=EPOCH + 5)
     same = compare_paths(a, b, cfg, normalizers=("timestamps",))
-    assert same.equivalent and same.normalized["normalizers"] == ["timestamps"]
+    assert same.equivalent and same.normalized is not None and same.normalized.normalizers == ("timestamps",)
     c = tar(tmp_path, "c.tar", {"f": "changed\n"}, mtime=EPOCH + 5)
     result = compare_paths(a, c, cfg, normalizers=("timestamps",))
-    assert not result.equivalent and result.normalized["equivalent"] is False
+    assert not result.equivalent and result.normalized is not None and result.normalized.equivalent is False
     with pytest.raises(InputError, match="unknown normaliser 'nope'"):
         compare_paths(a, b, cfg, normalizers=("nope",))
 

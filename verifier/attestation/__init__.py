@@ -12,11 +12,12 @@ from verifier.attestation.statement import (
     PAYLOAD_TYPE,
     build_statement,
     statement_bytes,
+    verification_result,
 )
 from verifier.attestation.verify import VerifiedAttestation, verify_envelope
 
 __all__ = [
     "DEFAULT_POLICY_URI", "DEFAULT_VERIFIER_ID", "PAYLOAD_TYPE", "VerifiedAttestation",
     "build_statement", "cosign_envelope", "generate_keypair", "load_public_key",
-    "parse_envelope", "sign_statement", "statement_bytes", "verify_envelope",
+    "parse_envelope", "sign_statement", "statement_bytes", "verification_result", "verify_envelope",
 ]

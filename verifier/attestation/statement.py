@@ -15,6 +15,8 @@ import jsonschema
 
 from verifier import __version__
 from verifier.errors import InputError
+from verifier.report.model import Report, timestamp
+from verifier.stages import ArtifactStatus, Verdict
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 VSA_PREDICATE_TYPE = "https://slsa.dev/verification_summary/v1"
@@ -81,47 +83,46 @@ def _ref(uri: str, sha256: str) -> dict[str, Any]:
     return {"uri": uri, "digest": {"sha256": sha256}}
 
 
-def _input_attestations(report: dict[str, Any], report_sha256: str) -> list[dict[str, Any]]:
-    manifest = report["release"]["manifest"]
-    inputs = report["inputs"]
-    refs = [_ref(manifest["url"], manifest["sha256"])]
-    pins = [inputs["environment"], inputs.get("lockfile"), *inputs.get("sources", [])]
-    refs += [_ref(p["url"], p["sha256"]) for p in pins if p]
+def _input_attestations(report: Report, report_sha256: str) -> list[dict[str, Any]]:
+    manifest, inputs = report.release.manifest, report.inputs
+    refs = [_ref(manifest.url, manifest.sha256)]
+    pins = [inputs.environment, inputs.lockfile, *inputs.sources]
+    refs += [_ref(p.url, p.sha256) for p in pins if p is not None]
     refs.append(_ref(REPORT_URI, report_sha256))
     return refs
 
 
-def _subjects(report: dict[str, Any]) -> list[dict[str, Any]]:
-    official = [a for a in report["artifacts"] if a.get("official")]
+def _subjects(report: Report) -> list[dict[str, Any]]:
+    official = sorted(((a.name, a.official.sha256) for a in report.artifacts if a.official), key=lambda s: s[0])
     if not official:
         raise InputError("report: no official artifacts to attest (the statement needs a subject)")
-    return [{"name": a["name"], "digest": {"sha256": a["official"]["sha256"]}}
-            for a in sorted(official, key=lambda a: a["name"])]
+    return [{"name": name, "digest": {"sha256": sha256}} for name, sha256 in official]
 
 
-def _levels(report: dict[str, Any]) -> list[str]:
-    identical = all(a["status"] == "IDENTICAL" for a in report["artifacts"])
-    return [REPRODUCED_LEVEL] if report["verdict"] == "REPRODUCIBLE" and identical else []
+def verification_result(report: Report) -> str:
+    """PASSED only for a REPRODUCIBLE report; everything else (EQUIVALENT too) FAILED."""
+    return "PASSED" if report.verdict == Verdict.REPRODUCIBLE else "FAILED"
 
 
-def build_statement(report: dict[str, Any], report_bytes_sha256: str, *,
+def _levels(report: Report) -> list[str]:
+    identical = all(a.status == ArtifactStatus.IDENTICAL for a in report.artifacts)
+    return [REPRODUCED_LEVEL] if report.verdict == Verdict.REPRODUCIBLE and identical else []
+
+
+def build_statement(report: Report, report_bytes_sha256: str, *,
                     time_verified: str | None = None, policy_uri: str = DEFAULT_POLICY_URI,
                     verifier_id: str = DEFAULT_VERIFIER_ID) -> dict[str, Any]:
     """The in-toto Statement v1 + VSA v1 predicate for a verify report (FAILED ones too)."""
-    try:
-        predicate = {
-            "verifier": {"id": verifier_id, "version": {"verifier": report["tool"]["version"] or __version__}},
-            "timeVerified": time_verified or report["finished"],
-            "resourceUri": report["release"]["manifest"]["url"],
-            "policy": {"uri": policy_uri},
-            "inputAttestations": _input_attestations(report, report_bytes_sha256),
-            "verificationResult": "PASSED" if report["verdict"] == "REPRODUCIBLE" else "FAILED",
-            "verifiedLevels": _levels(report),
-            "slsaVersion": "1.0",
-        }
-        subjects = _subjects(report)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"report: missing or malformed field ({type(exc).__name__}: {exc})") from None
-    statement = {"_type": STATEMENT_TYPE, "subject": subjects,
+    predicate = {
+        "verifier": {"id": verifier_id, "version": {"verifier": report.tool.version or __version__}},
+        "timeVerified": time_verified or timestamp(report.finished),
+        "resourceUri": report.release.manifest.url,
+        "policy": {"uri": policy_uri},
+        "inputAttestations": _input_attestations(report, report_bytes_sha256),
+        "verificationResult": verification_result(report),
+        "verifiedLevels": _levels(report),
+        "slsaVersion": "1.0",
+    }
+    statement = {"_type": STATEMENT_TYPE, "subject": _subjects(report),
                  "predicateType": VSA_PREDICATE_TYPE, "predicate": predicate}
     return check_statement(statement, "report")

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from verifier.compare.hints import BuildClock
-from verifier.errors import ExitCode, InputError, where
+from verifier.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from verifier.report.comparison import ComparisonDocument
 
 FORMATS = ("text", "json", "markdown", "html")
 
@@ -28,43 +31,12 @@ def _clock(source_date_epoch: int | None, build_time: str | None) -> BuildClock:
     return BuildClock(source_date_epoch, started, finished)
 
 
-def _document(a: Path, b: Path, normalize: tuple[str, ...], clock: BuildClock) -> dict[str, Any]:
-    import sys
-
+def _document(a: Path, b: Path, normalize: tuple[str, ...], clock: BuildClock) -> ComparisonDocument:
     from verifier.compare.api import compare_paths
-    from verifier.render.comparison import COMPARE_VERSION
+    from verifier.report.comparison import comparison_document
     from verifier.settings import Settings
-    from verifier.status import StatusLine
 
-    with StatusLine(sys.stderr.isatty()).step("comparing") as status:
-        c = compare_paths(a, b, Settings(), normalizers=normalize, clock=clock, progress=status.member)
-    return {"compare_version": COMPARE_VERSION, "source1": str(a), "source2": str(b), "identical": c.identical,
-            "equivalent": c.equivalent, "normalized": c.normalized, "degradations": list(c.degradations),
-            "difference": c.difference.to_json() if c.difference else None}
-
-
-def _load(path: Path) -> dict[str, Any]:
-    from verifier.files import read_limited
-    from verifier.manifest import strict_json_loads
-    from verifier.render.comparison import COMPARE_VERSION
-
-    data = read_limited(path, 64 << 20, "comparison")
-    doc = strict_json_loads(data, str(path))
-    if not isinstance(doc, dict) or doc.get("compare_version") != COMPARE_VERSION:
-        raise InputError(where(path, f"not a verifier compare document of version {COMPARE_VERSION}"))
-    return doc
-
-
-def _cap_diffs(node: Any, max_lines: int) -> None:
-    """Display limit: cut every unified diff to ``max_lines`` lines, saying so (the result is unchanged)."""
-    if not isinstance(node, dict):
-        return
-    diff = node.get("unified_diff")
-    if isinstance(diff, str) and diff.count("\n") > max_lines:
-        node["unified_diff"] = "\n".join(diff.split("\n")[:max_lines]) + "\n"
-        node["comments"] = [*node.get("comments", []), f"diff cut to {max_lines} lines for display (--max-diff-lines)"]
-    for child in node.get("details") or []:
-        _cap_diffs(child, max_lines)
+    return comparison_document(a, b, compare_paths(a, b, Settings(), normalizers=normalize, clock=clock))
 
 
 def _cap_output(text: str, max_bytes: int, status: str) -> str:
@@ -92,31 +64,29 @@ def compare_command(
     from verifier.atomic import write_bytes
     from verifier.render.comparison import render_comparison
     from verifier.render.formats import ReportFormat
+    from verifier.report.comparison import CompareStatus, cap_diffs, load_comparison
 
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt!r}: choose from {', '.join(FORMATS)}")
     if load is not None:
-        doc = _load(load)
+        doc = load_comparison(load)
     elif a is None or b is None:
         raise InputError("compare: give two paths A and B, or --load FILE")
     else:
         names = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
         doc = _document(a, b, names, _clock(source_date_epoch, build_time))
     if max_diff_lines is not None:
-        _cap_diffs(doc.get("difference"), max(max_diff_lines, 1))
+        doc = cap_diffs(doc, max(max_diff_lines, 1))
     text = render_comparison(doc, ReportFormat(fmt))
     if max_report_bytes is not None and fmt != "json":
-        status = "IDENTICAL" if doc.get("identical") else "DIFFERENT"
-        text = _cap_output(text, max(max_report_bytes, 256), status)
+        text = _cap_output(text, max(max_report_bytes, 256), doc.status)
     if output is None:
         typer.echo(text, nl=False)
     else:
         write_bytes(output, text.encode())
     if html is not None:
         write_bytes(html, render_comparison(doc, ReportFormat.HTML).encode())
-    if doc.get("identical") or doc.get("equivalent"):
-        return int(ExitCode.OK)
-    return int(ExitCode.DIFFERENT)
+    return int(ExitCode.DIFFERENT if doc.status == CompareStatus.DIFFERENT else ExitCode.OK)
 
 
 def register(app: typer.Typer) -> None:

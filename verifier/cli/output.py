@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from verifier.atomic import write_bytes as write_atomically
 from verifier.errors import InputError
+from verifier.report.model import Report
 
 
-def emit_report(report: dict[str, Any], report_path: Path, *, fmt: str, output: Path | None,
+def emit_report(report: Report, report_path: Path, *, fmt: str, output: Path | None,
                 signing_keys: list[str], badge: Path | None) -> None:
     from verifier.render import ReportFormat, render, render_badge
 
@@ -27,16 +27,16 @@ def emit_report(report: dict[str, Any], report_path: Path, *, fmt: str, output: 
     else:
         write_atomically(output, text.encode("utf-8"))
     if badge is not None:
-        write_atomically(badge, (json.dumps(render_badge(report), sort_keys=True) + "\n").encode())
+        write_atomically(badge, render_badge(report).json().encode())
     if signing_keys:
         sign_report(report, report_path, signing_keys)
 
 
-def sign_report(report: dict[str, Any], report_path: Path, signing_keys: list[str]) -> Path:
+def sign_report(report: Report, report_path: Path, signing_keys: list[str]) -> Path:
     import hashlib
 
     from verifier.attestation import build_statement, sign_statement
-    from verifier.report.document import report_bytes
+    from verifier.report.codec import report_bytes
 
     digest = hashlib.sha256(report_bytes(report)).hexdigest()
     envelope = sign_statement(build_statement(report, digest), signing_keys)

@@ -44,7 +44,7 @@ def _print_verified(path: Path, v: VerifiedAttestation) -> None:
 
 
 def _check_report_digest(report: Path, attested: str | None) -> None:
-    from verifier.report.document import MAX_REPORT_BYTES
+    from verifier.report.codec import MAX_REPORT_BYTES
 
     actual = hashlib.sha256(_read_limited(report, MAX_REPORT_BYTES, "report")).hexdigest()
     if actual != attested:
@@ -84,7 +84,7 @@ def render_command(
 ) -> int:
     """Re-render a saved report in another format."""
     from verifier.render import render, render_badge
-    from verifier.report.document import load_report
+    from verifier.report.codec import load_report
 
     chosen = _format(fmt)
     doc = load_report(report)
@@ -94,7 +94,7 @@ def render_command(
     else:
         write_atomically(output, text.encode("utf-8"))
     if badge is not None:
-        write_atomically(badge, (json.dumps(render_badge(doc), sort_keys=True) + "\n").encode())
+        write_atomically(badge, render_badge(doc).json().encode())
     return 0
 
 
@@ -120,10 +120,10 @@ def sign_command(
 ) -> int:
     """Sign a saved report as an in-toto statement with a SLSA VSA predicate (FAILED too)."""
     from verifier import attestation as att
-    from verifier.report.document import MAX_REPORT_BYTES, load_report
+    from verifier.report.codec import MAX_REPORT_BYTES, parse_report
 
-    doc = load_report(report)
-    digest = hashlib.sha256(_read_limited(report, MAX_REPORT_BYTES, "report")).hexdigest()
+    data = _read_limited(report, MAX_REPORT_BYTES, "report")
+    doc, digest = parse_report(data, report), hashlib.sha256(data).hexdigest()  # one read: the bytes signed are the bytes checked
     statement = att.build_statement(doc, digest, time_verified=time_verified,
                                     policy_uri=policy_uri or att.DEFAULT_POLICY_URI,
                                     verifier_id=verifier_id or att.DEFAULT_VERIFIER_ID)
@@ -133,7 +133,7 @@ def sign_command(
         existing = _read_limited(append_to, MAX_ENVELOPE_READ, "envelope")
         envelope = att.cosign_envelope(existing, str(append_to), statement, list(signing_key))
     write_atomically(out, (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode())
-    typer.echo(f"signed {report} ({statement['predicate']['verificationResult']}): {out}")
+    typer.echo(f"signed {report} ({att.verification_result(doc)}): {out}")
     return 0
 
 

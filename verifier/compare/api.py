@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from verifier.compare.difference import Difference
 from verifier.compare.engine import compare_sides, same_content
 from verifier.compare.hints import BuildClock, add_hints
 from verifier.compare.interface import CompareContext, Recurse, Side
-from verifier.compare.normalize import check_names, normalize
+from verifier.compare.normalize import Normalization, check_names, normalize
 from verifier.errors import InputError, where
 from verifier.settings import Settings
 
@@ -22,7 +22,7 @@ class Comparison:
     difference: Difference | None
     degradations: tuple[str, ...] = ()
     equivalent: bool = False  # identical after the chosen normalisers
-    normalized: dict = field(default_factory=dict)
+    normalized: Normalization | None = None  # None: no normaliser was asked for
 
 
 def _check(path: Path) -> None:
@@ -67,7 +67,7 @@ def compare_paths(a: Path, b: Path, settings: Settings, *, normalizers: tuple[st
     if tree is None:  # bytes differ yet nothing was found: never report "identical"
         tree = Difference(la, lb, ("differs, unexplained",), kind="bytes")
     tree = add_hints(tree, clock)
-    equivalent, record = False, {}
+    equivalent, record = False, None
     if normalizers:
         remaining, record = normalize(tree, normalizers)
         equivalent = remaining is None

@@ -67,13 +67,3 @@ class Difference:
             "unified_diff": self.unified_diff, "details": [d.to_json() for d in self.details],
             "hints": list(self.hints), "kind": self.kind,
         }
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> "Difference":
-        return cls(
-            source1=str(doc["source1"]), source2=str(doc["source2"]),
-            comments=tuple(str(c) for c in doc.get("comments", [])),
-            unified_diff=doc.get("unified_diff"),
-            details=tuple(cls.from_json(d) for d in doc.get("details", [])),
-            hints=tuple(str(h) for h in doc.get("hints", [])), kind=str(doc.get("kind", "")),
-        )

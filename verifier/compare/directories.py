@@ -53,5 +53,5 @@ def compare_directories(a: Path, b: Path, settings: Settings, la: str, lb: str,
     if tree is None:
         return Comparison(True, None)
     tree = add_hints(tree, clock)
-    remaining, record = normalize(tree, normalizers) if normalizers else (tree, {})
+    remaining, record = normalize(tree, normalizers) if normalizers else (tree, None)
     return Comparison(False, tree, tuple(degradations), bool(normalizers) and remaining is None, record)

@@ -19,6 +19,16 @@ from verifier.errors import InputError
 
 
 @dataclass(frozen=True)
+class Normalization:
+    """What normalising did, for the record: the names applied (in the order given), whether
+    nothing was left, and the sha256 of the canonical JSON of the tree that was left."""
+
+    normalizers: tuple[str, ...]
+    equivalent: bool
+    remaining_tree_sha256: str
+
+
+@dataclass(frozen=True)
 class Normalizer:
     description: str
     kinds: frozenset[str]  # node kinds this normaliser may remove
@@ -70,11 +80,10 @@ def _prune(node: Difference, chosen: list[Normalizer]) -> Difference | None:
     return replace(node, details=children)
 
 
-def normalize(diff: Difference | None, names: Iterable[str]) -> tuple[Difference | None, dict]:
+def normalize(diff: Difference | None, names: Iterable[str]) -> tuple[Difference | None, Normalization]:
     """The tree left after the chosen normalisers, and a record for the report."""
     chosen_names = check_names(names)
     remaining = _prune(diff, [NORMALIZERS[n] for n in chosen_names]) if diff is not None else None
     canonical = json.dumps(remaining.to_json() if remaining else None, sort_keys=True).encode()
-    record = {"normalizers": list(chosen_names), "equivalent": remaining is None,
-              "remaining_tree_sha256": hashlib.sha256(canonical).hexdigest()}
+    record = Normalization(tuple(chosen_names), remaining is None, hashlib.sha256(canonical).hexdigest())
     return remaining, record

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from verifier.atomic import write_bytes
 from verifier.packages.interface import LockedEnvironment
-from verifier.stages import InstalledPackage, PackageComparison, PackageStatus
+from verifier.stages import InstalledPackage, PackageComparison, PackageCounts, PackageDrift, PackageStatus
 
 MAX_DRIFT = 500
 
@@ -30,18 +30,17 @@ def compare_packages(locked: LockedEnvironment | None, installed: tuple[Installe
         return PackageComparison(PackageStatus.NOT_CHECKED, reason="installed packages could not be read")
     have = {p.name: p.version for p in installed}
     theirs = {p.name: p.version for p in official.packages} if official else {}
-    drift = []
+    drift: list[PackageDrift] = []
     for p in locked.packages:
         got = have.get(p.name)
         if got != p.version or (official and theirs.get(p.name) != p.version):
-            drift.append({"name": p.name, "lockfile": p.version, "installed": got,
-                          "buildinfo": theirs.get(p.name) if official else None})
-    counts = {"lockfile": len(locked.packages), "installed": len(installed),
-              "installed_not_locked": len(set(have) - {p.name for p in locked.packages})}
+            drift.append(PackageDrift(p.name, p.version, got, theirs.get(p.name) if official else None))
+    counts = PackageCounts(lockfile=len(locked.packages), installed=len(installed),
+                           installed_not_locked=len(set(have) - {p.name for p in locked.packages}))
     if drift:
         first = drift[0]
-        reason = (f"{len(drift)} package(s) differ from the lockfile, e.g. {first['name']}: "
-                  f"locked {first['lockfile']}, installed {first['installed'] or 'nothing'}")
+        reason = (f"{len(drift)} package(s) differ from the lockfile, e.g. {first.name}: "
+                  f"locked {first.lockfile}, installed {first.installed or 'nothing'}")
         return PackageComparison(PackageStatus.DRIFT, reason=reason, drift=tuple(drift[:MAX_DRIFT]), counts=counts)
     return PackageComparison(PackageStatus.MATCH, reason=f"all {len(locked.packages)} locked packages installed "
                                                          "at their locked versions", counts=counts)

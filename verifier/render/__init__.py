@@ -1,30 +1,21 @@
-"""Presenters of the verify report: text, Markdown, HTML, JSON, JUnit XML, and a badge.
+"""Presenters of the verify report (``Report``): text, Markdown, HTML, JSON, JUnit XML,
+and a badge; and of a comparison (``comparison.py``).
 
 Every presenter is deterministic (same report, same output) and escapes every string it
-takes from the report (see ``escape.py``). A report with the wrong shape is an
-``InputError``, never a crash.
+takes from the report (see ``escape.py``). Reports are validated when loaded
+(verifier/report/codec.py), so a presenter never meets a malformed one.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from verifier.errors import InputError
-from verifier.render.badge import render_badge as _badge
+from verifier.render.badge import Badge, render_badge
 from verifier.render.formats import PRESENTERS, ReportFormat
+from verifier.report.model import Report
 
 
-def render(report: dict[str, Any], fmt: ReportFormat) -> str:
+def render(report: Report, fmt: ReportFormat) -> str:
     """The report in ``fmt``."""
-    try:
-        return PRESENTERS[ReportFormat(fmt)](report)
-    except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
-        raise InputError(f"report: cannot render as {fmt}: malformed field ({type(exc).__name__}: {exc})") from None
+    return PRESENTERS[fmt](report)
 
 
-def render_badge(report: dict[str, Any]) -> dict[str, Any]:
-    """shields.io endpoint JSON (schemaVersion 1) for the report's verdict."""
-    return _badge(report)
-
-
-__all__ = ["ReportFormat", "render", "render_badge"]
+__all__ = ["Badge", "ReportFormat", "render", "render_badge"]

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from dataclasses import dataclass
 
-from verifier.render.escape import clean
 from verifier.render.sections import VERDICT_COLOR
+from verifier.report.model import Report
+from verifier.stages import Verdict
 
-MESSAGE = {"REPRODUCIBLE": "reproducible", "EQUIVALENT": "equivalent",
-           "DIFFERENT": "not reproducible", "INCONCLUSIVE": "inconclusive"}
+MESSAGE = {Verdict.REPRODUCIBLE: "reproducible", Verdict.EQUIVALENT: "equivalent",
+           Verdict.DIFFERENT: "not reproducible", Verdict.INCONCLUSIVE: "inconclusive"}
 
 
-def render_badge(report: dict[str, Any]) -> dict[str, Any]:
-    verdict = str(report.get("verdict"))
-    return {"schemaVersion": 1, "label": "rebuild",
-            "message": MESSAGE.get(verdict, clean(verdict, 40).lower()),
-            "color": VERDICT_COLOR.get(verdict, "lightgrey")}
+@dataclass(frozen=True)
+class Badge:
+    label: str
+    message: str
+    color: str
+
+    def json(self) -> str:
+        """The endpoint document shields.io reads (sorted keys, one line and a newline)."""
+        doc = {"schemaVersion": 1, "label": self.label, "message": self.message, "color": self.color}
+        return json.dumps(doc, sort_keys=True) + "\n"
+
+
+def render_badge(report: Report) -> Badge:
+    return Badge("rebuild", MESSAGE[report.verdict], VERDICT_COLOR[report.verdict.value])

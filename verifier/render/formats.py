@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
 
 from verifier.render.html import render_html
 from verifier.render.junit import render_junit
 from verifier.render.markdown import render_markdown
 from verifier.render.text import render_text
-from verifier.report.document import report_bytes
+from verifier.report.codec import report_bytes
+from verifier.report.model import Report
 
 
 class ReportFormat(StrEnum):
@@ -21,12 +21,12 @@ class ReportFormat(StrEnum):
     JUNIT = "junit"
 
 
-def render_json(report: dict[str, Any]) -> str:
-    """The canonical report JSON: the very bytes the pipeline writes (sorted keys, UTF-8)."""
+def render_json(report: Report) -> str:
+    """The canonical report JSON: the very bytes the pipeline writes (sorted keys, ASCII)."""
     return report_bytes(report).decode("utf-8")
 
 
-Presenter = Callable[[dict[str, Any]], str]
+Presenter = Callable[[Report], str]
 PRESENTERS: dict[ReportFormat, Presenter] = {
     ReportFormat.TEXT: render_text,
     ReportFormat.MARKDOWN: render_markdown,

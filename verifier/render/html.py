@@ -8,11 +8,12 @@ visible, then HTML-escaped). Difference trees are nested ``<details>`` elements.
 
 from __future__ import annotations
 
-from typing import Any
-
+from verifier.compare.difference import Difference
 from verifier.render import sections as s
 from verifier.render.escape import html_block, html_text
 from verifier.render.tree import Node, label, walk
+from verifier.report.codec import REPORT_VERSION
+from verifier.report.model import Artifact, Report
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 CSS = """
@@ -43,12 +44,11 @@ def _section(ident: str, heading: str, body: str) -> str:
     return f'<section id="{ident}"><h2>{heading}</h2>\n{body}\n</section>'
 
 
-def _header(report: dict[str, Any]) -> str:
-    verdict = str(report.get("verdict"))
-    css = f"v-{verdict}" if verdict in s.VERDICT_COLOR else "v-INCONCLUSIVE"
-    reasons = "".join(f"<li>{html_text(r)}</li>" for r in s.items(report.get("reasons")))
-    return (f'<header id="verdict" class="verdict {css}"><h1>{html_text(verdict)}</h1>'
-            f"<p>{html_text(s.title(report))}</p><ul>{reasons}</ul></header>")
+def _header(report: Report) -> str:
+    verdict = report.verdict.value
+    reasons = "".join(f"<li>{html_text(r)}</li>" for r in report.reasons)
+    return (f'<header id="verdict" class="verdict v-{verdict}"><h1>{html_text(verdict)}</h1>'
+            f"<p>{html_text(report.title)}</p><ul>{reasons}</ul></header>")
 
 
 def _node_body(node: Node) -> str:
@@ -61,7 +61,7 @@ def _node_body(node: Node) -> str:
     return "".join(parts)
 
 
-def _tree(tree: Any) -> str:
+def _tree(tree: Difference | None) -> str:
     """Nested <details> from the depth-first walk: close elements as the depth falls."""
     out, open_count = [], 0
     for item in walk(tree):
@@ -76,34 +76,34 @@ def _tree(tree: Any) -> str:
     return "".join(out) + "</details>" * open_count
 
 
-def _artifact(a: dict[str, Any]) -> str:
-    status = str(a.get("status"))
-    notes = "".join(f"<p>{html_text(c)}</p>" for c in s.items(a.get("comments")))
-    tree = _tree(a.get("difference")) if a.get("difference") else ""
-    return (f'<div class="artifact"><h3>{html_text(a.get("name"))}: '
+def _artifact(a: Artifact) -> str:
+    status = a.status.value
+    notes = "".join(f"<p>{html_text(c)}</p>" for c in a.comments)
+    tree = _tree(a.difference) if a.difference else ""
+    return (f'<div class="artifact"><h3>{html_text(a.name)}: '
             f'<span class="s-{html_text(status)}">{html_text(status)}</span></h3>{notes}{tree}</div>')
 
 
-def _artifacts(report: dict[str, Any]) -> str:
-    rows = _table([s.artifact_row(a) for a in s.artifacts(report)], s.ARTIFACT_HEADERS)
-    return rows + "\n" + "\n".join(_artifact(a) for a in s.artifacts(report))
+def _artifacts(report: Report) -> str:
+    rows = _table([s.artifact_row(a) for a in report.artifacts], s.ARTIFACT_HEADERS)
+    return rows + "\n" + "\n".join(_artifact(a) for a in report.artifacts)
 
 
-def render_html(report: dict[str, Any]) -> str:
-    title = html_text(f"verifier report: {s.title(report)}: {report.get('verdict')}")
+def render_html(report: Report) -> str:
+    title = html_text(f"verifier report: {report.title}: {report.verdict}")
     body = "\n".join([
         _header(report),
         _section("artifacts", "Artifacts", _artifacts(report)),
         _section("packages", "Package manifest", _table(s.packages_summary(report)) + _table(s.drift_rows(report), s.DRIFT_HEADERS)),
         _section("inputs", "Inputs", _table(s.input_rows(report), s.INPUT_HEADERS)),
         _section("environment", "Environment", _table(s.environment_rows(report))),
-        _section("build", "Build", _table(s.build_rows(report)) + f"<pre>{html_block(s.dig(report, 'build', 'log_tail'), 80)}</pre>"),
+        _section("build", "Build", _table(s.build_rows(report)) + f"<pre>{html_block(report.build.log_tail, 80)}</pre>"),
         _section("timings", "Timings", _table(s.timing_rows(report))),
     ])
-    tool = html_text(f"{s.dig(report, 'tool', 'name')} {s.dig(report, 'tool', 'version')}")
+    tool = html_text(f"{report.tool.name} {report.tool.version}")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{title}</title>\n<style>{CSS}</style></head>\n<body>\n{body}\n"
-            f"<footer><p>report_version {html_text(report.get('report_version'))}, written by {tool}</p></footer>\n"
+            f"<footer><p>report_version {REPORT_VERSION}, written by {tool}</p></footer>\n"
             "</body></html>\n")

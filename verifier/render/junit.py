@@ -9,18 +9,19 @@ characters (invalid in XML 1.0) and bidi overrides were made visible by ``clean`
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
 
 from verifier.render import sections as s
 from verifier.render.escape import clean, clean_block
 from verifier.render.tree import label, walk
+from verifier.report.model import Artifact, Report, timestamp
+from verifier.stages import ArtifactStatus, PackageStatus, Verdict
 
-FAILING = {"DIFFERENT", "MISSING", "EXTRA"}
+FAILING = {ArtifactStatus.DIFFERENT, ArtifactStatus.MISSING, ArtifactStatus.EXTRA}
 
 
-def _explanation(a: dict[str, Any]) -> str:
-    lines = [clean(c) for c in s.items(a.get("comments"))]
-    for item in walk(a.get("difference")):
+def _explanation(a: Artifact) -> str:
+    lines = [clean(c) for c in a.comments]
+    for item in walk(a.difference):
         if isinstance(item, str):
             lines.append(item)
             continue
@@ -35,28 +36,28 @@ def _outcome(case: ET.Element, tag: str, message: str, text: str) -> None:
     child.text = clean_block(text, 200)
 
 
-def _artifact_case(suite: ET.Element, a: dict[str, Any], inconclusive: bool) -> None:
-    status = str(a.get("status"))
-    case = ET.SubElement(suite, "testcase", {"classname": "verifier.artifacts", "name": clean(a.get("name"))})
-    digest = f"official {s.dig(a, 'official', 'sha256') or '-'}, rebuilt {s.dig(a, 'rebuilt', 'sha256') or '-'}"
-    if status == "IDENTICAL":
+def _artifact_case(suite: ET.Element, a: Artifact, inconclusive: bool) -> None:
+    status = a.status.value
+    case = ET.SubElement(suite, "testcase", {"classname": "verifier.artifacts", "name": clean(a.name)})
+    digest = f"official {a.official.sha256 if a.official else '-'}, rebuilt {a.rebuilt.sha256 if a.rebuilt else '-'}"
+    if a.status == ArtifactStatus.IDENTICAL:
         return
     if inconclusive:
         _outcome(case, "error", f"{status}: evidence incomplete", digest + "\n" + _explanation(a))
-    elif status in FAILING:
+    elif a.status in FAILING:
         _outcome(case, "failure", f"{status}: {digest}", _explanation(a))
     else:
         ET.SubElement(case, "system-out").text = clean_block(f"{status}: {digest}\n{_explanation(a)}", 200)
 
 
-def _packages_case(suite: ET.Element, report: dict[str, Any]) -> None:
-    p = s.dig(report, "packages") or {}
+def _packages_case(suite: ET.Element, report: Report) -> None:
+    p = report.packages
     case = ET.SubElement(suite, "testcase", {"classname": "verifier.packages", "name": "package manifest"})
-    status, reason = str(p.get("status")), clean(p.get("reason"))
+    status, reason = p.status.value, clean(p.reason)
     drift = "\n".join(" ".join(clean(v) for v in row) for row in s.drift_rows(report))
-    if status == "DRIFT":
+    if p.status == PackageStatus.DRIFT:
         _outcome(case, "failure", f"DRIFT: {reason}", drift)
-    elif status != "MATCH":
+    elif p.status != PackageStatus.MATCH:
         ET.SubElement(case, "skipped", {"message": clean(f"{status}: {reason}")})
 
 
@@ -64,20 +65,21 @@ def _count(suite: ET.Element, tag: str) -> str:
     return str(len(suite.findall(f"testcase/{tag}")))
 
 
-def render_junit(report: dict[str, Any]) -> str:
-    inconclusive = report.get("verdict") == "INCONCLUSIVE"
+def render_junit(report: Report) -> str:
+    inconclusive = report.verdict == Verdict.INCONCLUSIVE
     root = ET.Element("testsuites", {"name": "verifier"})
-    suite = ET.SubElement(root, "testsuite", {"name": clean(f"verify {s.title(report)}")})
+    suite = ET.SubElement(root, "testsuite", {"name": clean(f"verify {report.title}")})
     props = ET.SubElement(suite, "properties")
-    for name in ("verdict", "started", "finished"):
-        ET.SubElement(props, "property", {"name": name, "value": clean(report.get(name))})
-    for a in s.artifacts(report):
+    values = {"verdict": report.verdict.value, "started": timestamp(report.started), "finished": timestamp(report.finished)}
+    for name, value in values.items():
+        ET.SubElement(props, "property", {"name": name, "value": value})
+    for a in report.artifacts:
         _artifact_case(suite, a, inconclusive)
-    if inconclusive and not s.artifacts(report):
+    if inconclusive and not report.artifacts:
         case = ET.SubElement(suite, "testcase", {"classname": "verifier.artifacts", "name": "artifacts"})
-        _outcome(case, "error", "INCONCLUSIVE: no artifact was compared", "\n".join(map(clean, s.items(report.get("reasons")))))
+        _outcome(case, "error", "INCONCLUSIVE: no artifact was compared", "\n".join(map(clean, report.reasons)))
     _packages_case(suite, report)
-    reasons = [f"verdict: {clean(report.get('verdict'))}"] + [f"- {clean(r)}" for r in s.items(report.get("reasons"))]
+    reasons = [f"verdict: {report.verdict.value}"] + [f"- {clean(r)}" for r in report.reasons]
     ET.SubElement(suite, "system-out").text = "\n".join(reasons)
     counts = {"tests": str(len(suite.findall("testcase"))), "failures": _count(suite, "failure"),
               "errors": _count(suite, "error"), "skipped": _count(suite, "skipped")}

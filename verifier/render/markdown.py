@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from enum import StrEnum
 
 from verifier.render import sections as s
 from verifier.render.escape import clean_block, html_text, md_text
 from verifier.render.tree import Node, label, walk
+from verifier.report.model import Report
 
 ICON = {"REPRODUCIBLE": "✅", "EQUIVALENT": "🟡", "DIFFERENT": "❌", "INCONCLUSIVE": "⚠️",
         "IDENTICAL": "✅", "MISSING": "❌", "EXTRA": "❌", "MATCH": "✅", "DRIFT": "⚠️", "NOT_CHECKED": "➖"}
@@ -24,11 +25,11 @@ def _table(rows: list[s.Row], headers: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _status(value: Any) -> str:
-    return f"{ICON.get(str(value), '')} {md_text(value)}".strip()
+def _status(value: StrEnum) -> str:
+    return f"{ICON[value.value]} {md_text(value)}"
 
 
-def _code(value: Any) -> str:
+def _code(value: s.Cell) -> str:
     return f"`{md_text(value, 80)}`" if value else "–"
 
 
@@ -49,13 +50,13 @@ def _node(node: Node) -> list[str]:
     return lines
 
 
-def _differences(report: dict[str, Any]) -> list[str]:
+def _differences(report: Report) -> list[str]:
     out: list[str] = []
-    differing = [a for a in s.artifacts(report) if a.get("difference")]
+    differing = [a for a in report.artifacts if a.difference]
     for a in differing[:MAX_TREES]:
-        summary = f"{html_text(a.get('name'))}: {html_text(a.get('status'))}"  # raw HTML: no Markdown escapes
+        summary = f"{html_text(a.name)}: {html_text(a.status)}"  # raw HTML: no Markdown escapes
         out += ["", f"<details><summary>{summary}</summary>", ""]
-        for item in walk(a.get("difference")):
+        for item in walk(a.difference):
             out += _node(item) if isinstance(item, Node) else [f"- _{md_text(item)}_"]
         out += ["", "</details>"]
     if len(differing) > MAX_TREES:
@@ -63,24 +64,24 @@ def _differences(report: dict[str, Any]) -> list[str]:
     return out
 
 
-def _artifacts(report: dict[str, Any]) -> list[str]:
-    rows, shown = [], s.artifacts(report)[:MAX_ROWS]
+def _artifacts(report: Report) -> list[str]:
+    rows, shown = [], report.artifacts[:MAX_ROWS]
     for a in shown:
-        name, status, official, rebuilt, sizes = s.artifact_row(a)
-        notes = "; ".join(md_text(c) for c in s.items(a.get("comments")))
-        rows.append(f"| {md_text(name)} | {_status(status)} | {_code(official)} | {_code(rebuilt)} | {md_text(sizes)} | {notes} |")
+        name, _, official, rebuilt, sizes = s.artifact_row(a)
+        notes = "; ".join(md_text(c) for c in a.comments)
+        rows.append(f"| {md_text(name)} | {_status(a.status)} | {_code(official)} | {_code(rebuilt)} | {md_text(sizes)} | {notes} |")
     head = ["| artifact | status | official sha256 | rebuilt sha256 | size | notes |", "|---|---|---|---|---|---|"]
-    more = len(s.artifacts(report)) - len(shown)
+    more = len(report.artifacts) - len(shown)
     tail = ["", f"_… and {more} more artifacts: see the HTML or JSON report_"] if more > 0 else []
     return head + rows + tail if rows else ["_no artifacts_"]
 
 
-def render_markdown(report: dict[str, Any]) -> str:
-    lines = [f"## {_status(report.get('verdict'))}: {md_text(s.title(report))}", ""]
-    lines += [f"- {md_text(r)}" for r in s.items(report.get("reasons"))]
+def render_markdown(report: Report) -> str:
+    lines = [f"## {_status(report.verdict)}: {md_text(report.title)}", ""]
+    lines += [f"- {md_text(r)}" for r in report.reasons]
     lines += ["", "### Artifacts", ""] + _artifacts(report) + _differences(report)
-    lines += ["", f"### Packages: {_status(s.dig(report, 'packages', 'status'))}", ""]
-    lines += [f"{md_text(s.dig(report, 'packages', 'reason'))}", ""] + _table(s.drift_rows(report), s.DRIFT_HEADERS)
+    lines += ["", f"### Packages: {_status(report.packages.status)}", ""]
+    lines += [f"{md_text(report.packages.reason)}", ""] + _table(s.drift_rows(report), s.DRIFT_HEADERS)
     lines += ["", "<details><summary>Inputs, environment and build</summary>", ""]
     lines += _table(s.input_rows(report), s.INPUT_HEADERS) + [""]
     lines += _table(s.environment_rows(report) + s.build_rows(report), ("field", "value"))

@@ -5,96 +5,75 @@ Presenters escape every value themselves; nothing here formats for a medium.
 
 from __future__ import annotations
 
-from typing import Any
+from verifier.manifest import PinnedFile
+from verifier.report.model import Artifact, Report, timestamp
 
-Row = tuple[Any, ...]
+Cell = str | int | float | bool | None
+Row = tuple[Cell, ...]
 VERDICT_COLOR = {"REPRODUCIBLE": "brightgreen", "EQUIVALENT": "yellowgreen",
                  "DIFFERENT": "red", "INCONCLUSIVE": "lightgrey"}
-
-
-def dig(doc: Any, *keys: str) -> Any:
-    """``doc[k1][k2]…`` or None when a level is absent or not an object."""
-    for key in keys:
-        if not isinstance(doc, dict):
-            return None
-        doc = doc.get(key)
-    return doc
-
-
-def items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def title(report: dict[str, Any]) -> str:
-    return f"{dig(report, 'release', 'name')} {dig(report, 'release', 'version')}"
-
 
 INPUT_HEADERS = ("input", "name", "sha256", "size", "url")
 
 
-def input_rows(report: dict[str, Any]) -> list[Row]:
-    inputs = dig(report, "inputs") or {}
-    manifest = dig(report, "release", "manifest") or {}
-    rows: list[Row] = [("manifest", "release.json", manifest.get("sha256"), manifest.get("size"), manifest.get("url"))]
-    pins = [("environment", dig(inputs, "environment")), ("lockfile", dig(inputs, "lockfile"))]
-    pins += [("source", s) for s in items(dig(inputs, "sources"))]
-    pins += [("official buildinfo", dig(inputs, "official_buildinfo"))]
-    for role, pin in pins:
-        if isinstance(pin, dict):
-            rows.append((role, pin.get("name"), pin.get("sha256"), pin.get("size"), pin.get("url")))
+def input_rows(report: Report) -> list[Row]:
+    manifest, inputs = report.release.manifest, report.inputs
+    rows: list[Row] = [("manifest", "release.json", manifest.sha256, manifest.size, manifest.url)]
+    pins: list[tuple[str, PinnedFile | None]] = [("environment", inputs.environment), ("lockfile", inputs.lockfile)]
+    pins += [("source", s) for s in inputs.sources]
+    pins += [("official buildinfo", inputs.official_buildinfo)]
+    rows += [(role, pin.name, pin.sha256, pin.size, pin.url) for role, pin in pins if pin is not None]
     return rows
 
 
-def environment_rows(report: dict[str, Any]) -> list[Row]:
-    env = dig(report, "environment")
-    if not isinstance(env, dict):
+def environment_rows(report: Report) -> list[Row]:
+    env = report.environment
+    if env is None:
         return [("environment", "not prepared")]
-    return [("image", env.get("image")), ("image id", env.get("image_id")),
-            ("reused", env.get("reused")), ("runtime", dig(env, "runtime", "name")),
-            ("runtime reason", dig(env, "runtime", "reason")), ("podman", env.get("podman_version")),
-            ("network", dig(report, "sandbox", "network"))]
+    return [("image", env.image), ("image id", env.image_id),
+            ("reused", env.reused), ("runtime", env.runtime.name),
+            ("runtime reason", env.runtime.reason), ("podman", env.podman_version),
+            ("network", report.sandbox.network if report.sandbox else None)]
 
 
-def build_rows(report: dict[str, Any]) -> list[Row]:
-    b = dig(report, "build") or {}
-    variables = " ".join(f"{k}={v}" for k, v in sorted((b.get("variables") or {}).items()))
-    return [("command", b.get("command")), ("workdir", b.get("workdir")),
-            ("outputs", " ".join(map(str, items(b.get("outputs"))))),
-            ("SOURCE_DATE_EPOCH", b.get("source_date_epoch")), ("variables", variables),
-            ("status", b.get("status")), ("exit status", b.get("exit_status")),
-            ("reason", b.get("reason")), ("seconds", b.get("seconds")), ("log", b.get("log")),
-            ("unmatched globs", " ".join(map(str, items(b.get("unmatched_globs")))))]
+def build_rows(report: Report) -> list[Row]:
+    b = report.build
+    variables = " ".join(f"{k}={v}" for k, v in sorted(b.variables.items()))
+    return [("command", b.command), ("workdir", b.workdir),
+            ("outputs", " ".join(b.outputs)),
+            ("SOURCE_DATE_EPOCH", b.source_date_epoch), ("variables", variables),
+            ("status", b.status), ("exit status", b.exit_status),
+            ("reason", b.reason), ("seconds", b.seconds), ("log", b.log),
+            ("unmatched globs", " ".join(b.unmatched_globs))]
 
 
 ARTIFACT_HEADERS = ("artifact", "status", "official sha256", "rebuilt sha256", "size official/rebuilt")
 
 
-def artifacts(report: dict[str, Any]) -> list[dict[str, Any]]:
-    return [a for a in items(dig(report, "artifacts")) if isinstance(a, dict)]
-
-
-def artifact_row(a: dict[str, Any]) -> Row:
-    sizes = "/".join("-" if v is None else str(v) for v in (dig(a, "official", "size"), dig(a, "rebuilt", "size")))
-    return (a.get("name"), a.get("status"), dig(a, "official", "sha256"), dig(a, "rebuilt", "sha256"), sizes)
+def artifact_row(a: Artifact) -> Row:
+    official_size = a.official.size if a.official else None
+    rebuilt_size = a.rebuilt.size if a.rebuilt else None
+    sizes = "/".join("-" if v is None else str(v) for v in (official_size, rebuilt_size))
+    return (a.name, a.status, a.official.sha256 if a.official else None,
+            a.rebuilt.sha256 if a.rebuilt else None, sizes)
 
 
 DRIFT_HEADERS = ("package", "lockfile", "installed", "buildinfo")
 
 
-def packages_summary(report: dict[str, Any]) -> list[Row]:
-    p = dig(report, "packages") or {}
-    counts = p.get("counts") or {}
-    return [("status", p.get("status")), ("reason", p.get("reason")),
-            ("lockfile packages", counts.get("lockfile")), ("installed packages", counts.get("installed")),
-            ("manifest", p.get("manifest"))]
+def packages_summary(report: Report) -> list[Row]:
+    p = report.packages
+    counts = p.counts
+    return [("status", p.status), ("reason", p.reason),
+            ("lockfile packages", counts.lockfile if counts else None),
+            ("installed packages", counts.installed if counts else None),
+            ("manifest", p.manifest)]
 
 
-def drift_rows(report: dict[str, Any]) -> list[Row]:
-    return [(d.get("name"), d.get("lockfile"), d.get("installed"), d.get("buildinfo"))
-            for d in items(dig(report, "packages", "drift")) if isinstance(d, dict)]
+def drift_rows(report: Report) -> list[Row]:
+    return [(d.name, d.lockfile, d.installed, d.buildinfo) for d in report.packages.drift]
 
 
-def timing_rows(report: dict[str, Any]) -> list[Row]:
-    timings = dig(report, "timings") or {}
-    rows: list[Row] = sorted(timings.items()) if isinstance(timings, dict) else []
-    return rows + [("started", report.get("started")), ("finished", report.get("finished"))]
+def timing_rows(report: Report) -> list[Row]:
+    rows: list[Row] = sorted(report.timings.items())
+    return rows + [("started", timestamp(report.started)), ("finished", timestamp(report.finished))]

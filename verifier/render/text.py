@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tabulate import tabulate
 
 from verifier.render import sections as s
+from verifier.report.model import Report
 from verifier.render.escape import clean, clean_block
 from verifier.render.tree import Node, label, walk
 
@@ -24,9 +23,9 @@ def _section(heading: str, body: str) -> str:
     return f"{heading}\n{'=' * len(heading)}\n{body}\n"
 
 
-def _verdict(report: dict[str, Any]) -> str:
-    lines = [f"VERDICT: {clean(report.get('verdict'))}  ({clean(s.title(report))})"]
-    lines += [f"  - {clean(r)}" for r in s.items(report.get("reasons"))]
+def _verdict(report: Report) -> str:
+    lines = [f"VERDICT: {clean(report.verdict)}  ({clean(report.title)})"]
+    lines += [f"  - {clean(r)}" for r in report.reasons]
     return "\n".join(lines) + "\n"
 
 
@@ -40,26 +39,26 @@ def _node_lines(node: Node) -> list[str]:
     return lines
 
 
-def _differences(report: dict[str, Any]) -> str:
+def _differences(report: Report) -> str:
     out: list[str] = []
-    for a in s.artifacts(report):
-        notes = [f"  # {clean(c)}" for c in s.items(a.get("comments"))]
-        if not a.get("difference") and not notes:
+    for a in report.artifacts:
+        notes = [f"  # {clean(c)}" for c in a.comments]
+        if not a.difference and not notes:
             continue
-        out.append(f"{clean(a.get('name'))}: {clean(a.get('status'))}")
+        out.append(f"{clean(a.name)}: {clean(a.status)}")
         out += notes
-        for item in walk(a.get("difference")):
+        for item in walk(a.difference):
             out += _node_lines(item) if isinstance(item, Node) else [f"    {item}"]
     return "\n".join(out) if out else "  (none)"
 
 
-def render_text(report: dict[str, Any]) -> str:
+def render_text(report: Report) -> str:
     parts = [
         _verdict(report),
         _section("Inputs", _table(s.input_rows(report), s.INPUT_HEADERS)),
         _section("Environment", _table(s.environment_rows(report))),
         _section("Build", _table(s.build_rows(report))),
-        _section("Artifacts", _table([s.artifact_row(a) for a in s.artifacts(report)], s.ARTIFACT_HEADERS)),
+        _section("Artifacts", _table([s.artifact_row(a) for a in report.artifacts], s.ARTIFACT_HEADERS)),
         _section("Differences", _differences(report)),
         _section("Packages", _table(s.packages_summary(report)) + "\n\n" + _table(s.drift_rows(report), s.DRIFT_HEADERS)),
         _section("Timings", _table(s.timing_rows(report))),

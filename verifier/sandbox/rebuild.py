@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from verifier.cache import HashingWriter
@@ -30,6 +30,7 @@ from verifier.sandbox.runtime import ulimit_flags
 from verifier.settings import Settings
 from verifier.stages import (
     BuildPreparation, BuildStatus, FetchedInputs, InstalledPackage, PreparedEnvironment, RebuildResult, RebuiltFile,
+    SandboxLimits, SandboxRecord,
 )
 
 META = "/verifier/meta"
@@ -277,7 +278,7 @@ def _rebuild_in(layout: BuildLayout, podman: Podman, env: PreparedEnvironment, i
     unmatched: tuple[str, ...] = ()
     if status == BuildStatus.SUCCEEDED:
         outputs, unmatched, notes = collect_outputs(inputs.manifest.build.outputs, layout, settings)
-        record["output_notes"] = notes
+        record = replace(record, output_notes=tuple(notes))
         if not outputs:
             status, reason = BuildStatus.NO_OUTPUTS, f"no output matched {', '.join(inputs.manifest.build.outputs)}"
     return RebuildResult(status=status, exit_status=exit_status, outputs=outputs, unmatched_globs=unmatched,
@@ -302,15 +303,14 @@ def _classify(exit_status: int | None, timed_out: bool, tail: str, settings: Set
 
 
 def sandbox_record(env: PreparedEnvironment, argv: list[str], inputs: FetchedInputs, settings: Settings,
-                   layout: BuildLayout, name: str) -> dict:
+                   layout: BuildLayout, name: str) -> SandboxRecord:
     s = settings.sandbox
-    shown = ["podman", *("<container>" if a == name else a for a in argv)]
-    return {
-        "backend": "podman", "podman_version": env.podman_version, "runtime": env.runtime.name,
-        "runtime_reason": env.runtime.reason, "network": "none", "argv": shown,
-        "env": build_environment(inputs), "hostname": HOSTNAME, "user": "0:0", "umask": "022",
-        "workdir": inputs.manifest.build.workdir, "capabilities": list(CAPABILITIES),
-        "limits": {"build_timeout": s.build_timeout, "memory": s.memory, "pids": s.pids, "nofile": s.nofile,
-                   "nproc": s.nproc, "tmp_size": s.tmpfs_size,
-                   "workdir_size": s.workdir_size if layout.tmpfs else "not limited (no tmpfs mount)"},
-    }
+    shown = ("podman", *("<container>" if a == name else a for a in argv))
+    limits = SandboxLimits(build_timeout=s.build_timeout, memory=s.memory, pids=s.pids, nofile=s.nofile,
+                           nproc=s.nproc, tmp_size=s.tmpfs_size,
+                           workdir_size=s.workdir_size if layout.tmpfs else "not limited (no tmpfs mount)")
+    return SandboxRecord(
+        backend="podman", podman_version=env.podman_version, runtime=env.runtime.name,
+        runtime_reason=env.runtime.reason, network="none", argv=shown, env=build_environment(inputs),
+        hostname=HOSTNAME, user="0:0", umask="022", workdir=inputs.manifest.build.workdir,
+        capabilities=CAPABILITIES, limits=limits)

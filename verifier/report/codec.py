@@ -1,0 +1,316 @@
+"""The one place the verify report meets JSON: ``Report`` to the versioned document of
+docs/report-format.md (sorted keys, ASCII, two-space indentation) and back.
+
+Reading validates once: the schema (``verifier/schemas/report-v1.json``) for the whole
+document, then each Difference node on its own (iteratively, depth bounded), so a bad
+report is one ``InputError`` naming the file and the field, and everything after the
+load can trust the model.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from verifier.atomic import write_bytes
+from verifier.compare.difference import Difference
+from verifier.errors import InputError, where
+from verifier.files import read_limited
+from verifier.manifest import Environment, Lockfile, PinnedFile, Source, strict_json_loads
+from verifier.report.model import (
+    Artifact,
+    Build,
+    EnvironmentInfo,
+    FileRef,
+    Inputs,
+    OfficialFile,
+    Packages,
+    RebuiltDigest,
+    Release,
+    Report,
+    Tool,
+    timestamp,
+)
+from verifier.stages import (
+    ArtifactStatus,
+    BuildStatus,
+    PackageCounts,
+    PackageDrift,
+    PackageStatus,
+    RuntimeChoice,
+    SandboxLimits,
+    SandboxRecord,
+    Verdict,
+)
+
+REPORT_VERSION = 1
+MAX_REPORT_BYTES = 64 << 20
+MAX_TREE_DEPTH = 256  # far deeper than any tree the auditor builds (nesting is bounded at 8 archives)
+Json = dict[str, Any]  # a JSON object; private to this module and the file format
+
+
+def _schema() -> Json:
+    text = resources.files("verifier.schemas").joinpath("report-v1.json").read_text()
+    loaded: Json = json.loads(text)
+    return loaded
+
+
+_SCHEMA = _schema()
+_VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA)
+_NODE_VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA["$defs"]["difference_node"])
+
+
+# --- writing ---------------------------------------------------------------------------
+
+def _pin(p: PinnedFile | None, **extra: Any) -> Json | None:
+    if p is None:
+        return None
+    return {"name": p.name, "url": p.url, "sha256": p.sha256, "size": p.size, **extra}
+
+
+def _inputs(i: Inputs) -> Json:
+    return {
+        "environment": _pin(i.environment, format=i.environment.format),
+        "lockfile": _pin(i.lockfile, format=i.lockfile.format) if i.lockfile else None,
+        "sources": [_pin(s, unpack=s.unpack) for s in i.sources],
+        "official_buildinfo": _pin(i.official_buildinfo),
+    }
+
+
+def _environment(env: EnvironmentInfo | None) -> Json | None:
+    if env is None:
+        return None
+    return {"image": env.image, "image_id": env.image_id, "reused": env.reused,
+            "runtime": {"name": env.runtime.name, "reason": env.runtime.reason},
+            "podman_version": env.podman_version}
+
+
+def _build(b: Build) -> Json:
+    return {
+        "command": b.command, "workdir": b.workdir, "outputs": list(b.outputs),
+        "source_date_epoch": b.source_date_epoch, "variables": dict(sorted(b.variables.items())),
+        "status": b.status.value if b.status else None, "exit_status": b.exit_status, "reason": b.reason,
+        "log": b.log, "log_tail": b.log_tail, "seconds": b.seconds, "unmatched_globs": list(b.unmatched_globs),
+    }
+
+
+def _sandbox(s: SandboxRecord | None) -> Json | None:
+    if s is None:
+        return None
+    limits = s.limits
+    return {
+        "backend": s.backend, "podman_version": s.podman_version, "runtime": s.runtime,
+        "runtime_reason": s.runtime_reason, "network": s.network, "argv": list(s.argv), "env": dict(s.env),
+        "hostname": s.hostname, "user": s.user, "umask": s.umask, "workdir": s.workdir,
+        "capabilities": list(s.capabilities),
+        "limits": {"build_timeout": limits.build_timeout, "memory": limits.memory, "pids": limits.pids,
+                   "nofile": limits.nofile, "nproc": limits.nproc, "tmp_size": limits.tmp_size,
+                   "workdir_size": limits.workdir_size},
+        "output_notes": list(s.output_notes),
+    }
+
+
+def _artifact(a: Artifact) -> Json:
+    official, rebuilt = a.official, a.rebuilt
+    return {
+        "name": a.name, "status": a.status.value,
+        "official": {"url": official.url, "sha256": official.sha256, "size": official.size} if official else None,
+        "rebuilt": {"sha256": rebuilt.sha256, "size": rebuilt.size} if rebuilt else None,
+        "difference": a.difference.to_json() if a.difference else None,
+        "comments": list(a.comments), "normalizers": list(a.normalizers),
+    }
+
+
+def _counts(c: PackageCounts | None) -> Json:
+    if c is None:
+        return {}
+    return {"lockfile": c.lockfile, "installed": c.installed, "installed_not_locked": c.installed_not_locked}
+
+
+def _packages(p: Packages) -> Json:
+    return {
+        "status": p.status.value, "reason": p.reason, "counts": _counts(p.counts),
+        "drift": [{"name": d.name, "lockfile": d.lockfile, "installed": d.installed, "buildinfo": d.buildinfo}
+                  for d in p.drift],
+        "manifest": p.manifest,
+    }
+
+
+def _to_json(r: Report) -> Json:
+    """The report as the JSON document of docs/report-format.md (every key present)."""
+    m = r.release.manifest
+    return {
+        "report_version": REPORT_VERSION,
+        "tool": {"name": r.tool.name, "version": r.tool.version},
+        "release": {"name": r.release.name, "version": r.release.version,
+                    "manifest": {"url": m.url, "sha256": m.sha256, "size": m.size}},
+        "verdict": r.verdict.value,
+        "reasons": list(r.reasons),
+        "inputs": _inputs(r.inputs),
+        "environment": _environment(r.environment),
+        "build": _build(r.build),
+        "sandbox": _sandbox(r.sandbox),
+        "artifacts": [_artifact(a) for a in r.artifacts],
+        "packages": _packages(r.packages),
+        "timings": dict(r.timings),
+        "started": timestamp(r.started),
+        "finished": timestamp(r.finished),
+    }
+
+
+def report_bytes(report: Report) -> bytes:
+    """The canonical bytes of a report: what is written, rendered as ``json`` and signed."""
+    return (json.dumps(_to_json(report), indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode("utf-8")
+
+
+def dump_report(report: Report, path: Path) -> bytes:
+    """Write the report atomically; return the bytes written (what a signature covers)."""
+    data = report_bytes(report)
+    write_bytes(path, data)
+    return data
+
+
+# --- reading ---------------------------------------------------------------------------
+
+def _invalid(place: object, error: jsonschema.ValidationError, prefix: str = "") -> InputError:
+    field = prefix + "/".join(str(p) for p in error.absolute_path)
+    return InputError(where(place, f"not a valid verifier report: field {field or '(top level)'}: {error.message[:200]}"))
+
+
+def _check(validator: jsonschema.Draft202012Validator, doc: Any, place: object, prefix: str = "") -> None:
+    error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+    if error is not None:
+        raise _invalid(place, error, prefix)
+
+
+def check_tree(root: Json, place: object, prefix: str) -> None:
+    """Every node of a Difference tree against the node schema, without recursion."""
+    stack: list[tuple[Any, str, int]] = [(root, prefix, 1)]
+    while stack:
+        node, at, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            raise InputError(where(place, f"not a valid verifier report: field {at}: difference tree deeper "
+                                          f"than {MAX_TREE_DEPTH} levels"))
+        _check(_NODE_VALIDATOR, node, place, at + "/")
+        stack.extend((child, f"{at}/details/{i}", depth + 1) for i, child in enumerate(node["details"]))
+
+
+def parse_difference(node: Json) -> Difference:
+    """A checked Difference node (see ``_check_tree``) and its children, as the tree."""
+    return Difference(
+        source1=node["source1"], source2=node["source2"], comments=tuple(node["comments"]),
+        unified_diff=node["unified_diff"], details=tuple(parse_difference(d) for d in node["details"]),
+        hints=tuple(node["hints"]), kind=node["kind"],
+    )
+
+
+def _time(text: str, place: object, field: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise InputError(where(place, f"not a valid verifier report: field {field}: {text!r} is not a time")) from None
+
+
+def _file(doc: Json | None) -> PinnedFile | None:
+    return PinnedFile(doc["name"], doc["url"], doc["sha256"], doc["size"]) if doc else None
+
+
+def _read_inputs(doc: Json) -> Inputs:
+    env, lock = doc["environment"], doc["lockfile"]
+    return Inputs(
+        environment=Environment(env["name"], env["url"], env["sha256"], env["size"], format=env["format"]),
+        lockfile=Lockfile(lock["name"], lock["url"], lock["sha256"], lock["size"], format=lock["format"]) if lock else None,
+        sources=tuple(Source(s["name"], s["url"], s["sha256"], s["size"], unpack=s["unpack"]) for s in doc["sources"]),
+        official_buildinfo=_file(doc["official_buildinfo"]),
+    )
+
+
+def _read_environment(doc: Json | None) -> EnvironmentInfo | None:
+    if doc is None:
+        return None
+    runtime = RuntimeChoice(doc["runtime"]["name"], doc["runtime"]["reason"])
+    return EnvironmentInfo(doc["image"], doc["image_id"], doc["reused"], runtime, doc["podman_version"])
+
+
+def _read_build(doc: Json) -> Build:
+    return Build(
+        command=doc["command"], workdir=doc["workdir"], outputs=tuple(doc["outputs"]),
+        source_date_epoch=doc["source_date_epoch"], variables=dict(doc["variables"]),
+        status=BuildStatus(doc["status"]) if doc["status"] else None, exit_status=doc["exit_status"],
+        reason=doc["reason"], log=doc["log"], log_tail=doc["log_tail"], seconds=doc["seconds"],
+        unmatched_globs=tuple(doc["unmatched_globs"]),
+    )
+
+
+def _read_sandbox(doc: Json | None) -> SandboxRecord | None:
+    if doc is None:
+        return None
+    lim = doc["limits"]
+    limits = SandboxLimits(lim["build_timeout"], lim["memory"], lim["pids"], lim["nofile"], lim["nproc"],
+                           lim["tmp_size"], lim["workdir_size"])
+    return SandboxRecord(
+        backend=doc["backend"], podman_version=doc["podman_version"], runtime=doc["runtime"],
+        runtime_reason=doc["runtime_reason"], network=doc["network"], argv=tuple(doc["argv"]),
+        env=dict(doc["env"]), hostname=doc["hostname"], user=doc["user"], umask=doc["umask"],
+        workdir=doc["workdir"], capabilities=tuple(doc["capabilities"]), limits=limits,
+        output_notes=tuple(doc.get("output_notes", ())),  # absent in reports written before it existed
+    )
+
+
+def _read_artifact(doc: Json, place: object, at: str) -> Artifact:
+    official, rebuilt, tree = doc["official"], doc["rebuilt"], doc["difference"]
+    if tree is not None:
+        check_tree(tree, place, f"{at}/difference")
+    return Artifact(
+        name=doc["name"], status=ArtifactStatus(doc["status"]),
+        official=OfficialFile(official["url"], official["sha256"], official["size"]) if official else None,
+        rebuilt=RebuiltDigest(rebuilt["sha256"], rebuilt["size"]) if rebuilt else None,
+        difference=parse_difference(tree) if tree is not None else None,
+        comments=tuple(doc["comments"]), normalizers=tuple(doc["normalizers"]),
+    )
+
+
+def _read_packages(doc: Json) -> Packages:
+    drift = tuple(PackageDrift(d["name"], d["lockfile"], d["installed"], d["buildinfo"]) for d in doc["drift"])
+    c = doc["counts"]
+    counts = PackageCounts(c["lockfile"], c["installed"], c["installed_not_locked"]) if c else None
+    return Packages(PackageStatus(doc["status"]), doc["reason"], counts, drift, doc["manifest"])
+
+
+def _from_json(doc: Any, place: object) -> Report:
+    """A report from its parsed JSON, validated; any problem is one InputError naming ``place``."""
+    if not isinstance(doc, dict) or doc.get("report_version") != REPORT_VERSION:
+        version = doc.get("report_version") if isinstance(doc, dict) else None
+        raise InputError(where(place, f"not a verifier report of version {REPORT_VERSION} (report_version {version!r})"))
+    _check(_VALIDATOR, doc, place)
+    release = doc["release"]
+    m = release["manifest"]
+    return Report(
+        tool=Tool(doc["tool"]["name"], doc["tool"]["version"]),
+        release=Release(release["name"], release["version"], FileRef(m["url"], m["sha256"], m["size"])),
+        verdict=Verdict(doc["verdict"]),
+        reasons=tuple(doc["reasons"]),
+        inputs=_read_inputs(doc["inputs"]),
+        environment=_read_environment(doc["environment"]),
+        build=_read_build(doc["build"]),
+        sandbox=_read_sandbox(doc["sandbox"]),
+        artifacts=tuple(_read_artifact(a, place, f"artifacts/{i}") for i, a in enumerate(doc["artifacts"])),
+        packages=_read_packages(doc["packages"]),
+        timings=dict(doc["timings"]),
+        started=_time(doc["started"], place, "started"),
+        finished=_time(doc["finished"], place, "finished"),
+    )
+
+
+def parse_report(data: bytes, place: object) -> Report:
+    return _from_json(strict_json_loads(data, str(place)), place)
+
+
+def load_report(path: Path) -> Report:
+    """Read a saved report, refusing oversized, non-JSON, unknown-version or malformed documents."""
+    return parse_report(read_limited(path, MAX_REPORT_BYTES, "report"), path)

@@ -1,0 +1,148 @@
+"""The verify report as typed, frozen data: what the pipeline builds, what presenters,
+the attestation, the badge and the exit code read. ``codec.py`` is the one place it
+becomes (and is read back from) the versioned JSON of docs/report-format.md; this module
+knows nothing of JSON.
+
+Sections mirror the JSON: every JSON key has a field of the same name and meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from verifier.compare.difference import Difference
+from verifier.manifest import Environment, Lockfile, PinnedFile, Source
+from verifier.stages import (
+    ArtifactStatus,
+    BuildStatus,
+    PackageCounts,
+    PackageDrift,
+    PackageStatus,
+    RuntimeChoice,
+    SandboxRecord,
+    Verdict,
+)
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A document as fetched: where from, its digest and size."""
+
+    url: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    version: str
+    manifest: FileRef
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The pinned inputs, as the manifest named them (names are labels, never paths)."""
+
+    environment: Environment
+    lockfile: Lockfile | None
+    sources: tuple[Source, ...]
+    official_buildinfo: PinnedFile | None
+
+
+@dataclass(frozen=True)
+class EnvironmentInfo:
+    """The prepared podman image."""
+
+    image: str
+    image_id: str
+    reused: bool
+    runtime: RuntimeChoice
+    podman_version: str
+
+
+@dataclass(frozen=True)
+class Build:
+    """The build as pinned in the manifest and, once run, its outcome (``status`` None: no build ran)."""
+
+    command: str
+    workdir: str
+    outputs: tuple[str, ...]
+    source_date_epoch: int
+    variables: Mapping[str, str]
+    status: BuildStatus | None = None
+    exit_status: int | None = None
+    reason: str = ""
+    log: str | None = None
+    log_tail: str = ""
+    seconds: float | None = None
+    unmatched_globs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OfficialFile:
+    url: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class RebuiltDigest:
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    status: ArtifactStatus
+    official: OfficialFile | None  # None: EXTRA
+    rebuilt: RebuiltDigest | None  # None: MISSING
+    difference: Difference | None = None
+    comments: tuple[str, ...] = ()
+    normalizers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Packages:
+    """The installed-packages manifest compared with the lockfile (and the official buildinfo)."""
+
+    status: PackageStatus
+    reason: str
+    counts: PackageCounts | None  # None: nothing was compared
+    drift: tuple[PackageDrift, ...]
+    manifest: str | None  # file name of the installed-packages manifest, beside the report
+
+
+@dataclass(frozen=True)
+class Report:
+    tool: Tool
+    release: Release
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    inputs: Inputs
+    environment: EnvironmentInfo | None  # None: the run stopped before
+    build: Build
+    sandbox: SandboxRecord | None  # None: no build ran
+    artifacts: tuple[Artifact, ...]
+    packages: Packages
+    timings: Mapping[str, float]  # seconds per stage
+    started: datetime  # UTC, whole seconds
+    finished: datetime
+
+    @property
+    def title(self) -> str:
+        return f"{self.release.name} {self.release.version}"
+
+
+def timestamp(moment: datetime) -> str:
+    """The report's time format: UTC, ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
