@@ -359,3 +359,15 @@ def test_a_resumed_download_that_mismatches_is_fetched_again_from_the_start(http
     assert fetch_file(pin_for(url, ART), cache, fast).path.read_bytes() == ART
     assert http_server.routes["/a"].hits == ["bytes=1000-", ""]
     assert files_under(fast.cache_dir / "partial") == []
+
+
+def test_a_partial_file_hard_linked_elsewhere_is_not_written_through(http_server: Server, tmp_path: Path,
+                                                                     fast: Settings) -> None:
+    url = http_server.add("/a", body=ART)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"someone else's file, not to be changed")
+    cache = ContentCache(fast.cache_dir)
+    os.link(victim, cache.partial_path(sha(ART)))
+    assert fetch_file(pin_for(url, ART), cache, fast).path.read_bytes() == ART
+    assert victim.read_bytes() == b"someone else's file, not to be changed"
+    assert http_server.routes["/a"].hits == [""], "nothing resumed from the planted bytes"

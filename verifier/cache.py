@@ -295,7 +295,11 @@ class ContentCache:
         with self._dir("partial") as fd:
             lock = _acquire(fd, f"{name}.lock", self.root / "partial" / f"{name}.lock")
             try:
-                with self._open_file(fd, name, self.root / "partial" / name, os.O_RDWR | os.O_CREAT) as f:
+                path = self.root / "partial" / name
+                _drop_if_shared(fd, name)
+                with self._open_file(fd, name, path, os.O_RDWR | os.O_CREAT) as f:
+                    if os.fstat(f.fileno()).st_nlink != 1:
+                        raise _tampered(path, "has other names (hard links) again")
                     try:
                         yield f
                     finally:
@@ -402,6 +406,18 @@ def _unlink_if_same(dir_fd: int | None, name: str, ino: int) -> None:
             os.unlink(name, dir_fd=dir_fd)
     except FileNotFoundError:
         pass
+
+
+def _drop_if_shared(dir_fd: int | None, name: str) -> None:
+    """A partial file with other names is not ours to write into (a hard link planted to a
+    file outside the cache would be changed through it; a run killed inside ``commit``
+    leaves one shared with its entry): drop this name, the download begins afresh."""
+    try:
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+        _unlink_if_same(dir_fd, name, info.st_ino)
 
 
 def _drop_if_empty(dir_fd: int | None, name: str, f: BinaryIO) -> None:
