@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import struct
 import os
 import time
 import zipfile
@@ -256,3 +257,19 @@ def test_a_complete_tar_has_its_end_marker(tmp_path: Path, cfg: Settings) -> Non
         b = tar(tmp_path, f"b{len(extra)}.tar", {"f": "z\n", "d/" + "long" * 40: "y\n"}, extra=extra)
         result = _compare(a, b, cfg, ".tar")
         assert not kinds(result.difference, "unreadable") and member_paths(result.difference) == ["pkg/f"]
+
+
+def test_overlapping_zip_members_are_refused_quickly(tmp_path: Path, cfg: Settings) -> None:
+    """A zip bomb's layout: 2,000 directory records all pointing at one 1 MiB member (reading
+    each would hash 2 GiB); refused from the directory alone."""
+    a = zip_file(tmp_path / "a.zip", {"m0000": "x" * (1 << 20)}, compression=zipfile.ZIP_STORED)
+    data = a.read_bytes()
+    start = data.rindex(b"PK\x01\x02")
+    end = data.rindex(b"PK\x05\x06")
+    record = data[start:end]
+    records = b"".join(record.replace(b"m0000", b"m%04d" % i) for i in range(2000))
+    b = tmp_path / "b.zip"
+    b.write_bytes(data[:start] + records + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 2000, 2000, len(records),
+                                                        start, 0))
+    hint = _first_hint(_compare(a, b, cfg, ".zip"))
+    assert hint.startswith("rebuilt/x.zip is corrupt (member 'm0001' at byte 0): members 'm0000' and 'm0001' overlap")

@@ -225,6 +225,22 @@ def _base(f: BinaryIO, entries: list[Entry], candidates: list[int], side: Side) 
                          f"member {first.name!r} at byte {candidates[0] + first.offset}")
 
 
+def _check_overlaps(entries: list[Entry], base: int, size: int, side: Side) -> None:
+    """Members whose bytes overlap (the layout of a zip bomb that reuses one compressed
+    stream for many members, which would cost quadratic reading) or run past the file's
+    end. Each member spans at least its fixed local header and its stored bytes."""
+    spans = sorted(((e.offset, e.offset + LOCAL.size + e.compressed_size, e) for e in entries),
+                   key=lambda span: span[:2])
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
+        if end > start:
+            raise CorruptArchive(side.label, f"members {first.name!r} and {second.name!r} overlap (a zip bomb's "
+                                 "layout)", f"member {second.name!r} at byte {base + start}")
+    if spans and base + max(end for _, end, _ in spans) > size:
+        last = max(spans, key=lambda span: span[1])[2]
+        raise TruncatedArchive(side.label, "the central directory places member data past the end of the file",
+                               f"member {last.name!r} at byte {base + last.offset}")
+
+
 def read_directory(side: Side, max_members: int, max_name: int) -> Directory:
     size = side.path.stat().st_size
     with open(side.path, "rb") as f:
@@ -240,6 +256,7 @@ def read_directory(side: Side, max_members: int, max_name: int) -> Directory:
         entries = _entries(f, at, count, side, max_name)
         shift = at - cd_offset  # bytes in front of the zip, when the directory is where it must be
         base = _base(f, entries, [shift, 0, at], side)
+    _check_overlaps(entries, base, size, side)
     first_member = min((e.offset for e in entries), default=0) + base
     if at < first_member:
         return Directory(tuple(entries), comment, base, DIRECTORY_FIRST, at)
