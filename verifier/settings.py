@@ -40,6 +40,7 @@ class UnpackLimits:
     max_members: int = 200_000
     max_name_length: int = 4096
     max_depth: int = 8  # nesting of archives inside archives
+    max_sparse_entries: int = 100_000  # sparse-map entries (GNU tar) over all members of one archive
 
 
 @dataclass(frozen=True)

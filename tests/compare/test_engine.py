@@ -120,7 +120,14 @@ def test_a_comparator_bug_exits_70_in_the_cli(tmp_path: Path, monkeypatch: pytes
     assert "internal error (KeyError" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("named", [CorruptArchive("x", "bad CRC", "member m"), LimitExceeded("x: too big"),
+def test_a_budget_hit_ends_the_comparison(tmp_path: Path, cfg: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a degradation: the input is refused with the limit named (exit 2), never a quiet byte diff."""
+    monkeypatch.setattr(engine, "REGISTRY", (Raising(LimitExceeded("x: too big")), *engine.REGISTRY))
+    with pytest.raises(LimitExceeded, match="x: too big"):
+        compare_paths(*_bug_pair(tmp_path), cfg)
+
+
+@pytest.mark.parametrize("named", [CorruptArchive("x", "bad CRC", "member m"),
                                    ToolMissing("diffoscope is not installed")], ids=lambda e: type(e).__name__)
 def test_named_comparator_errors_are_explained_as_bytes(named: Exception, tmp_path: Path, cfg: Settings,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from fixtures.compare.pairs import zip_file
 from tests.compare.conftest import fields, kinds, member_paths
 from verifier.compare.api import compare_paths
+from verifier.errors import LimitExceeded
 from verifier.settings import Settings, UnpackLimits
 
 
@@ -57,12 +60,12 @@ def test_recognised_by_magic_not_name(tmp_path: Path, cfg: Settings) -> None:
     assert member_paths(compare_paths(a, b, cfg).difference) == ["m.py"]
 
 
-def test_a_member_that_inflates_past_the_budget_is_a_comment(tmp_path: Path) -> None:
+def test_a_member_that_inflates_past_the_budget_is_an_error(tmp_path: Path) -> None:
     a = zip_file(tmp_path / "a.zip", {"big": b"\0" * (8 << 20)})
     b = zip_file(tmp_path / "b.zip", {"big": b"\0" * (8 << 20) + b"!"})
-    result = compare_paths(a, b, Settings(unpack=UnpackLimits(max_expanded_bytes=1 << 20)))
-    assert any("expands past the unpack budget" in d for d in result.degradations)
-    assert not result.identical and result.difference is not None
+    with pytest.raises(LimitExceeded, match=r"member 'big' declares 838860[89] bytes.*limit max_expanded_bytes=1048576; "
+                                            r"raise it with --unpack-limit max_expanded_bytes=N"):
+        compare_paths(a, b, Settings(unpack=UnpackLimits(max_expanded_bytes=1 << 20)))
 
 
 def test_a_directory_offset_past_the_end_is_a_comment(tmp_path: Path, cfg: Settings) -> None:

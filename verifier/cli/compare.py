@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from verifier.compare.hints import BuildClock
+from verifier.cli.options import UnpackLimit, unpack_limits
 from verifier.errors import ExitCode, InputError
+from verifier.settings import Settings
 
 if TYPE_CHECKING:
     from verifier.report.comparison import ComparisonDocument
@@ -31,12 +33,12 @@ def _clock(source_date_epoch: int | None, build_time: str | None) -> BuildClock:
     return BuildClock(source_date_epoch, started, finished)
 
 
-def _document(a: Path, b: Path, normalize: tuple[str, ...], clock: BuildClock) -> ComparisonDocument:
+def _document(a: Path, b: Path, normalize: tuple[str, ...], clock: BuildClock,
+              settings: Settings) -> ComparisonDocument:
     from verifier.compare.api import compare_paths
     from verifier.report.comparison import comparison_document
-    from verifier.settings import Settings
 
-    return comparison_document(a, b, compare_paths(a, b, Settings(), normalizers=normalize, clock=clock))
+    return comparison_document(a, b, compare_paths(a, b, settings, normalizers=normalize, clock=clock))
 
 
 def _cap_output(text: str, max_bytes: int, status: str) -> str:
@@ -59,6 +61,7 @@ def compare_command(
     max_report_bytes: Annotated[Optional[int], typer.Option("--max-report-bytes", help="Cut the whole output at N bytes (display only).")] = None,
     source_date_epoch: Annotated[Optional[int], typer.Option("--source-date-epoch", help="The build's SOURCE_DATE_EPOCH, for the timestamp hints.")] = None,
     build_time: Annotated[Optional[str], typer.Option("--build-time", help="When B was built, epoch seconds START[:END], for the build-clock hint.")] = None,
+    unpack_limit: UnpackLimit = None,
 ) -> int:
     """Compare two files or directories and explain every difference."""
     from verifier.atomic import write_bytes
@@ -74,7 +77,8 @@ def compare_command(
         raise InputError("compare: give two paths A and B, or --load FILE")
     else:
         names = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
-        doc = _document(a, b, names, _clock(source_date_epoch, build_time))
+        settings = Settings(unpack=unpack_limits(unpack_limit))
+        doc = _document(a, b, names, _clock(source_date_epoch, build_time), settings)
     if max_diff_lines is not None:
         doc = cap_diffs(doc, max(max_diff_lines, 1))
     text = render_comparison(doc, ReportFormat(fmt))

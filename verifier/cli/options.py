@@ -10,12 +10,16 @@ from typing import Annotated, Optional
 import typer
 
 from verifier.errors import InputError
-from verifier.settings import SandboxLimits, Settings
+from verifier.settings import SandboxLimits, Settings, UnpackLimits
 
 CacheDir = Annotated[Optional[Path], typer.Option("--cache-dir", help="Content-addressed cache (default: $XDG_CACHE_HOME/verifier).")]
 WorkDir = Annotated[Optional[Path], typer.Option("--work-dir", help="Where builds, logs and reports go (default: ./verifier-work).")]
 Offline = Annotated[bool, typer.Option("--offline", help="Use only the cache; never touch the network.")]
 Runtime = Annotated[str, typer.Option("--runtime", help="OCI runtime for podman: auto, runc, crun or a path.")]
+UnpackLimit = Annotated[Optional[list[str]], typer.Option(
+    "--unpack-limit", metavar="NAME=N",
+    help="Change an unpack budget (max_expanded_bytes, max_ratio, max_members, max_name_length, max_depth, "
+         "max_sparse_entries); repeatable. See docs/compare.md.")]
 BuildTimeout = Annotated[Optional[float], typer.Option("--build-timeout", help="Seconds of wall time the build may take.")]
 
 
@@ -26,6 +30,7 @@ def settings_from_options(
     offline: bool = False,
     runtime: str = "auto",
     build_timeout: float | None = None,
+    unpack_limit: list[str] | None = None,
 ) -> Settings:
     base = Settings()
     sandbox = base.sandbox
@@ -41,7 +46,21 @@ def settings_from_options(
         oci_runtime=runtime,
         progress=sys.stderr.isatty(),
         sandbox=sandbox if isinstance(sandbox, SandboxLimits) else base.sandbox,
+        unpack=unpack_limits(unpack_limit),
     )
+
+
+def unpack_limits(pairs: list[str] | None) -> UnpackLimits:
+    """``--unpack-limit NAME=N`` options applied to the default budgets."""
+    limits, names = UnpackLimits(), {f.name for f in dataclasses.fields(UnpackLimits)}
+    changes: dict[str, int] = {}
+    for pair in pairs or []:
+        name, _, value = pair.partition("=")
+        if name not in names or not value.isdigit() or int(value) <= 0:
+            raise InputError(f"--unpack-limit {pair!r}: expected NAME=N with N > 0 and NAME one of "
+                             f"{', '.join(sorted(names))}")
+        changes[name] = int(value)
+    return dataclasses.replace(limits, **changes)
 
 
 def parse_variables(pairs: list[str]) -> dict[str, str]:

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from verifier.cli.options import CacheDir, Offline, Runtime, WorkDir, parse_variables, settings_from_options
+from verifier.cli.options import (CacheDir, Offline, Runtime, UnpackLimit, WorkDir, parse_variables,
+                                  settings_from_options)
 from verifier.printable import one_line
 
 MAX_LISTED = 50  # artifacts printed; release.json lists them all
@@ -32,11 +33,13 @@ def publish_command(
     work_dir: WorkDir = None,
     offline: Offline = False,
     runtime: Runtime = "auto",
+    unpack_limit: UnpackLimit = None,
 ) -> None:
     """Run the official build in the sandbox and write release.json with every pin."""
     from verifier.publish import PublishRequest, publish
 
-    settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, offline=offline, runtime=runtime)
+    settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, offline=offline, runtime=runtime,
+                                     unpack_limit=unpack_limit)
     sources = tuple(source or ())
     request = PublishRequest(
         name=name or _default_name(sources, env), version=version, environment=env,

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from verifier.cli.options import BuildTimeout, CacheDir, Offline, Runtime, WorkDir, settings_from_options
+from verifier.cli.options import BuildTimeout, CacheDir, Offline, Runtime, UnpackLimit, WorkDir, settings_from_options
 from verifier.errors import ExitCode
 from verifier.stages import Verdict
 
@@ -34,12 +34,13 @@ def verify_command(
     offline: Offline = False,
     runtime: Runtime = "auto",
     build_timeout: BuildTimeout = None,
+    unpack_limit: UnpackLimit = None,
 ) -> int:
     """Verify that a release's artifacts rebuild bit for bit from its pinned inputs."""
     from verifier.pipeline import VerifyOptions, verify  # imported late: keeps `verifier --help` fast
 
     settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, offline=offline,
-                                     runtime=runtime, build_timeout=build_timeout)
+                                     runtime=runtime, build_timeout=build_timeout, unpack_limit=unpack_limit)
     normalizers = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
     options = VerifyOptions(normalizers=normalizers, accept_equivalent=accept_equivalent,
                             explain=not no_explain, report_path=report)

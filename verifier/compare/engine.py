@@ -4,9 +4,10 @@ Identity is decided by size, then a byte-for-byte comparison of both files read 
 lockstep, which stops at the first difference (no hash collisions to argue about, and a
 memcmp is cheaper than two sha256 computations). Only differing pairs are opened.
 
-A comparator that cannot read a side (``UnreadableInput``: corrupt, truncated), hits a
-budget or misses a tool leaves a comment and the pair is compared byte by byte: a
-difference is never dropped. An unreadable side also leaves a node of kind
+A comparator that cannot read a side (``UnreadableInput``: corrupt, truncated) or misses
+a tool leaves a comment and the pair is compared byte by byte: a difference is never
+dropped. A budget hit (``LimitExceeded``) ends the comparison with its own message.
+An unreadable side also leaves a node of kind
 ``unreadable`` saying in words which file is truncated or corrupt, and where; two sides of
 different formats leave a node of kind ``format``. Any other exception from a comparator
 is a bug in verifier and propagates (``verifier compare`` exits 70).

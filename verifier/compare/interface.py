@@ -3,23 +3,28 @@
 A comparator translates its library's exceptions (libarchive, zlib, lzma, bz2, struct,
 rpmfile, zipfile…) at its boundary into ``UnreadableInput`` (or its kinds
 ``CorruptArchive``, ``TruncatedArchive``), naming the file, the place and the reason; an
-external tool that is missing or fails raises ``ToolMissing`` or ``ToolFailed``; a budget
-hit raises ``LimitExceeded``. The engine catches exactly these (``COMPARATOR_ERRORS``) and
-explains the pair as bytes; any other exception is a bug in verifier and propagates.
+external tool that is missing or fails raises ``ToolMissing`` or ``ToolFailed``. The
+engine catches exactly these (``COMPARATOR_ERRORS``) and explains the pair as bytes. A
+budget hit raises ``LimitExceeded``, which ends the whole comparison (exit 2, the message
+naming the limit and ``--unpack-limit``); any other exception is a bug in verifier and
+propagates.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
 from verifier.compare.difference import Difference
-from verifier.errors import InfrastructureError, InputError, LimitExceeded, ToolMissing
+from verifier.errors import InfrastructureError, InputError, ToolMissing
+from verifier.formats.sniff import HEAD_BYTES
 from verifier.settings import Settings
 
-HEAD_BYTES = 8192
+__all__ = ["HEAD_BYTES", "COMPARATOR_ERRORS", "Comparator", "CompareContext", "CorruptArchive", "Side",
+           "ToolFailed", "TruncatedArchive", "UnreadableInput"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class ToolFailed(InfrastructureError):
     """An external tool a comparator runs (diffoscope, unsquashfs) timed out or crashed."""
 
 
-COMPARATOR_ERRORS = (UnreadableInput, LimitExceeded, ToolMissing, ToolFailed)
+COMPARATOR_ERRORS = (UnreadableInput, ToolMissing, ToolFailed)
 
 
 class Comparator(Protocol):
@@ -81,11 +86,12 @@ class CompareContext:
     degradations: list[str]
     recurse: Recurse
     counter: itertools.count = field(default_factory=itertools.count)
+    stop: threading.Event = field(default_factory=threading.Event)  # set on an interrupt: readers stop
 
     def compare_files(self, a: Side, b: Side) -> Difference | None:
         """Compare two members found inside a container, one level deeper."""
         deeper = CompareContext(self.settings, self.depth + 1, self.tempdir, self.degradations,
-                                self.recurse, self.counter)
+                                self.recurse, self.counter, self.stop)
         return self.recurse(a, b, deeper)
 
     def new_temp_file(self) -> Path:

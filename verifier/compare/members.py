@@ -9,20 +9,20 @@ extracted (to synthetic temp paths) and compared recursively.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
-from verifier.printable import one_line
+from verifier.printable import name_text, one_line
 
 MAX_LISTED = 50
 
 
 @dataclass(frozen=True)
 class Member:
-    name: str
+    name: str  # the name's bytes as a lossless str (formats.reading.text); labels use printable.name_text
     sha256: str | None  # None for non-regular members
     size: int
     meta: dict[str, object] = field(default_factory=dict)
@@ -41,13 +41,27 @@ def list_both(lister: Lister, a: Side, b: Side, ctx: CompareContext) -> tuple[li
 def both(work: Callable, a: Side, b: Side, ctx: CompareContext):  # type: ignore[no-untyped-def]
     """``work`` on both sides at once (decompression and hashing release the GIL). The left
     side is always waited for, even when the right one fails: it may still be writing into
-    the comparison's temp dir, which the caller removes when the error reaches it."""
+    the comparison's temp dir, which the caller removes when the error reaches it. On an
+    interrupt (SIGTERM, Ctrl-C) ``ctx.stop`` tells the left side to stop at its next block,
+    so the wait is short (an interrupt ends the whole comparison)."""
     left = LISTING_POOL.submit(work, a, ctx)
     try:
         right = work(b, ctx)
+    except KeyboardInterrupt:
+        ctx.stop.set()
+        raise
     finally:
-        wait([left])
+        _join(left, ctx)
     return left.result(), right
+
+
+def _join(future: Future, ctx: CompareContext) -> None:
+    try:
+        wait([future])
+    except KeyboardInterrupt:  # interrupted while waiting: stop the worker, then wait for it
+        ctx.stop.set()
+        wait([future])
+        raise
 
 
 def compare_members(a: Side, b: Side, left: Sequence[Member], right: Sequence[Member], ctx: CompareContext,
@@ -64,8 +78,8 @@ def compare_members(a: Side, b: Side, left: Sequence[Member], right: Sequence[Me
         paths_a, paths_b = extract(a, differing, ctx), extract(b, differing, ctx)
         position = {m.name: i for i, m in enumerate(left)}
         for name in sorted(differing, key=position.__getitem__):
-            sa = Side(f"{a.label}::{name}", paths_a[name])
-            sb = Side(f"{b.label}::{name}", paths_b[name])
+            sa = Side(f"{a.label}::{name_text(name)}", paths_a[name])
+            sb = Side(f"{b.label}::{name_text(name)}", paths_b[name])
             details.append(ctx.compare_files(sa, sb))
     return Difference.from_details(a.label, b.label, details)
 
@@ -79,7 +93,7 @@ def _listing(a: Side, b: Side, left: Sequence[Member], right: Sequence[Member],
     renames = _renames(only_a, only_b)
     lines_a = [_line(m) for m in only_a if m.name not in renames][:MAX_LISTED]
     lines_b = [_line(m) for m in only_b if m.name not in renames.values()][:MAX_LISTED]
-    comments = [f"renamed: {old} -> {new} (same content)" for old, new in list(renames.items())[:MAX_LISTED]]
+    comments = [f"renamed: {name_text(old)} -> {name_text(new)} (same content)" for old, new in list(renames.items())[:MAX_LISTED]]
     if len(only_a) + len(only_b) > 2 * MAX_LISTED:
         comments.append(f"{len(only_a)} member(s) only in the first, {len(only_b)} only in the second; lists truncated")
     diff = "".join(f"-{line}\n" for line in lines_a) + "".join(f"+{line}\n" for line in lines_b)
@@ -115,5 +129,6 @@ def _metadata(a: Side, b: Side, x: Member, y: Member) -> Difference | None:
     fields = [Difference.field(k, x.meta.get(k), y.meta.get(k), kind="metadata") for k in keys]
     if x.sha256 is None and y.sha256 is None:
         fields.append(Difference.field("size", x.size, y.size, kind="metadata"))
-    return Difference.from_details(f"{a.label}::{x.name} (metadata)", f"{b.label}::{y.name} (metadata)",
+    return Difference.from_details(f"{a.label}::{name_text(x.name)} (metadata)",
+                                   f"{b.label}::{name_text(y.name)} (metadata)",
                                    fields, kind="metadata")

@@ -14,6 +14,8 @@ import libarchive
 import libarchive.exception
 
 from verifier.errors import InputError, LimitExceeded, where
+from verifier.formats.reading import member_name, text
+from verifier.printable import one_line
 
 MAX_CONTROL_TAR = 16 << 20
 MAX_CONTROL = 1 << 20
@@ -42,13 +44,14 @@ def _control_tar(deb: Path, label: str) -> tuple[str, bytes]:
     found: tuple[str, bytes] | None = None
     with libarchive.file_reader(str(deb), format_name="ar", filter_name="none") as archive:
         for entry in archive:
-            if not entry.pathname.startswith("control.tar"):
+            name = text(member_name(entry))  # bytes, not always UTF-8
+            if not name.startswith("control.tar"):
                 continue
             if found is not None:
-                raise UnreadableDeb(label, f"second control member {entry.pathname!r}; refused", "ar members")
-            if entry.pathname not in FILTERS:
-                raise UnreadableDeb(label, f"{entry.pathname!r} has an unknown compression", "ar members")
-            found = entry.pathname, _read(entry, MAX_CONTROL_TAR, entry.pathname, label)
+                raise UnreadableDeb(label, f"second control member '{one_line(name)}'; refused", "ar members")
+            if name not in FILTERS:
+                raise UnreadableDeb(label, f"'{one_line(name)}' has an unknown compression", "ar members")
+            found = name, _read(entry, MAX_CONTROL_TAR, name, label)
     if found is None:
         raise UnreadableDeb(label, "no control.tar member", "ar members")
     return found
@@ -58,7 +61,7 @@ def _control_file(member: str, data: bytes, label: str) -> bytes:
     try:
         with libarchive.memory_reader(data, format_name="tar", filter_name=FILTERS[member]) as archive:
             for entry in archive:
-                if entry.pathname.removeprefix("./") == "control" and entry.isfile:
+                if member_name(entry).removeprefix(b"./") == b"control" and entry.isfile:
                     return _read(entry, MAX_CONTROL, f"{member}::control", label)
     except libarchive.exception.ArchiveError as exc:
         raise UnreadableDeb(label, " ".join(str(exc.msg).split()), member) from None

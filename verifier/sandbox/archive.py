@@ -18,81 +18,50 @@ import libarchive
 import libarchive.exception
 
 from verifier.errors import InputError, LimitExceeded, where
+from verifier.formats.reading import Budget, blocks, link_name, member_name, message, open_archive, text
+from verifier.formats.sniff import compression_of
+from verifier.printable import one_line
 from verifier.settings import UnpackLimits
-
-MAGIC_FILTERS = (
-    (b"\x1f\x8b", "gzip"),
-    (b"\xfd7zXZ\x00", "xz"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
-    (b"BZh", "bzip2"),
-)
-
-
-def filter_of(path: Path) -> str | None:
-    with open(path, "rb") as f:
-        head = f.read(8)
-    return next((name for magic, name in MAGIC_FILTERS if head.startswith(magic)), None)
 
 
 @contextmanager
 def open_tar(path: Path, label: str) -> Iterator[libarchive.read.ArchiveRead]:
-    filt = filter_of(path)
+    """The tar (compressed or not), read by explicit format and filter; libarchive's errors
+    (on opening or on any later read) become one-line input errors."""
     try:
-        with libarchive.file_reader(str(path), format_name="tar", filter_name=filt or "none") as archive:
+        with open_archive(path, "tar", compression_of(path) or "none") as archive:
             yield archive
     except libarchive.exception.ArchiveError as exc:
-        raise InputError(where(label, f"not a readable tar archive: {_msg(exc)}")) from None
+        raise InputError(where(label, f"not a readable tar archive: {message(exc)}")) from None
 
 
-def _msg(exc: BaseException) -> str:
-    return str(getattr(exc, "msg", None) or exc).strip().splitlines()[0][:200]
-
-
-def safe_member_name(name: str, archive: str, limits: UnpackLimits) -> PurePosixPath | None:
-    """The member's relative path, or None for the archive root; refuses escaping names."""
-    if len(name) > limits.max_name_length:
-        raise LimitExceeded(where(archive, f"member name longer than {limits.max_name_length} characters"))
+def safe_member_name(raw: bytes, archive: str, limits: UnpackLimits) -> PurePosixPath | None:
+    """The member's relative path, or None for the archive root; refuses escaping names.
+    Names are bytes; undecodable ones map back to the same bytes on the host (surrogateescape)."""
+    if len(raw) > limits.max_name_length:
+        raise LimitExceeded(where(archive, f"member name longer than {limits.max_name_length} bytes "
+                                           f"(limit max_name_length; raise it with --unpack-limit max_name_length=N)"))
+    name = text(raw)
     if "\x00" in name:
         raise InputError(where(archive, "member name contains a NUL byte"))
     p = PurePosixPath(name)
     if p.is_absolute() or name.startswith("/"):
-        raise InputError(where(archive, f"member {name!r} has an absolute path"))
+        raise InputError(where(archive, f"member '{one_line(name)}' has an absolute path"))
     parts = [part for part in p.parts if part not in (".", "")]
     if ".." in parts:
-        raise InputError(where(archive, f"member {name!r} escapes the archive root"))
+        raise InputError(where(archive, f"member '{one_line(name)}' escapes the archive root"))
     return PurePosixPath(*parts) if parts else None
-
-
-class Budget:
-    def __init__(self, path: Path, archive: str, limits: UnpackLimits) -> None:
-        compressed = path.stat().st_size
-        self.archive, self.limits = archive, limits
-        self.max_bytes = min(limits.max_expanded_bytes, max(compressed, 1 << 20) * limits.max_ratio)
-        self.bytes = self.members = 0
-
-    def member(self) -> None:
-        self.members += 1
-        if self.members > self.limits.max_members:
-            raise LimitExceeded(where(self.archive, f"more than {self.limits.max_members} members (UnpackLimits.max_members)"))
-
-    def grow(self, n: int) -> None:
-        self.bytes += n
-        if self.bytes > self.max_bytes:
-            raise LimitExceeded(where(self.archive, f"expands past {self.max_bytes} bytes (budget from UnpackLimits.max_ratio/max_expanded_bytes)"))
 
 
 def check_archive(path: Path, label: str, limits: UnpackLimits) -> int:
     """Walk every member (streaming), checking names and budgets; returns the member count."""
     budget = Budget(path, label, limits)
-    try:
-        with open_tar(path, label) as archive:
-            for entry in archive:
-                budget.member()
-                safe_member_name(entry.pathname, label, limits)
-                for block in entry.get_blocks():
-                    budget.grow(len(block))
-    except libarchive.exception.ArchiveError as exc:
-        raise InputError(where(label, f"corrupt archive: {_msg(exc)}")) from None
+    with open_tar(path, label) as archive:
+        for entry in archive:
+            budget.member(entry)
+            safe_member_name(member_name(entry), label, limits)
+            for _ in blocks(entry, budget):
+                pass
     if budget.members == 0:
         raise InputError(where(label, "archive has no members"))
     return budget.members
@@ -101,15 +70,12 @@ def check_archive(path: Path, label: str, limits: UnpackLimits) -> int:
 def unpack(path: Path, label: str, dest: Path, limits: UnpackLimits) -> int:
     """Unpack a tar archive into ``dest`` safely; returns the member count."""
     budget = Budget(path, label, limits)
-    try:
-        with open_tar(path, label) as archive:
-            for entry in archive:
-                budget.member()
-                name = safe_member_name(entry.pathname, label, limits)
-                if name is not None:
-                    _place(entry, dest, name, label, budget)
-    except libarchive.exception.ArchiveError as exc:
-        raise InputError(where(label, f"corrupt archive: {_msg(exc)}")) from None
+    with open_tar(path, label) as archive:
+        for entry in archive:
+            budget.member(entry)
+            name = safe_member_name(member_name(entry), label, limits)
+            if name is not None:
+                _place(entry, dest, name, label, budget)
     return budget.members
 
 
@@ -123,21 +89,22 @@ def _place(entry: libarchive.entry.ArchiveEntry, dest: Path, name: PurePosixPath
     elif entry.isreg and not entry.islnk:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "wb") as out:
-            for block in entry.get_blocks():
-                budget.grow(len(block))
+            for block in blocks(entry, budget):
                 out.write(block)
         os.chmod(target, mode)
         os.utime(target, (entry.mtime or 0, entry.mtime or 0))
     elif entry.issym:
-        _symlink(dest, target, entry.linkpath, archive)
+        _symlink(dest, target, text(link_name(entry)), archive)
     elif entry.islnk:
-        linked = safe_member_name(entry.linkpath, archive, budget.limits)
+        link = link_name(entry)
+        linked = safe_member_name(link, archive, budget.limits)
         source = dest / linked if linked else None
         if source is None or not source.is_file() or source.is_symlink():
-            raise InputError(where(archive, f"hard link {str(name)!r} points at {entry.linkpath!r}, not an earlier file"))
+            raise InputError(where(archive, f"hard link '{one_line(str(name))}' points at '{one_line(link)}', "
+                                            "not an earlier file"))
         os.link(source, target)
     else:
-        raise InputError(where(archive, f"member {str(name)!r} is a device, FIFO or socket; refused"))
+        raise InputError(where(archive, f"member '{one_line(str(name))}' is a device, FIFO or socket; refused"))
 
 
 def _check_parents(dest: Path, target: Path, archive: str) -> None:
@@ -146,16 +113,17 @@ def _check_parents(dest: Path, target: Path, archive: str) -> None:
     for part in target.relative_to(dest).parts[:-1]:
         current = current / part
         if current.is_symlink():
-            raise InputError(where(archive, f"member path goes through the symlink {str(current.relative_to(dest))!r}"))
+            raise InputError(where(archive, f"member path goes through the symlink '{one_line(str(current.relative_to(dest)))}'"))
 
 
 def _symlink(dest: Path, target: Path, link: str, archive: str) -> None:
     resolved = os.path.normpath(os.path.join(os.path.dirname(target), link))
     if link.startswith("/") or not (resolved + os.sep).startswith(str(dest) + os.sep):
-        raise InputError(where(archive, f"symlink {str(target.relative_to(dest))!r} -> {link!r} points outside the archive"))
+        raise InputError(where(archive, f"symlink '{one_line(str(target.relative_to(dest)))}' -> '{one_line(link)}' "
+                                        "points outside the archive"))
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists() or target.is_symlink():
         if stat.S_ISDIR(target.lstat().st_mode):
-            raise InputError(where(archive, f"symlink {str(target.relative_to(dest))!r} replaces a directory"))
+            raise InputError(where(archive, f"symlink '{one_line(str(target.relative_to(dest)))}' replaces a directory"))
         target.unlink()
     os.symlink(link, target)

@@ -24,7 +24,8 @@ from pathlib import Path
 from verifier.cache import HashingWriter
 from verifier.digests import CHUNK
 from verifier.errors import InputError, LimitExceeded, SandboxError, where
-from verifier.sandbox.archive import filter_of, unpack
+from verifier.formats.sniff import compression_of, head, is_tar
+from verifier.sandbox.archive import unpack
 from verifier.sandbox.podman import Podman, last_line
 from verifier.sandbox.runtime import ulimit_flags
 from verifier.settings import Settings
@@ -79,17 +80,11 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
 def place_sources(inputs: FetchedInputs, layout: BuildLayout, settings: Settings) -> None:
     for source in inputs.sources:
         if source.pin.unpack:
-            if filter_of(source.path) is None and not _looks_like_tar(source.path):
+            if compression_of(source.path) is None and not is_tar(head(source.path)):
                 raise InputError(where(source.pin.name, "unpack is true but this is not a tar archive"))
             unpack(source.path, source.pin.name, layout.workdir, settings.unpack)
         else:
             shutil.copyfile(source.path, layout.workdir / source.pin.name)
-
-
-def _looks_like_tar(path: Path) -> bool:
-    with open(path, "rb") as f:
-        f.seek(257)
-        return f.read(5) == b"ustar"
 
 
 def build_environment(inputs: FetchedInputs) -> dict[str, str]:

@@ -13,6 +13,7 @@ from verifier.compare.comparators.rpm import RpmComparator
 from verifier.compare.comparators.text import TextComparator
 from verifier.compare.comparators.zip import ZipComparator
 from verifier.compare.interface import Comparator
+from verifier.formats.sniff import COMPRESSIONS
 
 REGISTRY: tuple[Comparator, ...] = (
     RpmComparator(),
@@ -23,10 +24,7 @@ REGISTRY: tuple[Comparator, ...] = (
     SquashfsContainer(),
     LibarchiveContainer("cpio", "cpio"),
     LibarchiveContainer("tar", "tar"),
-    CompressedStream("gzip", b"\x1f\x8b", "gzip"),
-    CompressedStream("xz", b"\xfd7zXZ\x00", "xz"),
-    CompressedStream("zstd", b"\x28\xb5\x2f\xfd", "zstd"),
-    CompressedStream("bzip2", b"BZh", "bzip2"),
+    *(CompressedStream(name, magic, name) for name, magic in COMPRESSIONS),
     PycComparator(),
     DiffoscopeComparator(),  # only formats with no native comparator (ELF, PDF, images, …)
     TextComparator(),

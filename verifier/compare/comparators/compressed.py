@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import libarchive
 import libarchive.exception
 
 from verifier.compare.comparators.libarchive_errors import translate
@@ -20,14 +19,9 @@ from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, TruncatedArchive
 from verifier.compare.members import both
 from verifier.digests import CHUNK
-from verifier.errors import LimitExceeded
+from verifier.formats.reading import Budget, blocks, open_archive
 
 GZIP_OS = {0: "FAT", 3: "Unix", 7: "Macintosh", 10: "NTFS", 11: "NTFS", 255: "unknown"}
-
-
-def _budget(side: Side, ctx: CompareContext) -> int:
-    limits = ctx.settings.unpack
-    return min(limits.max_expanded_bytes, max(side.path.stat().st_size, 1 << 20) * limits.max_ratio)
 
 
 def gzip_header(side: Side) -> dict[str, object]:
@@ -64,15 +58,14 @@ class _Gunzip:
     """A gzip file (one or more concatenated members) inflated into ``out`` under ``budget``;
     zlib's errors become CorruptArchive/TruncatedArchive naming the offset."""
 
-    def __init__(self, side: Side, out: BinaryIO, budget: int) -> None:
+    def __init__(self, side: Side, out: BinaryIO, budget: Budget) -> None:
         self.side, self.out, self.budget = side, out, budget
         self.read = self.written = 0  # compressed bytes taken from the file, decompressed bytes written
         self.member_start = 0
 
     def _emit(self, data: bytes) -> None:
         self.written += len(data)
-        if self.written > self.budget:
-            raise LimitExceeded(f"{self.side.label}: decompresses past {self.budget} bytes (UnpackLimits.max_ratio)")
+        self.budget.grow(len(data))
         self.out.write(data)
 
     def _where(self) -> str:
@@ -117,22 +110,18 @@ class _Gunzip:
 
 def _gunzip(side: Side, dest: Path, ctx: CompareContext) -> None:
     with open(side.path, "rb") as f, open(dest, "wb") as out:
-        _Gunzip(side, out, _budget(side, ctx)).run(f)
+        _Gunzip(side, out, Budget(side.path, side.label, ctx.settings.unpack, ctx.stop)).run(f)
 
 
 def _raw(side: Side, dest: Path, filter_name: str, ctx: CompareContext) -> None:
-    budget, total = _budget(side, ctx), 0
+    budget = Budget(side.path, side.label, ctx.settings.unpack, ctx.stop)
     try:
-        with libarchive.file_reader(str(side.path), format_name="raw", filter_name=filter_name) as archive, \
-                open(dest, "wb") as out:
+        with open_archive(side.path, "raw", filter_name) as archive, open(dest, "wb") as out:
             for entry in archive:
-                for block in entry.get_blocks():
-                    total += len(block)
-                    if total > budget:
-                        raise LimitExceeded(f"{side.label}: decompresses past {budget} bytes (UnpackLimits.max_ratio)")
+                for block in blocks(entry, budget):
                     out.write(block)
     except libarchive.exception.ArchiveError as exc:
-        raise translate(side, exc, f"{filter_name} stream, after {total} decompressed bytes") from None
+        raise translate(side, exc, f"{filter_name} stream, after {budget.bytes} decompressed bytes") from None
 
 
 @dataclass(frozen=True)

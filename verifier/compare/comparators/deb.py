@@ -7,23 +7,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import libarchive
-
-from verifier.compare.comparators.archives import LibarchiveContainer
-from verifier.compare.difference import Difference
+from verifier.compare.comparators.archives import LibarchiveContainer, name_of
 from verifier.compare.comparators.libarchive_errors import reading
+from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, UnreadableInput
+from verifier.formats import sniff
+from verifier.formats.reading import open_archive
 from verifier.packages.deb import UnreadableDeb, control_fields
+from verifier.printable import one_line
 
 AR = LibarchiveContainer("ar", "ar")
 
 
 def _ar_members(side: Side) -> list[str]:
-    with reading(side, "ar"), libarchive.file_reader(str(side.path), format_name="ar", filter_name="none") as archive:
-        names = [entry.pathname for entry in archive]
+    with reading(side, "ar"), open_archive(side.path, "ar") as archive:
+        names = [name_of(entry) for entry in archive]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise UnreadableInput(side.label, f"duplicate ar member {duplicates[0]!r}; refused", "ar members")
+        raise UnreadableInput(side.label, f"duplicate ar member '{one_line(duplicates[0])}'; refused", "ar members")
     return names
 
 
@@ -39,7 +40,7 @@ class DebComparator:
     name: str = "deb"
 
     def recognizes(self, head: bytes, side: Side) -> bool:
-        return head.startswith(b"!<arch>\n") and head[8:24].startswith(b"debian-binary")
+        return sniff.is_deb(head)
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
         _ar_members(a), _ar_members(b)

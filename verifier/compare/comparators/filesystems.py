@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,24 +15,14 @@ from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, ToolFailed, TruncatedArchive
 from verifier.compare.members import Member, compare_members, list_both
 from verifier.digests import CHUNK
-from verifier.errors import LimitExceeded
+from verifier.formats import sniff
+from verifier.formats.reading import Budget, text
+from verifier.printable import one_line
 from verifier.tools import require
 
-ISO_PVD = 0x8000
 SQUASHFS_LIST = re.compile(r"^(?P<mode>[-dlcbps][-rwxsStT]{9})\s+(?P<owner>\S+)\s+(?P<size>[\d,]+)\s+"
                            r"(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d)\s+squashfs-root(?P<path>/.*)?$")
 TIMEOUT = 600
-
-
-def iso_volume_bytes(path: Path) -> int | None:
-    with open(path, "rb") as f:
-        f.seek(ISO_PVD)
-        pvd = f.read(2048)
-    if len(pvd) < 2048 or pvd[1:6] != b"CD001":
-        return None
-    (blocks,) = struct.unpack_from("<I", pvd, 80)
-    (block_size,) = struct.unpack_from("<H", pvd, 128)
-    return blocks * block_size
 
 
 @dataclass(frozen=True)
@@ -42,11 +31,11 @@ class Iso9660Container(LibarchiveContainer):
     format_name: str = "iso9660"
 
     def recognizes(self, head: bytes, side: Side) -> bool:
-        return iso_volume_bytes(side.path) is not None
+        return sniff.iso_volume_bytes(side.path) is not None
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
         for side in (a, b):
-            expected, actual = iso_volume_bytes(side.path) or 0, side.path.stat().st_size
+            expected, actual = sniff.iso_volume_bytes(side.path) or 0, side.path.stat().st_size
             if actual < expected:
                 raise TruncatedArchive(side.label, f"the image has {actual} of the {expected} bytes its volume "
                                        "descriptor declares", f"ends at byte {actual}")
@@ -69,20 +58,23 @@ class SquashfsContainer:
     name: str = "squashfs"
 
     def recognizes(self, head: bytes, side: Side) -> bool:
-        return head.startswith(b"hsqs")
+        return sniff.is_squashfs(head)
 
-    def _cat(self, side: Side, path: str, sink) -> None:
-        """Stream one member's content into ``sink`` (constant memory)."""
-        with subprocess.Popen([require("unsquashfs"), "-no-wildcards", "-cat", str(side.path), path], stdout=subprocess.PIPE,
+    def _cat(self, side: Side, path: str, sink, budget: Budget) -> None:
+        """Stream one member's content into ``sink`` (constant memory). ``path`` is the name's
+        bytes as a lossless str: subprocess passes those bytes back to unsquashfs."""
+        with subprocess.Popen([require("unsquashfs"), "-no-wildcards", "-cat", str(side.path), path],
+                              stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL) as proc:
             while chunk := proc.stdout.read(CHUNK):
+                budget.grow(len(chunk))
                 sink(chunk)
         if proc.returncode != 0:
-            raise CorruptArchive(side.label, "unsquashfs cannot read this member", f"member {path!r}")
+            raise CorruptArchive(side.label, "unsquashfs cannot read this member", f"member '{one_line(path)}'")
 
     def _list(self, side: Side, ctx: CompareContext) -> list[Member]:
-        listing = _unsquashfs(["-UTC", "-lln", str(side.path)], side).stdout.decode("utf-8", "replace")
-        members, total = [], 0
+        listing = text(_unsquashfs(["-UTC", "-lln", str(side.path)], side).stdout)
+        members, budget = [], Budget(side.path, side.label, ctx.settings.unpack, ctx.stop)
         for line in listing.splitlines():
             m = SQUASHFS_LIST.match(line)
             if not m or not m["path"]:
@@ -92,25 +84,21 @@ class SquashfsContainer:
             if link:
                 meta["link"] = link
             size = int(m["size"].replace(",", ""))
+            budget.admit(path, size)
             digest = None
             if m["mode"].startswith("-"):
-                total += size
-                if total > ctx.settings.unpack.max_expanded_bytes:
-                    raise LimitExceeded(f"{side.label}: expands past {ctx.settings.unpack.max_expanded_bytes} bytes")
                 h = hashlib.sha256()
-                self._cat(side, path, h.update)
+                self._cat(side, path, h.update, budget)
                 digest = h.hexdigest()
             members.append(Member(path, digest, size, meta))
-            if len(members) > ctx.settings.unpack.max_members:
-                raise LimitExceeded(f"{side.label}: more than {ctx.settings.unpack.max_members} members")
         return members
 
     def _extract(self, side: Side, names: set[str], ctx: CompareContext) -> dict[str, Path]:
-        out = {}
+        out, budget = {}, Budget(side.path, side.label, ctx.settings.unpack, ctx.stop)
         for name in names:
             path = ctx.new_temp_file()
             with open(path, "wb") as f:
-                self._cat(side, name, f.write)
+                self._cat(side, name, f.write, budget)
             out[name] = path
         return out
 

@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-import libarchive
 import libarchive.exception
 
 from verifier.compare.interface import CorruptArchive, Side, TruncatedArchive
+from verifier.formats.reading import member_name, open_archive
+from verifier.printable import one_line
 
 TRUNCATION_WORDS = ("truncat", "no progress is possible", "premature end", "unexpected end", "unexpected eof")
 MAX_LOCATE = 100_000  # headers listed at most when looking for the place of a failure
@@ -32,16 +33,16 @@ def locate(side: Side, format_name: str, filter_name: str) -> str:
     """Where reading ``side`` fails: after which member, at which byte of the file."""
     last, offset = None, 0
     try:
-        with libarchive.file_reader(str(side.path), format_name=format_name, filter_name=filter_name) as archive:
+        with open_archive(side.path, format_name, filter_name) as archive:
             for count, entry in enumerate(archive):
-                last, offset = entry.pathname, archive.bytes_read
+                last, offset = member_name(entry), archive.bytes_read
                 if count >= MAX_LOCATE:
                     break
             offset = archive.bytes_read
     except libarchive.exception.ArchiveError:
         pass  # the failure being located; the last member read is the answer
     size = side.path.stat().st_size
-    member = f"in or after member {last!r}" if last is not None else "before the first member"
+    member = f"in or after member '{one_line(last)}'" if last is not None else "before the first member"
     return f"{member}, near byte {offset} of {size}"
 
 

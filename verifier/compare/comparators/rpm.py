@@ -15,8 +15,8 @@ from rpmfile.errors import RPMError
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, TruncatedArchive
 from verifier.digests import CHUNK
+from verifier.formats import sniff
 
-RPM_MAGIC = b"\xed\xab\xee\xdb"
 MAX_VALUE = 2000
 SIGNATURE_TAGS = {"sigmd5", "sha1header", "sha256header", "md5", "sha1", "sha256", "rsaheader", "dsaheader", "pgp",
                   "gpg", "payloaddigest", "payloaddigestalt", "loaddigestalt", "siggpg", "sigpgp", "size",
@@ -82,7 +82,7 @@ class RpmComparator:
     name: str = "rpm"
 
     def recognizes(self, head: bytes, side: Side) -> bool:
-        return head.startswith(RPM_MAGIC)
+        return sniff.is_rpm(head)
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
         (ta, oa), (tb, ob) = headers(a), headers(b)

@@ -23,7 +23,8 @@ from verifier.compare.comparators.zipdir import (DIRECTORY_FIRST, METHODS, PREFI
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
 from verifier.compare.members import Member, both, compare_members, list_both
-from verifier.errors import LimitExceeded
+from verifier.formats import sniff
+from verifier.formats.reading import Budget
 
 def _meta(entry: Entry) -> dict[str, object]:
     attr = entry.external_attr
@@ -61,27 +62,30 @@ class ZipComparator:
     name: str = "zip"
 
     def recognizes(self, head: bytes, side: Side) -> bool:
-        if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or head[4:8] == b"PK\x01\x02":  # omni.ja: directory first
-            return True
-        return ends_with_zip(side.path)  # a stub in front (self-extracting): found from the end
+        return sniff.is_zip(head) or ends_with_zip(side.path)  # a stub in front (self-extracting): found from the end
 
-    def _list(self, side: Side, directory: Directory) -> list[Member]:
+    def _list(self, side: Side, directory: Directory, ctx: CompareContext) -> list[Member]:
+        budget = Budget(side.path, side.label, ctx.settings.unpack, ctx.stop)
+        for e in directory.entries:
+            budget.admit(e.name, e.size)
+        members = []
         with open(side.path, "rb") as f:
-            return [Member(e.name, None if e.is_dir() else _stored_digest(f, e, directory, side), e.size, _meta(e))
-                    for e in directory.entries]
+            for e in directory.entries:
+                budget.check()
+                digest = None if e.is_dir() else _stored_digest(f, e, directory, side)
+                members.append(Member(e.name, digest, e.size, _meta(e)))
+        return members
 
     def _extract(self, side: Side, directory: Directory, names: set[str], ctx: CompareContext) -> dict[str, Path]:
         out: dict[str, Path] = {}
-        budget = ctx.settings.unpack.max_expanded_bytes
+        budget = Budget(side.path, side.label, ctx.settings.unpack, ctx.stop)
         with open(side.path, "rb") as f:
             for entry in directory.entries:
                 if entry.name in names and entry.name not in out:
                     out[entry.name] = ctx.new_temp_file()
                     with open(out[entry.name], "wb") as dest:
                         for chunk in member_chunks(f, entry, directory.base, side):
-                            budget -= len(chunk)
-                            if budget < 0:
-                                raise LimitExceeded(f"{side.label}: expands past the unpack budget")
+                            budget.grow(len(chunk))
                             dest.write(chunk)
         return out
 
@@ -103,7 +107,7 @@ class ZipComparator:
         def of(side: Side) -> Directory:
             return da if side is a else db
 
-        left, right = list_both(lambda side, _: self._list(side, of(side)), a, b, ctx)
+        left, right = list_both(lambda side, c: self._list(side, of(side), c), a, b, ctx)
         members = compare_members(a, b, left, right, ctx, lambda side, names, c: self._extract(side, of(side), names, c))
         return Difference.from_details(a.label, b.label, [_header(a, b, da, db), self._prefix(a, b, da, db, ctx),
                                                           members])

@@ -30,6 +30,7 @@ from typing import BinaryIO
 from verifier.compare.interface import CorruptArchive, Side, TruncatedArchive, UnreadableInput
 from verifier.digests import CHUNK
 from verifier.errors import LimitExceeded
+from verifier.formats.reading import text
 
 END = struct.Struct("<4s4H2LH")  # signature, disk, directory disk, entries here, entries, size, offset, comment length
 END64_LOCATOR = struct.Struct("<4sLQL")  # signature, disk, offset of the zip64 end record, disks
@@ -202,12 +203,12 @@ def _entries(f: BinaryIO, at: int, count: int, side: Side, max_name: int) -> lis
         (_, _, create_system, _, _, flags, method, dos_time, dos_date, crc, compressed, size, name_length,
          extra_length, comment_length, _, _, external_attr, offset) = CENTRAL.unpack(record)
         if name_length > max_name:
-            raise LimitExceeded(f"{side.label}: a member name is longer than {max_name} bytes "
-                                "(UnpackLimits.max_name_length)")
+            raise LimitExceeded(f"{side.label}: a member name is longer than {max_name} bytes (limit "
+                                f"max_name_length={max_name}; raise it with --unpack-limit max_name_length=N)")
         raw_name, extra, comment = f.read(name_length), f.read(extra_length), f.read(comment_length)
         numbers = [size, compressed, offset]
         _zip64(numbers, extra)
-        name = raw_name.decode("utf-8", "surrogateescape") if flags & 0x800 else raw_name.decode("cp437")
+        name = text(raw_name)  # its bytes, with or without the UTF-8 flag (see formats.reading.text)
         entries.append(Entry(name, flags, method, dos_time, dos_date, crc, numbers[1], numbers[0], create_system,
                              external_attr, extra, comment, numbers[2]))
     return entries
@@ -246,7 +247,8 @@ def read_directory(side: Side, max_members: int, max_name: int) -> Directory:
     with open(side.path, "rb") as f:
         count, cd_size, cd_offset, directory_end, comment = _end_record(f, size, side)
         if count > max_members:
-            raise LimitExceeded(f"{side.label}: more than {max_members} members")
+            raise LimitExceeded(f"{side.label}: more than {max_members} members (limit max_members={max_members}; "
+                                "raise it with --unpack-limit max_members=N)")
         where_it_ends = directory_end - cd_size  # the usual place: right before the end record
         found = [at for at in (where_it_ends, cd_offset) if count and _signature_at(f, at, b"PK\x01\x02")]
         if count and not found:

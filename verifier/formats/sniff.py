@@ -1,0 +1,72 @@
+"""Formats from their magic numbers: the one place that says what a file is."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+HEAD_BYTES = 8192
+COMPRESSIONS = (
+    ("gzip", b"\x1f\x8b"),
+    ("xz", b"\xfd7zXZ\x00"),
+    ("zstd", b"\x28\xb5\x2f\xfd"),
+    ("bzip2", b"BZh"),
+)
+RPM_MAGIC = b"\xed\xab\xee\xdb"
+ISO_PVD = 0x8000
+
+
+def head(path: Path, size: int = HEAD_BYTES) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(size)
+
+
+def compression(data: bytes) -> str | None:
+    """libarchive's filter name for a compressed stream starting with ``data``, or None."""
+    return next((name for name, magic in COMPRESSIONS if data.startswith(magic)), None)
+
+
+def compression_of(path: Path) -> str | None:
+    return compression(head(path, 8))
+
+
+def is_tar(data: bytes) -> bool:
+    return len(data) > 262 and data[257:262] == b"ustar"
+
+
+def is_cpio(data: bytes) -> bool:
+    return data[:6] in (b"070701", b"070702", b"070707") or data[:2] in (b"\xc7\x71", b"\x71\xc7")
+
+
+def is_ar(data: bytes) -> bool:
+    return data.startswith(b"!<arch>\n")
+
+
+def is_deb(data: bytes) -> bool:
+    return is_ar(data) and data[8:24].startswith(b"debian-binary")
+
+
+def is_rpm(data: bytes) -> bool:
+    return data.startswith(RPM_MAGIC)
+
+
+def is_zip(data: bytes) -> bool:
+    """A zip from its start: a local header, an empty zip, or (omni.ja) the central directory
+    first. A zip behind a stub (self-extracting) is found from its end by compare's zipdir."""
+    return data.startswith((b"PK\x03\x04", b"PK\x05\x06")) or data[4:8] == b"PK\x01\x02"
+
+
+def is_squashfs(data: bytes) -> bool:
+    return data.startswith(b"hsqs")
+
+
+def iso_volume_bytes(path: Path) -> int | None:
+    """The size an ISO 9660 image declares in its primary volume descriptor, or None."""
+    with open(path, "rb") as f:
+        f.seek(ISO_PVD)
+        pvd = f.read(2048)
+    if len(pvd) < 2048 or pvd[1:6] != b"CD001":
+        return None
+    (blocks,) = struct.unpack_from("<I", pvd, 80)
+    (block_size,) = struct.unpack_from("<H", pvd, 128)
+    return blocks * block_size
