@@ -371,3 +371,15 @@ def test_a_partial_file_hard_linked_elsewhere_is_not_written_through(http_server
     assert fetch_file(pin_for(url, ART), cache, fast).path.read_bytes() == ART
     assert victim.read_bytes() == b"someone else's file, not to be changed"
     assert http_server.routes["/a"].hits == [""], "nothing resumed from the planted bytes"
+
+
+def test_a_killed_runs_temp_files_are_swept_once_a_day_old(tmp_path: Path, fast: Settings) -> None:
+    src = tmp_path / "local.bin"
+    src.write_bytes(ENV)
+    tmp = fast.cache_dir / "tmp"
+    tmp.mkdir(parents=True)
+    (tmp / "old.part").write_bytes(b"left by a killed run")
+    os.utime(tmp / "old.part", (time.time() - 2 * 86400,) * 2)
+    (tmp / "recent.part").write_bytes(b"a live peer's")
+    fetch_file(pin_for(src.as_uri(), ENV), ContentCache(fast.cache_dir), fast)
+    assert files_under(tmp) == ["recent.part"]

@@ -26,6 +26,7 @@ import hashlib
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # NONBLOCK: a planted FIFO must not hang us
 _TAMPERED = (errno.ELOOP, errno.ENOTDIR, errno.EISDIR)
 _NO_HARD_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK)
+STALE_TMP_SECONDS = 24 * 3600
 
 
 class CacheTampered(IntegrityError):
@@ -245,9 +247,10 @@ class ContentCache:
 
     @contextmanager
     def temp_file(self) -> Iterator[Path]:
-        """A new empty file under tmp/, removed unless it was committed."""
-        with self._dir("tmp"):
-            pass  # created, and checked not to be a link
+        """A new empty file under tmp/, removed unless it was committed (a killed run's
+        are removed by a later one, once a day old)."""
+        with self._dir("tmp") as fd:
+            _sweep_stale(fd)
         try:
             handle, name = tempfile.mkstemp(dir=self.root / "tmp", suffix=".part")
         except OSError as exc:
@@ -406,6 +409,19 @@ def _unlink_if_same(dir_fd: int | None, name: str, ino: int) -> None:
             os.unlink(name, dir_fd=dir_fd)
     except FileNotFoundError:
         pass
+
+
+def _sweep_stale(dir_fd: int | None) -> None:
+    """Remove tmp/*.part files a killed run left, untouched for a day (no live run writes
+    one that long: a download's total deadline is an hour)."""
+    if dir_fd is None:
+        return
+    now = time.time()
+    with os.scandir(dir_fd) as entries:
+        for entry in entries:
+            info = entry.stat(follow_symlinks=False)
+            if entry.name.endswith(".part") and now - info.st_mtime > STALE_TMP_SECONDS:
+                _unlink_if_same(dir_fd, entry.name, info.st_ino)
 
 
 def _drop_if_shared(dir_fd: int | None, name: str) -> None:

@@ -61,6 +61,8 @@ def _copy_local(pin: PinnedFile, dest: Path) -> FileDigest:
                 if writer.size + len(chunk) > pin.size:
                     raise IntegrityError(where(pin.name, f"file longer than the pinned size {pin.size} bytes ({path})"))
                 writer.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
             return writer.digest()
     except IsADirectoryError:
         raise InputError(where(path, f"is a directory, not the file {pin.name}")) from None
