@@ -22,7 +22,7 @@ class Difference:
     unified_diff: str | None = None
     details: tuple["Difference", ...] = ()
     hints: tuple[str, ...] = ()
-    kind: str = ""  # member | metadata | field | content | order | bytes | header
+    kind: str = ""  # member | metadata | field | content | order | bytes | header | diffoscope | unreadable | format
 
     @classmethod
     def from_text(cls, a: str, b: str, source1: str, source2: str, *, kind: str = "content",
