@@ -1,18 +1,24 @@
 """The HTML report in a real browser: Debian's chromium, headless, driven over the Chrome
 DevTools Protocol through ``--remote-debugging-pipe`` (no port, no websocket library).
 
-Checked: no console errors or exceptions, the verdict is visible at the top, a difference
-<details> opens on a real mouse click on its summary, nothing is requested from the
-network, and the Content-Security-Policy blocks a load injected afterwards.
+Checked: no console errors or exceptions, the verdict is visible at the top, the verdict,
+the first difference and its hint are on screen at 1280x800 without scrolling (bounding
+boxes, hit-testing and the pixels of a screenshot), a difference <details> closes and opens
+on a real mouse click on its summary, nothing is requested from the network, and the
+Content-Security-Policy blocks a load injected afterwards.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import select
+import struct
 import subprocess
 import time
+import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,7 @@ import pytest
 from tests.conftest import require_tool
 from verifier.render import ReportFormat, render
 from verifier.report.codec import load_report
+from verifier.report.model import Report
 
 REPORTS = Path(__file__).parent.parent / "fixtures" / "reports"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -102,10 +109,20 @@ class Cdp:
             os.close(self._from_chrome)
 
 
-@pytest.fixture
-def page(tmp_path: Path):
+def _busy(report: Report) -> Report:
+    """The canonical report with 30 differing artifacts and as many reasons."""
+    differing = report.artifacts[1]
+    return replace(report, artifacts=tuple(replace(differing, name=f"lib{i}.tar.gz") for i in range(30)),
+                   reasons=tuple(f"lib{i}.tar.gz: rebuilt bytes differ from the official artifact" for i in range(30)))
+
+
+VARIANTS = {"canonical": lambda report: report, "busy": _busy}
+
+
+@pytest.fixture(params=["canonical"])
+def page(tmp_path: Path, request: pytest.FixtureRequest):
     binary = require_tool("chromium")
-    report = load_report(REPORTS / "canonical.json")
+    report = VARIANTS[request.param](load_report(REPORTS / "canonical.json"))
     html = tmp_path / "report.html"
     html.write_text(render(report, ReportFormat.HTML), encoding="utf-8")
     cdp = Cdp(binary, tmp_path / "profile")
@@ -147,19 +164,89 @@ def test_html_report_in_chromium(page: tuple[Cdp, str, Path]) -> None:
     assert markup == [0, 0, True]  # the hostile string is shown as text, not run
 
 
-def test_difference_tree_expands_on_click(page: tuple[Cdp, str, Path]) -> None:
+def _click(cdp: Cdp, session: str, x: float, y: float) -> None:
+    for kind in ("mousePressed", "mouseReleased"):
+        cdp.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+                 session)
+
+
+def test_difference_tree_is_open_and_toggles_on_click(page: tuple[Cdp, str, Path]) -> None:
     cdp, session, _ = page
     box = cdp.evaluate(session, """(() => { const s = document.querySelector('details.difference > summary');
         s.scrollIntoView(); const r = s.getBoundingClientRect();
         return {x: r.left + 5, y: r.top + r.height / 2, open: s.parentElement.open}; })()""")
-    assert box["open"] is False
-    for kind in ("mousePressed", "mouseReleased"):
-        cdp.send("Input.dispatchMouseEvent", {"type": kind, "x": box["x"], "y": box["y"], "button": "left",
-                                              "clickCount": 1}, session)
-    state = cdp.evaluate(session, """(() => { const d = document.querySelector('details.difference');
+    assert box["open"] is True  # differences are open by default (within a size budget)
+    state = """(() => { const d = document.querySelector('details.difference');
         const inner = d.querySelector('details.difference');
-        return [d.open, inner.getBoundingClientRect().height > 0, inner.open]; })()""")
-    assert state == [True, True, False]
+        return [d.open, inner.checkVisibility()]; })()"""
+    _click(cdp, session, box["x"], box["y"])
+    assert cdp.evaluate(session, state) == [False, False]
+    _click(cdp, session, box["x"], box["y"])
+    assert cdp.evaluate(session, state) == [True, True]
+
+
+def _png_pixels(png: bytes) -> tuple[int, int, list[bytes]]:
+    """Width, height and the unfiltered rows of an 8-bit RGB(A), non-interlaced PNG."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks, header = 8, [], b""
+    while pos < len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        data = png[pos + 8:pos + 8 + length]
+        header = data if kind == b"IHDR" else header
+        chunks += [data] if kind == b"IDAT" else []
+        pos += 12 + length
+    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    assert depth == 8 and color in (2, 6) and interlace == 0
+    bpp, raw, rows = 3 if color == 2 else 4, zlib.decompress(b"".join(chunks)), []
+    stride, previous = width * bpp, bytearray(width * bpp)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            left, up = line[i - bpp] if i >= bpp else 0, previous[i]
+            corner = previous[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 255
+            elif kind == 2:
+                line[i] = (line[i] + up) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 255
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 255
+        rows.append(bytes(line[j] for j in range(stride) if j % bpp < 3))
+        previous = line
+    return width, height, rows
+
+
+def _pixel(rows: list[bytes], x: float, y: float) -> tuple[int, ...]:
+    row, col = rows[int(y)], int(x) * 3
+    return tuple(row[col:col + 3])
+
+
+@pytest.mark.parametrize("page", ["canonical", "busy"], indirect=True)
+def test_verdict_first_difference_and_hint_fit_the_first_screen(page: tuple[Cdp, str, Path], tmp_path: Path) -> None:
+    cdp, session, _ = page
+    boxes = cdp.evaluate(session, """(() => {
+        const box = el => { const r = el.getBoundingClientRect();
+            const hit = document.elementFromPoint(r.left + Math.min(4, r.width / 2), r.top + r.height / 2);
+            return {top: r.top, bottom: r.bottom, left: r.left, height: r.height, hit: el.contains(hit)}; };
+        const first = document.querySelector('article.artifact');
+        return {verdict: box(document.getElementById('verdict')),
+                difference: box(first.querySelector('details.difference > summary')),
+                hint: box(first.querySelector('.hint')),
+                scroll: window.scrollY, size: [innerWidth, innerHeight]}; })()""")
+    assert boxes["scroll"] == 0 and boxes["size"] == [1280, 800]
+    for name in ("verdict", "difference", "hint"):
+        b = boxes[name]
+        assert b["height"] > 0 and 0 <= b["top"] and b["bottom"] <= 800 and b["hit"], (name, b)
+    shot = base64.b64decode(cdp.send("Page.captureScreenshot", {"format": "png"}, session)["data"])
+    (tmp_path / "first-screen.png").write_bytes(shot)
+    width, height, rows = _png_pixels(shot)
+    assert (width, height) == (1280, 800)
+    verdict, hint = boxes["verdict"], boxes["hint"]
+    assert _pixel(rows, 640, verdict["top"] + 4) == (0xB4, 0x23, 0x18)  # the DIFFERENT band, painted
+    assert _pixel(rows, hint["left"] - 2, hint["top"] + hint["height"] / 2) == (0xDD, 0xF4, 0xFF)  # the hint box
 
 
 def test_content_security_policy_blocks_injected_loads(page: tuple[Cdp, str, Path]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -19,10 +20,10 @@ from verifier.compare.difference import Difference
 from verifier.errors import InputError
 from verifier.render import ReportFormat, render, render_badge
 from verifier.render.formats import PRESENTERS
-from verifier.render.tree import MAX_DEPTH, walk
+from verifier.render.tree import MAX_DEPTH, outline, walk
 from verifier.report.codec import load_report, parse_report, report_bytes
-from verifier.report.model import Report
-from verifier.stages import PackageStatus, Verdict
+from verifier.report.model import Artifact, Packages, RebuiltDigest, Report
+from verifier.stages import ArtifactStatus, PackageStatus, Verdict
 
 REPORTS = Path(__file__).parent.parent / "fixtures" / "reports"
 GOLDEN = REPORTS / "golden"
@@ -100,19 +101,30 @@ def test_html_is_self_contained_and_only_uses_expected_markup(report: Report) ->
     parser = _Tags()
     parser.feed(out)
     assert parser.tags <= {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3",
-                           "p", "ul", "li", "section", "table", "tr", "th", "td", "div", "span",
-                           "details", "summary", "pre", "small", "footer"}
-    assert parser.attrs <= {"lang", "charset", "http-equiv", "content", "name", "id", "class"}
+                           "p", "ul", "li", "section", "article", "table", "tr", "th", "td", "span",
+                           "details", "summary", "pre", "small", "code", "strong", "footer"}
+    assert parser.attrs <= {"lang", "charset", "http-equiv", "content", "name", "id", "class", "open", "title",
+                            "colspan"}
     assert "content=\"default-src 'none'; style-src 'unsafe-inline'\"" in out
     assert out.index('id="verdict"') < out.index('id="artifacts"')
     assert "url(" not in out and "@import" not in out
 
 
-def test_html_difference_tree_nests_details(report: Report) -> None:
+def test_html_difference_tree_nests_details_open_with_hints_first(report: Report) -> None:
     out = render(report, ReportFormat.HTML)
-    assert out.count('<details class="difference">') == 3 == out.count("</details>")
-    outer = out.index("hello-1.0.tar.gz (official)")
-    assert outer < out.index("<summary>hello <small>") < out.index("</details></details>")
+    assert out.count('<details class="difference" open>') == 3 == out.count("</details>")
+    outer = out.index("<summary>hello-1.0.tar.gz <small>")  # the artifact named once, not official ↔ rebuilt
+    assert out.index('<li class="hint">') < outer < out.index("<summary>hello <small>") < out.index("</details></details>")
+    assert '<td class="del">build-id 0123abcd</td><td class="add">build-id 4567ef01</td>' in out
+
+
+def test_html_opens_differences_only_within_a_budget(report: Report) -> None:
+    many = tuple(Difference(f"f{i}", f"f{i}", unified_diff="@@ -1 +1 @@\n" + f"-a{i}\n+b\n" * 30) for i in range(40))
+    tree = Difference("r", "r", details=many)
+    report = with_artifacts(report, replace(report.artifacts[1], difference=tree))
+    out = render(report, ReportFormat.HTML)
+    opened = out.count('<details class="difference" open>')
+    assert 2 < opened < 41 and '<details class="difference">' in out
 
 
 def test_junit_cases_and_counts(report: Report) -> None:
@@ -158,8 +170,8 @@ def test_deep_and_wide_trees_are_bounded(report: Report, fmt: ReportFormat) -> N
     out = render(report, fmt)
     if fmt != ReportFormat.JSON:
         assert len(out) < 200_000
-    assert sum(1 for item in walk(tree) if not isinstance(item, str)) <= 200
-    assert any(isinstance(i, str) and f"depth limit {MAX_DEPTH}" in i for i in walk(_chain(50)))
+    assert sum(1 for item in walk(outline(tree)) if not isinstance(item, str)) <= 200
+    assert any(isinstance(i, str) and f"depth limit {MAX_DEPTH}" in i for i in walk(outline(_chain(50))))
 
 
 def _malformed(doc: dict, path: tuple, bad: object) -> bytes:
@@ -216,3 +228,49 @@ def test_markdown_fits_a_job_summary_for_a_large_release(report: Report) -> None
     out = render(report, ReportFormat.MARKDOWN)
     assert len(out.encode()) < 512 * 1024
     assert "and 980 more difference trees" in out and "and 700 more artifacts" in out
+
+
+def _many_outputs(report: Report, count: int) -> Report:
+    """The canonical report after a build that produced ``count`` unlisted outputs."""
+    extra = [Artifact(f"obj/out-{i:05d}.o", ArtifactStatus.EXTRA, None, RebuiltDigest(f"{i:064x}", i),
+                      comments=("not listed in the release",)) for i in range(count)]
+    reasons = [f"obj/out-{i:05d}.o: the rebuild produced an output the release does not list" for i in range(count)]
+    return replace(report, artifacts=(*report.artifacts, *extra), reasons=(*report.reasons, *reasons))
+
+
+@pytest.mark.parametrize(("fmt", "limit"), [(ReportFormat.TEXT, 48_000), (ReportFormat.MARKDOWN, 160_000),
+                                            (ReportFormat.HTML, 300_000)])
+def test_summary_of_20000_outputs_is_capped(report: Report, fmt: ReportFormat, limit: int) -> None:
+    """Issue 14 defect 11: the summary names the first outputs and says how many more; the JSON keeps all."""
+    many = _many_outputs(report, 20_000)
+    started = time.monotonic()
+    out = render(many, fmt)
+    assert time.monotonic() - started < 5
+    assert len(out.encode()) < limit
+    assert "more artifacts" in out and "more reasons" in out and "JSON report" in out
+    plain = out.replace("\\", "")  # Markdown escapes punctuation
+    assert "hello-1.0.tar.gz" in plain and "obj/out-00000.o" in plain and "out-19999.o" not in plain
+    assert "out-19999.o" in render(many, ReportFormat.JSON)
+
+
+def test_text_tables_fit_100_columns(report: Report) -> None:
+    long_source = replace(report.inputs.sources[0], name="a-very-long-source-archive-name-" * 3 + ".tar.gz",
+                          url="https://example.invalid/" + "deep/" * 30 + "x.tar.gz")
+    report = replace(report, inputs=replace(report.inputs, sources=(long_source, *report.inputs.sources[1:])),
+                     build=replace(report.build, command="make " + "VERY_LONG_VARIABLE=value " * 20))
+    report = _many_outputs(with_artifacts(report, report.artifacts[0], replace(
+        report.artifacts[1], name="an-artifact-with-a-rather-long-name-" * 3 + ".tar.gz"), *report.artifacts[2:]), 3)
+    text = render(report, ReportFormat.TEXT)
+    tables = text.split("\nArtifacts\n", 1)[1].split("\nDifferences\n")[0] + text.split("\nPackages\n", 1)[1]
+    assert [line for line in tables.split("\n") if len(line) > 100] == []
+    assert "a-very-long-source" in text and "VERY_LONG_VARIABLE" in text  # wrapped, not dropped
+
+
+def test_empty_fields_are_left_out(report: Report) -> None:
+    report = replace(report, build=replace(report.build, variables={}, reason="", unmatched_globs=()),
+                     packages=Packages(PackageStatus.NOT_CHECKED, "", None, (), None))
+    for fmt in (ReportFormat.TEXT, ReportFormat.MARKDOWN, ReportFormat.HTML):
+        out = render(report, fmt)
+        assert "variables" not in out and "unmatched" not in out and "(none)" not in out, fmt
+        assert "Packages" not in out and "Package manifest" not in out, fmt
+        assert not re.search(r"^reason\b", out, re.M) and ">reason<" not in out, fmt

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 from verifier.render import sections as s
 from verifier.render.escape import clean, clean_block
-from verifier.render.tree import label, walk
+from verifier.render.text import tree_lines
 from verifier.report.model import Artifact, Report, timestamp
 from verifier.stages import ArtifactStatus, PackageStatus, Verdict
 
@@ -20,14 +20,7 @@ FAILING = {ArtifactStatus.DIFFERENT, ArtifactStatus.MISSING, ArtifactStatus.EXTR
 
 
 def _explanation(a: Artifact) -> str:
-    lines = [clean(c) for c in a.comments]
-    for item in walk(a.difference):
-        if isinstance(item, str):
-            lines.append(item)
-            continue
-        lines.append("  " * item.depth + clean(label(item)))
-        lines += ["  " * item.depth + f"  hint: {clean(h)}" for h in item.hints]
-        lines += ["  " * item.depth + f"  {clean(c)}" for c in item.comments]
+    lines = [clean(c) for c in a.comments] + tree_lines(a.difference, "")
     return "\n".join(lines)
 
 
@@ -79,7 +72,9 @@ def render_junit(report: Report) -> str:
         case = ET.SubElement(suite, "testcase", {"classname": "verifier.artifacts", "name": "artifacts"})
         _outcome(case, "error", "INCONCLUSIVE: no artifact was compared", "\n".join(map(clean, report.reasons)))
     _packages_case(suite, report)
-    reasons = [f"verdict: {report.verdict.value}"] + [f"- {clean(r)}" for r in report.reasons]
+    shown, more = s.reasons(report)
+    reasons = [f"verdict: {report.verdict.value}"] + [f"- {clean(r)}" for r in shown]
+    reasons += [s.more_line(more, "reasons")] if more else []
     ET.SubElement(suite, "system-out").text = "\n".join(reasons)
     counts = {"tests": str(len(suite.findall("testcase"))), "failures": _count(suite, "failure"),
               "errors": _count(suite, "error"), "skipped": _count(suite, "skipped")}

@@ -1,36 +1,44 @@
-"""Markdown presenter: compact enough for a CI job summary (GitHub/GitLab flavoured)."""
+"""Markdown presenter: compact enough for a CI job summary (GitHub/GitLab flavoured).
+
+Verdict and reasons, the artifacts table (digests shortened; the full value in a tooltip),
+then each difference tree with its hints first; empty fields and an unchecked package
+manifest are left out; long lists are capped (a GitHub job summary is capped at 1 MiB).
+"""
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
 
+from verifier.compare.difference import Difference
 from verifier.render import sections as s
 from verifier.render.escape import clean_block, html_text, md_text
-from verifier.render.tree import Node, label, walk
+from verifier.render.tree import MAX_MEMBERS, Node, hints, outline, walk
+from verifier.render.values import short_digest
 from verifier.report.model import Report
 
 ICON = {"REPRODUCIBLE": "✅", "EQUIVALENT": "🟡", "DIFFERENT": "❌", "INCONCLUSIVE": "⚠️",
         "IDENTICAL": "✅", "MISSING": "❌", "EXTRA": "❌", "MATCH": "✅", "DRIFT": "⚠️", "NOT_CHECKED": "➖"}
 DIFF_LINES = 40
-MAX_TREES = 20  # a GitHub job summary is capped at 1 MiB
+MAX_TREES = 20
 MAX_ROWS = 300
+MEMBERS_SHOWN = 20
 
 
 def _table(rows: list[s.Row], headers: tuple[str, ...]) -> list[str]:
-    if not rows:
-        return ["_none_"]
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(md_text(v) for v in row) + " |" for row in rows]
-    return out
+    return out + ["| " + " | ".join(md_text(v) for v in row) + " |" for row in rows]
 
 
 def _status(value: StrEnum) -> str:
     return f"{ICON[value.value]} {md_text(value)}"
 
 
-def _code(value: s.Cell) -> str:
-    return f"`{md_text(value, 80)}`" if value else "–"
+def _digest(value: s.Cell) -> str:
+    """Raw HTML (GitHub renders it in tables): the short digest, the full one on hover."""
+    if not value:
+        return "–"
+    return f'<code title="{html_text(value, 80)}">{html_text(short_digest(value))}</code>'
 
 
 def _fence(block: str) -> list[str]:
@@ -39,51 +47,79 @@ def _fence(block: str) -> list[str]:
     return [f"{fence}diff", block, fence]
 
 
+def _members(node: Node) -> str:
+    names = ", ".join(md_text(m, 80) for m in node.view.members[:MEMBERS_SHOWN])
+    more = node.view.count - min(node.view.count, MEMBERS_SHOWN, MAX_MEMBERS)
+    return names + (f", … and {more} more" if more else "")
+
+
 def _node(node: Node) -> list[str]:
-    pad = "  " * node.depth
-    lines = [f"{pad}- **{md_text(label(node))}**" + (f" ({md_text(node.kind)})" if node.kind else "")]
-    lines += [f"{pad}  - {md_text(c)}" for c in node.comments]
-    lines += [f"{pad}  - hint: {md_text(h)}" for h in node.hints]
-    if node.unified_diff:
-        block = "\n".join(_fence(clean_block(node.unified_diff, DIFF_LINES)))
+    v, pad = node.view, "  " * node.depth
+    head = f"{pad}- **{md_text(v.label)}**"
+    head += f": {_members(node)}" if v.count > 1 else ""
+    head += f": {md_text(v.change)}" if v.change is not None else (f" ({md_text(v.kind)})" if v.kind and v.count == 1 else "")
+    lines = [head] + [f"{pad}  - {md_text(c)}" for c in v.comments]
+    if v.diff:
+        block = "\n".join(_fence(clean_block(v.diff, DIFF_LINES)))
         lines += [pad + "  " + line for line in block.split("\n")]
     return lines
 
 
+def tree_lines(tree: Difference | None) -> list[str]:
+    """Hints first (where they were found, in italics), then the tree as nested lists."""
+    root = outline(tree)
+    lines = [f"- 💡 {md_text(h.text)}" + (f" _(at {md_text(h.where)})_" if h.where else "") for h in hints(root)]
+    for item in walk(root):
+        lines += _node(item) if isinstance(item, Node) else [f"- _{md_text(item)}_"]
+    return lines
+
+
 def _differences(report: Report) -> list[str]:
+    differing = [a for a in s.differing_first(report) if a.difference]
+    shown, more = s.capped(differing, MAX_TREES)
     out: list[str] = []
-    differing = [a for a in report.artifacts if a.difference]
-    for a in differing[:MAX_TREES]:
-        summary = f"{html_text(a.name)}: {html_text(a.status)}"  # raw HTML: no Markdown escapes
-        out += ["", f"<details><summary>{summary}</summary>", ""]
-        for item in walk(a.difference):
-            out += _node(item) if isinstance(item, Node) else [f"- _{md_text(item)}_"]
-        out += ["", "</details>"]
-    if len(differing) > MAX_TREES:
-        out += ["", f"_… and {len(differing) - MAX_TREES} more difference trees: see the HTML or JSON report_"]
-    return out
+    for i, a in enumerate(shown):
+        summary = f"{html_text(a.name)}: {a.status.value}"  # raw HTML: no Markdown escapes
+        out += ["", f"<details{' open' if i == 0 else ''}><summary>{summary}</summary>", ""]
+        out += tree_lines(a.difference) + ["", "</details>"]
+    return out + (["", f"_{md_text(s.more_line(more, 'difference trees'))}_"] if more else [])
 
 
 def _artifacts(report: Report) -> list[str]:
-    rows, shown = [], report.artifacts[:MAX_ROWS]
+    shown, more = s.capped(s.differing_first(report), MAX_ROWS)
+    rows = []
     for a in shown:
         name, _, official, rebuilt, sizes = s.artifact_row(a)
+        same = official is not None and rebuilt == official
         notes = "; ".join(md_text(c) for c in a.comments)
-        rows.append(f"| {md_text(name)} | {_status(a.status)} | {_code(official)} | {_code(rebuilt)} | {md_text(sizes)} | {notes} |")
+        rows.append(f"| {md_text(name)} | {_status(a.status)} | {_digest(official)} | "
+                    f"{'same' if same else _digest(rebuilt)} | {md_text(sizes)} | {notes} |")
     head = ["| artifact | status | official sha256 | rebuilt sha256 | size | notes |", "|---|---|---|---|---|---|"]
-    more = len(report.artifacts) - len(shown)
-    tail = ["", f"_… and {more} more artifacts: see the HTML or JSON report_"] if more > 0 else []
+    tail = ["", f"_{md_text(s.more_line(more, 'artifacts'))}_"] if more else []
     return head + rows + tail if rows else ["_no artifacts_"]
 
 
+def _packages(report: Report) -> list[str]:
+    if not s.packages_checked(report):
+        return []
+    lines = ["", f"### Packages: {_status(report.packages.status)}", ""]
+    reason = report.packages.reason
+    lines += [md_text(reason), ""] if reason else []
+    drift = s.drift_rows(report)
+    return lines + (_table(drift, s.DRIFT_HEADERS) if drift else [])
+
+
+def _inputs(report: Report) -> list[s.Row]:
+    return [(role, name, short_digest(digest), size, url) for role, name, digest, size, url in s.input_rows(report)]
+
+
 def render_markdown(report: Report) -> str:
+    shown, more = s.reasons(report)
     lines = [f"## {_status(report.verdict)}: {md_text(report.title)}", ""]
-    lines += [f"- {md_text(r)}" for r in report.reasons]
-    lines += ["", "### Artifacts", ""] + _artifacts(report) + _differences(report)
-    lines += ["", f"### Packages: {_status(report.packages.status)}", ""]
-    lines += [f"{md_text(report.packages.reason)}", ""] + _table(s.drift_rows(report), s.DRIFT_HEADERS)
+    lines += [f"- {md_text(r)}" for r in shown] + ([f"- _{md_text(s.more_line(more, 'reasons'))}_"] if more else [])
+    lines += _differences(report) + ["", "### Artifacts", ""] + _artifacts(report) + _packages(report)
     lines += ["", "<details><summary>Inputs, environment and build</summary>", ""]
-    lines += _table(s.input_rows(report), s.INPUT_HEADERS) + [""]
-    lines += _table(s.environment_rows(report) + s.build_rows(report), ("field", "value"))
+    lines += _table(_inputs(report), s.INPUT_HEADERS) + [""]
+    lines += _table(s.filled(s.environment_rows(report) + s.build_rows(report)), ("field", "value"))
     lines += ["", "</details>", ""]
     return "\n".join(lines)

@@ -5,13 +5,56 @@ Presenters escape every value themselves; nothing here formats for a medium.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypeVar
+
 from verifier.manifest import PinnedFile
 from verifier.report.model import Artifact, Report, timestamp
+from verifier.stages import ArtifactStatus, PackageStatus
 
 Cell = str | int | float | bool | None
 Row = tuple[Cell, ...]
+T = TypeVar("T")
+MAX_REASONS = 20  # a summary names this many reasons; the JSON keeps them all
+NOT_IDENTICAL_FIRST = {ArtifactStatus.DIFFERENT: 0, ArtifactStatus.MISSING: 0, ArtifactStatus.EXTRA: 0,
+                       ArtifactStatus.EQUIVALENT: 1, ArtifactStatus.IDENTICAL: 2}
 VERDICT_COLOR = {"REPRODUCIBLE": "brightgreen", "EQUIVALENT": "yellowgreen",
                  "DIFFERENT": "red", "INCONCLUSIVE": "lightgrey"}
+
+
+
+def filled(rows: list[Row]) -> list[Row]:
+    """Rows whose value (the last column) says something: no empty ``variables`` or ``reason``."""
+    return [row for row in rows if row[-1] not in (None, "")]
+
+
+def capped(values: Sequence[T], limit: int) -> tuple[Sequence[T], int]:
+    """The first ``limit`` values and how many more there are."""
+    return values[:limit], max(0, len(values) - limit)
+
+
+def more_line(count: int, what: str) -> str:
+    return f"… and {count} more {what}, see the JSON report" if count else ""
+
+
+def reasons(report: Report) -> tuple[Sequence[str], int]:
+    return capped(report.reasons, MAX_REASONS)
+
+
+def differing_first(report: Report) -> list[Artifact]:
+    """The artifacts, those that are not identical first (what a capped summary must show)."""
+    return sorted(report.artifacts, key=lambda a: NOT_IDENTICAL_FIRST[a.status])
+
+
+def explained(report: Report) -> list[Artifact]:
+    """The artifacts with something to say: a difference tree or comments; differing first."""
+    return [a for a in differing_first(report) if a.difference or a.comments]
+
+
+def packages_checked(report: Report) -> bool:
+    p = report.packages
+    return p.status != PackageStatus.NOT_CHECKED or p.counts is not None or bool(p.drift)
+
 
 INPUT_HEADERS = ("input", "name", "sha256", "size", "url")
 

@@ -1,22 +1,35 @@
-"""Plain-text presenter: tabulate tables, verdict first, difference trees indented."""
+"""Plain-text presenter: verdict first, then what differs (hints first), then the details.
+
+Tables fit 100 columns (digests shortened, long values wrapped); empty fields are left
+out; long lists are capped with "… and K more, see the JSON report".
+"""
 
 from __future__ import annotations
 
 from tabulate import tabulate
 
+from verifier.compare.difference import Difference
 from verifier.render import sections as s
-from verifier.report.model import Report
 from verifier.render.escape import clean, clean_block
-from verifier.render.tree import Node, label, walk
+from verifier.render.tree import MAX_MEMBERS, Node, View, hints, outline, walk
+from verifier.render.values import short_digest
+from verifier.report.model import Report
 
 DIFF_LINES = 20
+MAX_ROWS = 50
+MAX_TREES = 20
+MEMBERS_SHOWN = 8
+WIDTH = 100
+INPUT_WIDTHS = [11, 20, 13, 8, 38]
+ARTIFACT_HEADERS = ("artifact", "status", "official sha256", "rebuilt sha256", "size")
+ARTIFACT_WIDTHS = [34, 10, 15, 15, 15]
+FIELD_WIDTHS = [18, 78]
 
 
-def _table(rows: list[s.Row], headers: tuple[str, ...] = ()) -> str:
+def _table(rows: list[s.Row], headers: tuple[str, ...] = (), widths: list[int] | None = None) -> str:
     cleaned = [[clean(v) for v in row] for row in rows]
-    if not cleaned:
-        return "  (none)"
-    return str(tabulate(cleaned, headers=list(headers), tablefmt="simple", disable_numparse=True))
+    return str(tabulate(cleaned, headers=list(headers), tablefmt="simple", disable_numparse=True,
+                        maxcolwidths=widths or FIELD_WIDTHS))
 
 
 def _section(heading: str, body: str) -> str:
@@ -24,43 +37,97 @@ def _section(heading: str, body: str) -> str:
 
 
 def _verdict(report: Report) -> str:
-    lines = [f"VERDICT: {clean(report.verdict)}  ({clean(report.title)})"]
-    lines += [f"  - {clean(r)}" for r in report.reasons]
+    shown, more = s.reasons(report)
+    lines = [f"VERDICT: {report.verdict.value}  ({clean(report.title)})"]
+    lines += [f"  - {clean(r)}" for r in shown]
+    lines += [f"  {s.more_line(more, 'reasons')}"] if more else []
     return "\n".join(lines) + "\n"
 
 
-def _node_lines(node: Node) -> list[str]:
-    pad = "  " * (node.depth + 1)
-    lines = [f"{pad}{'└─' if node.depth else '●'} {clean(label(node))}" + (f" [{clean(node.kind)}]" if node.kind else "")]
-    lines += [f"{pad}   # {clean(c)}" for c in node.comments]
-    lines += [f"{pad}   hint: {clean(h)}" for h in node.hints]
-    if node.unified_diff:
-        lines += [f"{pad}   │ {line}" for line in clean_block(node.unified_diff, DIFF_LINES).split("\n")]
+def _members(view: View) -> str:
+    names = ", ".join(clean(m, 80) for m in view.members[:MEMBERS_SHOWN])
+    more = view.count - min(view.count, MEMBERS_SHOWN, MAX_MEMBERS)
+    return names + (f", … and {more} more" if more else "")
+
+
+def node_lines(node: Node) -> list[str]:
+    """One node of a difference tree, indented; hints are shown before the tree, not here."""
+    v, pad = node.view, "  " * (node.depth + 1)
+    head = f"{pad}{'└─' if node.depth else '●'} {clean(v.label)}"
+    if v.count > 1:
+        head += f": {_members(v)}"
+    if v.change is not None:
+        head += f": {clean(v.change)}"
+    elif v.kind and v.count == 1:
+        head += f" [{clean(v.kind)}]"
+    lines = [head] + [f"{pad}   # {clean(c)}" for c in v.comments]
+    if v.diff:
+        lines += [f"{pad}   │ {line}" for line in clean_block(v.diff, DIFF_LINES).split("\n")]
+    return lines
+
+
+def tree_lines(tree: Difference | None, indent: str = "  ") -> list[str]:
+    """Hints first (with where they were found), then the tree."""
+    root = outline(tree)
+    lines = []
+    for h in hints(root):
+        where = f"  (at {clean(h.where)}" + (f" and {h.elsewhere} more places" if h.elsewhere else "") + ")"
+        lines.append(f"{indent}hint: {clean(h.text)}{where if h.where else ''}")
+    for item in walk(root):
+        lines += node_lines(item) if isinstance(item, Node) else [f"    {clean(item)}"]
     return lines
 
 
 def _differences(report: Report) -> str:
+    shown, more = s.capped(s.explained(report), MAX_TREES)
     out: list[str] = []
-    for a in report.artifacts:
-        notes = [f"  # {clean(c)}" for c in a.comments]
-        if not a.difference and not notes:
-            continue
-        out.append(f"{clean(a.name)}: {clean(a.status)}")
-        out += notes
-        for item in walk(a.difference):
-            out += _node_lines(item) if isinstance(item, Node) else [f"    {item}"]
-    return "\n".join(out) if out else "  (none)"
+    for a in shown:
+        out.append(f"{clean(a.name)}: {a.status.value}")
+        out += [f"  # {clean(c)}" for c in a.comments]
+        out += tree_lines(a.difference)
+    out += [s.more_line(more, "artifacts with differences")] if more else []
+    return "\n".join(out)
+
+
+def _artifact_rows(report: Report) -> tuple[list[s.Row], int]:
+    shown, more = s.capped(s.differing_first(report), MAX_ROWS)
+    rows = []
+    for a in shown:
+        name, status, official, rebuilt, sizes = s.artifact_row(a)
+        same = official is not None and rebuilt == official
+        rows.append((name, status, short_digest(official), "(same)" if same else short_digest(rebuilt), sizes))
+    return rows, more
+
+
+def _artifacts(report: Report) -> str:
+    rows, more = _artifact_rows(report)
+    if not rows:
+        return "no artifacts"
+    table = _table(rows, ARTIFACT_HEADERS, ARTIFACT_WIDTHS)
+    return table + (f"\n{s.more_line(more, 'artifacts')}" if more else "")
+
+
+def _inputs(report: Report) -> str:
+    rows = [(role, name, short_digest(digest), size, url) for role, name, digest, size, url in s.input_rows(report)]
+    return _table(rows, s.INPUT_HEADERS, INPUT_WIDTHS)
+
+
+def _packages(report: Report) -> str:
+    summary = _table(s.filled(s.packages_summary(report)))
+    drift = s.drift_rows(report)
+    return summary + ("\n\n" + _table(drift, s.DRIFT_HEADERS, [24, 22, 22, 26]) if drift else "")
 
 
 def render_text(report: Report) -> str:
-    parts = [
-        _verdict(report),
-        _section("Inputs", _table(s.input_rows(report), s.INPUT_HEADERS)),
-        _section("Environment", _table(s.environment_rows(report))),
-        _section("Build", _table(s.build_rows(report))),
-        _section("Artifacts", _table([s.artifact_row(a) for a in report.artifacts], s.ARTIFACT_HEADERS)),
-        _section("Differences", _differences(report)),
-        _section("Packages", _table(s.packages_summary(report)) + "\n\n" + _table(s.drift_rows(report), s.DRIFT_HEADERS)),
-        _section("Timings", _table(s.timing_rows(report))),
+    parts = [_verdict(report), _section("Artifacts", _artifacts(report))]
+    differences = _differences(report)
+    parts += [_section("Differences", differences)] if differences else []
+    if s.packages_checked(report):
+        parts.append(_section("Packages", _packages(report)))
+    parts += [
+        _section("Build", _table(s.filled(s.build_rows(report)))),
+        _section("Inputs", _inputs(report)),
+        _section("Environment", _table(s.filled(s.environment_rows(report)))),
+        _section("Timings", _table(s.filled(s.timing_rows(report)))),
     ]
     return "\n".join(parts)
