@@ -273,3 +273,12 @@ def test_overlapping_zip_members_are_refused_quickly(tmp_path: Path, cfg: Settin
                                                         start, 0))
     hint = _first_hint(_compare(a, b, cfg, ".zip"))
     assert hint.startswith("rebuilt/x.zip is corrupt (member 'm0001' at byte 0): members 'm0000' and 'm0001' overlap")
+
+
+def test_a_damaged_name_length_in_the_zip_directory_is_corruption_not_a_budget(tmp_path: Path,
+                                                                               cfg: Settings) -> None:
+    a = zip_file(tmp_path / "a.zip", BIG)
+    record = a.read_bytes().rindex(b"PK\x01\x02")
+    b = _flip(a, tmp_path / "b.zip", record + 29)  # the high byte of the name length: ~65,000 bytes
+    hint = _first_hint(_compare(a, b, cfg, ".zip"))
+    assert hint.startswith(f"rebuilt/x.zip is corrupt (byte {record}): central directory record 1 runs past")

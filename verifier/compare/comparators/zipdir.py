@@ -192,7 +192,7 @@ def _zip64(entry: list[int], extra: bytes) -> None:
         at += 4 + length
 
 
-def _entries(f: BinaryIO, at: int, count: int, side: Side, max_name: int) -> list[Entry]:
+def _entries(f: BinaryIO, at: int, count: int, cd_size: int, side: Side, max_name: int) -> list[Entry]:
     f.seek(at)
     entries = []
     for _ in range(count):
@@ -202,6 +202,9 @@ def _entries(f: BinaryIO, at: int, count: int, side: Side, max_name: int) -> lis
                                  f"byte {f.tell() - len(record)}")
         (_, _, create_system, _, _, flags, method, dos_time, dos_date, crc, compressed, size, name_length,
          extra_length, comment_length, _, _, external_attr, offset) = CENTRAL.unpack(record)
+        if f.tell() + name_length + extra_length + comment_length > at + cd_size:  # a damaged length, not a long name
+            raise CorruptArchive(side.label, f"central directory record {len(entries)} runs past the directory's "
+                                 f"end (byte {at + cd_size})", f"byte {f.tell() - len(record)}")
         if name_length > max_name:
             raise LimitExceeded(f"{side.label}: a member name is longer than {max_name} bytes (limit "
                                 f"max_name_length={max_name}; raise it with --unpack-limit max_name_length=N)")
@@ -255,7 +258,7 @@ def read_directory(side: Side, max_members: int, max_name: int) -> Directory:
             raise CorruptArchive(side.label, "no central directory where the end record says",
                                  f"byte {cd_offset} (or {where_it_ends})")
         at = found[0] if found else where_it_ends
-        entries = _entries(f, at, count, side, max_name)
+        entries = _entries(f, at, count, cd_size, side, max_name)
         shift = at - cd_offset  # bytes in front of the zip, when the directory is where it must be
         base = _base(f, entries, [shift, 0, at], side)
     _check_overlaps(entries, base, size, side)
