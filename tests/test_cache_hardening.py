@@ -45,7 +45,8 @@ def pin_for(url: str, data: bytes, name: str = "art.bin") -> PinnedFile:
 
 @pytest.fixture
 def fast(settings: Settings) -> Settings:
-    limits = FetchLimits(connect_timeout=2, read_timeout=1, total_deadline=20, retries=2, max_redirects=3)
+    limits = FetchLimits(connect_timeout=2, read_timeout=1, total_deadline=20, retries=2, max_redirects=3,
+                         allow_private_addresses=True)  # the test server listens on 127.0.0.1
     return dataclasses.replace(settings, fetch=limits)
 
 

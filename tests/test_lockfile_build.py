@@ -52,7 +52,7 @@ def publish_with_lock(tmp: Path, env: Path, lock: dict) -> Path:
     code = run(["publish", "--name", "locked", "--version", "1", "--env", str(env), "--lockfile", str(tmp / "lock.json"),
                 "--build", "mkdir -p out && cp /usr/share/verifier-probe/marker out/marker.txt",
                 "--output", "out/*", "--source-date-epoch", "1700000000", "--out", str(out),
-                "--cache-dir", str(tmp / "pcache"), "--work-dir", str(tmp / "pwork")])
+                "--cache-dir", str(tmp / "pcache"), "--work-dir", str(tmp / "pwork"), "--allow-private-addresses"])
     assert code == ExitCode.OK
     return out
 
@@ -63,7 +63,8 @@ def test_locked_packages_install_offline_and_match(tmp_path: Path, debian_build_
     lock = lockfile_for([(probe_deb, "verifier-probe", "1.0")], lambda d: http_server.base + "/pool/probe.deb")
     published = publish_with_lock(tmp_path, debian_build_env, lock)
     assert (published / "artifacts" / "marker.txt").read_text() == "locked marker\n"
-    assert run(["fetch", str(published / "release.json"), "--cache-dir", str(tmp_path / "vcache")]) == ExitCode.OK
+    assert run(["fetch", str(published / "release.json"), "--cache-dir", str(tmp_path / "vcache"),
+                "--allow-private-addresses"]) == ExitCode.OK
     http_server.routes.clear()  # everything must now come from the cache
     report = tmp_path / "report.json"
     code = run(["verify", str(published / "release.json"), "--cache-dir", str(tmp_path / "vcache"), "--offline",
@@ -83,7 +84,7 @@ def test_package_whose_inside_differs_from_the_lockfile(tmp_path: Path, debian_b
     (tmp_path / "lock.json").write_text(json.dumps(lock))
     code = run(["publish", "--env", str(debian_build_env), "--lockfile", str(tmp_path / "lock.json"),
                 "--build", "true", "--output", "*", "--source-date-epoch", "0", "--out", str(tmp_path / "o"),
-                "--cache-dir", str(tmp_path / "c"), "--work-dir", str(tmp_path / "w")])
+                "--cache-dir", str(tmp_path / "c"), "--work-dir", str(tmp_path / "w"), "--allow-private-addresses"])
     assert code == ExitCode.INTEGRITY
     err = capsys.readouterr().err
     assert "package says it is verifier-probe 1.0 (all), the lockfile says verifier-probe 2.0" in err
@@ -95,7 +96,7 @@ def test_lockfile_naming_a_missing_package(tmp_path: Path, debian_build_env: Pat
     (tmp_path / "lock.json").write_text(json.dumps(lock))
     code = run(["publish", "--env", str(debian_build_env), "--lockfile", str(tmp_path / "lock.json"),
                 "--build", "true", "--output", "*", "--source-date-epoch", "0", "--out", str(tmp_path / "o"),
-                "--cache-dir", str(tmp_path / "c"), "--work-dir", str(tmp_path / "w")])
+                "--cache-dir", str(tmp_path / "c"), "--work-dir", str(tmp_path / "w"), "--allow-private-addresses"])
     assert code == ExitCode.INFRASTRUCTURE
     assert "HTTP 404" in capsys.readouterr().err
 
@@ -115,7 +116,8 @@ def test_drift_from_the_official_buildinfo_keeps_it_from_reproducible(tmp_path: 
     (published / "release.json").write_text(json.dumps(manifest))
     report = tmp_path / "report.json"
     code = run(["verify", str(published / "release.json"), "--cache-dir", str(tmp_path / "vcache"),
-                "--work-dir", str(tmp_path / "vwork"), "--report", str(report), "--output", str(tmp_path / "o.txt")])
+                "--work-dir", str(tmp_path / "vwork"), "--report", str(report), "--output", str(tmp_path / "o.txt"),
+                "--allow-private-addresses"])
     doc = json.loads(report.read_text())
     assert code == ExitCode.INCONCLUSIVE, doc["reasons"]
     assert doc["packages"]["status"] == "DRIFT"

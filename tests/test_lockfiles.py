@@ -22,7 +22,7 @@ from verifier.packages.interface import LockedEnvironment, LockedPackage
 from verifier.packages.lockfile import buildinfo, load_lockfile, mock, native
 from verifier.packages.repository import MANAGERS, build_repository, fetch_packages
 from verifier.packages.rpm import rpm_identity
-from verifier.settings import Settings
+from verifier.settings import FetchLimits, Settings
 from verifier.stages import InstalledPackage, PackageStatus
 
 SHA = "b" * 64
@@ -171,7 +171,7 @@ def test_rpm_sigmd5_is_checked_on_fetch(tmp_path: Path, http_server) -> None:
     rpm = next((top / "RPMS" / "noarch").glob("*.rpm"))
     _, _, _, sigmd5 = rpm_identity(rpm, "demo.rpm")
     url = http_server.add("/demo.rpm", body=rpm.read_bytes())
-    settings = Settings(cache_dir=tmp_path / "cache")
+    settings = Settings(cache_dir=tmp_path / "cache", fetch=FetchLimits(allow_private_addresses=True))
     good = dataclasses.replace(mock.parse(mock_doc(), "lock"), packages=(
         dataclasses.replace(mock.parse(mock_doc(), "lock").packages[0], url=url, sigmd5=sigmd5),))
     cached = fetch_packages(good, ContentCache(settings.cache_dir), settings)
@@ -202,7 +202,7 @@ def test_deb_with_a_wrong_sha256_is_refused_and_not_cached(tmp_path: Path, http_
     wrong = "0" * 64
     locked = LockedEnvironment("apt", (
         LockedPackage("verifier-probe", "1.0", "all", url, deb.stat().st_size, wrong),))
-    settings = Settings(cache_dir=tmp_path / "cache")
+    settings = Settings(cache_dir=tmp_path / "cache", fetch=FetchLimits(allow_private_addresses=True))
     with pytest.raises(IntegrityError) as err:
         fetch_packages(locked, ContentCache(settings.cache_dir), settings, place="lock.json")
     assert wrong in str(err.value) and hashlib.sha256(deb.read_bytes()).hexdigest() in str(err.value)
@@ -301,6 +301,7 @@ def test_the_apt_repository_uses_synthetic_names_and_its_own_index(tmp_path: Pat
     sha = hashlib.sha256(deb.read_bytes()).hexdigest()
     url = http_server.add("/pool/evil%20name;rm.deb", body=deb.read_bytes())
     locked = LockedEnvironment("apt", (LockedPackage("verifier-probe", "1.0", "all", url, deb.stat().st_size, sha),))
+    settings = dataclasses.replace(settings, fetch=FetchLimits(allow_private_addresses=True))  # server on 127.0.0.1
     cached = fetch_packages(locked, ContentCache(settings.cache_dir), settings)
     preparation = build_repository(locked, cached, tmp_path / "repo")
     assert {p.name for p in (tmp_path / "repo").iterdir()} == {"Packages", f"{sha}.deb"}

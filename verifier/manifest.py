@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from verifier.errors import InputError, where
+from verifier.urls import has_userinfo, redact
 
 MANIFEST_VERSION = 1
 MAX_MANIFEST_BYTES = 16 << 20
@@ -121,11 +122,14 @@ def resolve_url(reference: str, base: str, place: str) -> str:
     if not base_is_remote and not urlsplit(base).scheme:
         base = Path(base).resolve().as_uri()
     absolute = urljoin(base, reference)
-    scheme = urlsplit(absolute).scheme
-    if scheme not in ("http", "https", "file"):
-        raise InputError(where(place, f"URL scheme {scheme!r} not allowed in {reference!r} (http, https, file only)"))
-    if base_is_remote and scheme == "file":
-        raise InputError(where(place, f"a document read from a remote URL may not name a local file: {reference!r}"))
+    parts = urlsplit(absolute)
+    shown = redact(reference)
+    if has_userinfo(absolute):
+        raise InputError(where(place, f"URLs with a user name or password are refused: {shown!r}"))
+    if parts.scheme not in ("http", "https", "file"):
+        raise InputError(where(place, f"URL scheme {parts.scheme!r} not allowed in {shown!r} (http, https, file only)"))
+    if base_is_remote and parts.scheme == "file":
+        raise InputError(where(place, f"a document read from a remote URL may not name a local file: {shown!r}"))
     return absolute
 
 

@@ -17,7 +17,7 @@ from verifier.packages import step as lockfile_step
 from verifier.artifacts import auditor, compare_artifacts
 from verifier.cache import ContentCache
 from verifier.compare.hints import BuildClock
-from verifier.fetch import fetch_inputs, load_manifest
+from verifier.fetch import LoadedManifest, fetch_inputs, load_manifest, scoped_settings
 from verifier.manifest import ReleaseManifest
 from verifier.report.codec import dump_report
 from verifier.report.document import ReportEvidence, build_report
@@ -69,10 +69,8 @@ class StepClock:
         return {**self.timings, "total": time.monotonic() - self.started}
 
 
-def step_fetch(location: str, settings: Settings) -> FetchedInputs:
-    cache = ContentCache(settings.cache_dir)
-    loaded = load_manifest(location, settings)
-    return fetch_inputs(loaded, cache, settings)
+def step_fetch(loaded: LoadedManifest, settings: Settings) -> FetchedInputs:
+    return fetch_inputs(loaded, ContentCache(settings.cache_dir), settings)
 
 
 def step_environment(inputs: FetchedInputs, settings: Settings) -> PreparedEnvironment:
@@ -120,7 +118,9 @@ def run_dir_for(manifest: ReleaseManifest, settings: Settings) -> Path:
 def verify(location: str, settings: Settings, options: VerifyOptions = VerifyOptions()) -> VerifyOutcome:
     clock, started, status = StepClock(), datetime.now(UTC), StatusLine(settings.progress)
     with clock.step("fetch"):
-        inputs = step_fetch(location, settings)
+        loaded = load_manifest(location, settings)
+        settings = scoped_settings(loaded, settings)  # a manifest from a private address may name such addresses
+        inputs = step_fetch(loaded, settings)
     run_dir = run_dir_for(inputs.manifest, settings)
     report_path = options.report_path or run_dir / "report.json"
     with clock.step("environment"), status.step("preparing the build environment"):

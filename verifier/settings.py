@@ -16,9 +16,12 @@ def default_cache_dir() -> Path:
 class FetchLimits:
     connect_timeout: float = 10.0  # seconds to establish a connection
     read_timeout: float = 30.0  # seconds without a byte before giving up
-    total_deadline: float = 3600.0  # seconds for one file, all retries included
+    total_deadline: float = 3600.0  # seconds for one file, all retries included (--download-deadline)
+    min_rate: float = 1024.0  # bytes/s averaged over rate_window, else the transfer fails (--min-download-rate)
+    rate_window: float = 60.0  # seconds
     retries: int = 3  # attempts after the first, each resuming with a Range request
     max_redirects: int = 5
+    allow_private_addresses: bool = False  # loopback/private hosts (--allow-private-addresses)
 
 
 @dataclass(frozen=True)

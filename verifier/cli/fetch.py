@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-from verifier.cli.options import CacheDir, Offline, settings_from_options
+from verifier.cli.options import (
+    AllowPrivate, CacheDir, DownloadDeadline, MinDownloadRate, Offline, settings_from_options,
+)
 from verifier.printable import one_line
 
 MAX_ROWS = 50  # rows of the table printed; every pin is checked all the same
@@ -16,16 +18,22 @@ def fetch_command(
     manifest: Annotated[str, typer.Argument(help="URL or path of the release manifest.")],
     cache_dir: CacheDir = None,
     offline: Offline = False,
+    allow_private_addresses: AllowPrivate = False,
+    download_deadline: DownloadDeadline = None,
+    min_download_rate: MinDownloadRate = None,
 ) -> None:
     """Fetch the manifest's inputs and official artifacts into the cache, checking every pin."""
     from tabulate import tabulate
 
     from verifier.cache import ContentCache
-    from verifier.fetch import fetch_inputs, load_manifest
+    from verifier.fetch import fetch_inputs, load_manifest, scoped_settings
     from verifier.packages.step import prefetch
 
-    settings = settings_from_options(cache_dir=cache_dir, offline=offline)
+    settings = settings_from_options(cache_dir=cache_dir, offline=offline,
+                                     allow_private_addresses=allow_private_addresses,
+                                     download_deadline=download_deadline, min_download_rate=min_download_rate)
     loaded = load_manifest(manifest, settings)
+    settings = scoped_settings(loaded, settings)
     inputs = fetch_inputs(loaded, ContentCache(settings.cache_dir), settings)
     rows = [("environment", inputs.environment)]
     rows += [("lockfile", inputs.lockfile)] if inputs.lockfile else []

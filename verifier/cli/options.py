@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from verifier.errors import InputError
-from verifier.settings import SandboxLimits, Settings, UnpackLimits
+from verifier.settings import FetchLimits, SandboxLimits, Settings, UnpackLimits
 
 CacheDir = Annotated[Optional[Path], typer.Option("--cache-dir", help="Content-addressed cache (default: $XDG_CACHE_HOME/verifier).")]
 WorkDir = Annotated[Optional[Path], typer.Option("--work-dir", help="Where builds, logs and reports go (default: ./verifier-work).")]
@@ -21,6 +21,9 @@ UnpackLimit = Annotated[Optional[list[str]], typer.Option(
     help="Change an unpack budget (max_expanded_bytes, max_ratio, max_members, max_name_length, max_depth, "
          "max_sparse_entries); repeatable. See docs/compare.md.")]
 BuildTimeout = Annotated[Optional[float], typer.Option("--build-timeout", help="Seconds of wall time the build may take.")]
+AllowPrivate = Annotated[bool, typer.Option("--allow-private-addresses", help="Let URLs reach loopback and private addresses (docs/network-policy.md).")]
+DownloadDeadline = Annotated[Optional[float], typer.Option("--download-deadline", help="Seconds one download may take, retries included (default 3600).")]
+MinDownloadRate = Annotated[Optional[float], typer.Option("--min-download-rate", help="Bytes/s a download must average over 60 s (default 1024; 0: no minimum).")]
 
 
 def settings_from_options(
@@ -31,6 +34,9 @@ def settings_from_options(
     runtime: str = "auto",
     build_timeout: float | None = None,
     unpack_limit: list[str] | None = None,
+    allow_private_addresses: bool = False,
+    download_deadline: float | None = None,
+    min_download_rate: float | None = None,
 ) -> Settings:
     base = Settings()
     sandbox = base.sandbox
@@ -38,8 +44,10 @@ def settings_from_options(
         if build_timeout <= 0:
             raise InputError(f"--build-timeout: must be positive, not {build_timeout}")
         sandbox = dataclasses.replace(sandbox, build_timeout=build_timeout)
+    fetch = fetch_limits(base.fetch, allow_private_addresses, download_deadline, min_download_rate)
     return dataclasses.replace(
         base,
+        fetch=fetch,
         cache_dir=cache_dir or base.cache_dir,
         work_dir=work_dir or base.work_dir,
         offline=offline,
@@ -61,6 +69,19 @@ def unpack_limits(pairs: list[str] | None) -> UnpackLimits:
                              f"{', '.join(sorted(names))}")
         changes[name] = int(value)
     return dataclasses.replace(limits, **changes)
+
+
+def fetch_limits(base: FetchLimits, allow_private: bool, deadline: float | None, min_rate: float | None) -> FetchLimits:
+    if deadline is not None and not deadline > 0:
+        raise InputError(f"--download-deadline: must be positive, not {deadline}")
+    if min_rate is not None and not min_rate >= 0:
+        raise InputError(f"--min-download-rate: must be zero or positive, not {min_rate}")
+    return dataclasses.replace(
+        base,
+        allow_private_addresses=allow_private,
+        total_deadline=base.total_deadline if deadline is None else deadline,
+        min_rate=base.min_rate if min_rate is None else min_rate,
+    )
 
 
 def parse_variables(pairs: list[str]) -> dict[str, str]:

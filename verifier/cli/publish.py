@@ -7,8 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from verifier.cli.options import (CacheDir, Offline, Runtime, UnpackLimit, WorkDir, parse_variables,
-                                  settings_from_options)
+from verifier.cli.options import (
+    AllowPrivate, CacheDir, DownloadDeadline, MinDownloadRate, Offline, Runtime, UnpackLimit, WorkDir,
+    parse_variables, settings_from_options,
+)
 from verifier.printable import one_line
 
 MAX_LISTED = 50  # artifacts printed; release.json lists them all
@@ -34,12 +36,17 @@ def publish_command(
     offline: Offline = False,
     runtime: Runtime = "auto",
     unpack_limit: UnpackLimit = None,
+    allow_private_addresses: AllowPrivate = False,
+    download_deadline: DownloadDeadline = None,
+    min_download_rate: MinDownloadRate = None,
 ) -> None:
     """Run the official build in the sandbox and write release.json with every pin."""
     from verifier.publish import PublishRequest, publish
 
     settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, offline=offline, runtime=runtime,
-                                     unpack_limit=unpack_limit)
+                                     unpack_limit=unpack_limit,
+                                     allow_private_addresses=allow_private_addresses,
+                                     download_deadline=download_deadline, min_download_rate=min_download_rate)
     sources = tuple(source or ())
     request = PublishRequest(
         name=name or _default_name(sources, env), version=version, environment=env,

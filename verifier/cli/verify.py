@@ -7,7 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from verifier.cli.options import BuildTimeout, CacheDir, Offline, Runtime, UnpackLimit, WorkDir, settings_from_options
+from verifier.cli.options import (
+    AllowPrivate, BuildTimeout, CacheDir, DownloadDeadline, MinDownloadRate, Offline, Runtime, UnpackLimit,
+    WorkDir, settings_from_options,
+)
 from verifier.errors import ExitCode
 from verifier.stages import Verdict
 
@@ -35,12 +38,17 @@ def verify_command(
     runtime: Runtime = "auto",
     build_timeout: BuildTimeout = None,
     unpack_limit: UnpackLimit = None,
+    allow_private_addresses: AllowPrivate = False,
+    download_deadline: DownloadDeadline = None,
+    min_download_rate: MinDownloadRate = None,
 ) -> int:
     """Verify that a release's artifacts rebuild bit for bit from its pinned inputs."""
     from verifier.pipeline import VerifyOptions, verify  # imported late: keeps `verifier --help` fast
 
     settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, offline=offline,
-                                     runtime=runtime, build_timeout=build_timeout, unpack_limit=unpack_limit)
+                                     runtime=runtime, build_timeout=build_timeout, unpack_limit=unpack_limit,
+                                     allow_private_addresses=allow_private_addresses,
+                                     download_deadline=download_deadline, min_download_rate=min_download_rate)
     normalizers = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
     options = VerifyOptions(normalizers=normalizers, accept_equivalent=accept_equivalent,
                             explain=not no_explain, report_path=report)

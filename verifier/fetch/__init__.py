@@ -7,10 +7,12 @@ an IntegrityError naming the input, the expected and the actual digest.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -21,7 +23,11 @@ from verifier.cache import ContentCache, HashingWriter
 from verifier.digests import CHUNK, FileDigest
 from verifier.errors import FetchError, InputError, IntegrityError, VerifierError, where
 from verifier.files import read_limited
-from verifier.fetch.http import Progress, Target, TransferBroken, download, pool
+from verifier.fetch.addresses import AddressPolicy, check_url, is_local_address
+from verifier.fetch.connection import Client, client
+from verifier.fetch.http import (
+    DEADLINE, Progress, RateMeter, Target, TransferBroken, TransientError, download, request,
+)
 from verifier.manifest import MAX_MANIFEST_BYTES, PinnedFile, ReleaseManifest, parse
 from verifier.settings import Settings
 from verifier.stages import CachedFile, FetchedInputs
@@ -31,6 +37,15 @@ from verifier.stages import CachedFile, FetchedInputs
 class LoadedManifest:
     manifest: ReleaseManifest
     digest: FileDigest
+    from_local_address: bool = False  # read over a loopback or private address
+
+
+def scoped_settings(loaded: LoadedManifest, settings: Settings) -> Settings:
+    """The settings for fetching what ``loaded`` names: a manifest that itself came from a
+    loopback or private address may name such addresses (docs/network-policy.md)."""
+    if not loaded.from_local_address or settings.fetch.allow_private_addresses:
+        return settings
+    return replace(settings, fetch=replace(settings.fetch, allow_private_addresses=True))
 
 
 def is_remote(location: str) -> bool:
@@ -72,17 +87,13 @@ def _copy_local(pin: PinnedFile, dest: Path) -> FileDigest:
         raise InputError(where(path, f"permission denied ({pin.name})")) from None
 
 
-@contextmanager
-def _http(settings: Settings) -> Iterator[urllib3.PoolManager]:
-    manager = pool(settings.fetch)
-    try:
-        yield manager
-    finally:
-        manager.clear()
+def _http(settings: Settings, allow_private: bool | None = None) -> contextlib.AbstractContextManager[Client]:
+    private = settings.fetch.allow_private_addresses if allow_private is None else allow_private
+    return client(settings.fetch, AddressPolicy(allow_private=private))
 
 
 def fetch_file(pin: PinnedFile, cache: ContentCache, settings: Settings,
-               http: urllib3.PoolManager | None = None, progress: Progress | None = None) -> CachedFile:
+               http: Client | None = None, progress: Progress | None = None) -> CachedFile:
     """The cache entry for ``pin``: re-hashed when present (a corrupt one is removed and
     reported), else fetched and checked. One process at a time downloads a digest; its
     peers wait, then use the entry it committed."""
@@ -106,7 +117,7 @@ def fetch_file(pin: PinnedFile, cache: ContentCache, settings: Settings,
         return CachedFile(pin, cache.commit_partial(pin.sha256, digest))
 
 
-def _download_pinned(pin: PinnedFile, cache: ContentCache, http: urllib3.PoolManager, partial: BinaryIO,
+def _download_pinned(pin: PinnedFile, cache: ContentCache, http: Client, partial: BinaryIO,
                      settings: Settings, progress: Progress | None) -> FileDigest:
     """Download into the pin's partial file and check it. The partial file survives only a
     transfer that broke off (or an interrupt), for the next run to resume. When a download
@@ -139,27 +150,43 @@ def fetch_unpinned(url: str, label: str, max_size: int, dest: Path, settings: Se
 
 
 @contextmanager
-def _nullcontext(value: urllib3.PoolManager) -> Iterator[urllib3.PoolManager]:
+def _nullcontext(value: Client) -> Iterator[Client]:
     yield value
 
 
-def _read_remote_manifest(location: str, settings: Settings) -> bytes:
-    with _http(settings) as manager:
+def _read_remote_manifest(location: str, settings: Settings) -> tuple[bytes, bool]:
+    """The manifest's bytes, and whether they came from a loopback or private address (the
+    user named this URL: such an address is allowed for it, never a link-local one)."""
+    limits = settings.fetch
+    deadline = time.monotonic() + limits.total_deadline
+    with _http(settings, allow_private=True) as http:
         try:
-            response = manager.request("GET", location, preload_content=False, decode_content=False,
-                                       redirect=False)
-        except urllib3.exceptions.HTTPError as exc:
-            raise FetchError(where(location, f"cannot fetch the manifest: {exc.__class__.__name__}: "
-                                             f"{str(getattr(exc, 'reason', '') or exc).split(': ')[-1][:200]}")) from None
+            response = request(http, location, {}, limits, "the manifest", deadline)
+        except TransientError as exc:
+            raise FetchError(where(location, f"cannot fetch the manifest: {exc}")) from None
         try:
             if response.status != 200:
                 raise FetchError(where(location, f"HTTP {response.status} fetching the manifest"))
-            data = response.read(MAX_MANIFEST_BYTES + 1)
-        except urllib3.exceptions.HTTPError as exc:
+            peer = getattr(response.connection, "peer_address", None)
+            local = peer is not None and is_local_address(peer)
+            with http.watchdog.armed(deadline - time.monotonic(), DEADLINE):
+                data = _read_capped(response, RateMeter(location, limits.min_rate, limits.rate_window))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if http.watchdog.fired == DEADLINE:
+                raise FetchError(where(location, f"download deadline of {limits.total_deadline:g} s exceeded "
+                                                 "for the manifest (--download-deadline sets it)")) from None
             raise FetchError(where(location, f"manifest transfer failed: {exc}")) from None
         finally:
             response.release_conn()
-    return data
+    return data, local
+
+
+def _read_capped(response: urllib3.BaseHTTPResponse, meter: RateMeter) -> bytes:
+    data = bytearray()
+    while len(data) <= MAX_MANIFEST_BYTES and (chunk := response.read1(CHUNK, decode_content=False)):
+        data += chunk
+        meter.update(len(data))
+    return bytes(data)
 
 
 def _read_local_manifest(location: str) -> bytes:
@@ -169,6 +196,8 @@ def _read_local_manifest(location: str) -> bytes:
 def load_manifest(location: str, settings: Settings) -> LoadedManifest:
     """Read and validate a manifest; remote ones are cached (by digest) for --offline use."""
     cache = ContentCache(settings.cache_dir)
+    if is_remote(location):
+        check_url(location, "manifest")
     if not is_remote(location):
         path = local_path(location).resolve() if urlsplit(location).scheme in ("", "file") else None
         data = _read_local_manifest(location)
@@ -179,12 +208,13 @@ def load_manifest(location: str, settings: Settings) -> LoadedManifest:
         if known is None or not cache.has(known.sha256):
             raise FetchError(where(location, "manifest not in the cache and --offline was given"))
         data = cache.read_verified(known.sha256, known.size, location)
+        local = False
     else:
-        data = _read_remote_manifest(location, settings)
+        data, local = _read_remote_manifest(location, settings)
     manifest = parse(data, location)
     _, digest = cache.add_bytes(data)
     cache.remember_url(location, digest)
-    return LoadedManifest(manifest, digest)
+    return LoadedManifest(manifest, digest, from_local_address=local)
 
 
 def _digest(data: bytes) -> tuple[str, int]:
