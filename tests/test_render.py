@@ -23,7 +23,7 @@ from verifier.render.formats import PRESENTERS
 from verifier.render.tree import MAX_DEPTH, outline, walk
 from verifier.report.codec import load_report, parse_report, report_bytes
 from verifier.report.model import Artifact, Packages, RebuiltDigest, Report
-from verifier.stages import ArtifactStatus, PackageStatus, Verdict
+from verifier.stages import ArtifactStatus, BuildStatus, PackageStatus, Verdict
 
 REPORTS = Path(__file__).parent.parent / "fixtures" / "reports"
 GOLDEN = REPORTS / "golden"
@@ -274,3 +274,13 @@ def test_empty_fields_are_left_out(report: Report) -> None:
         assert "variables" not in out and "unmatched" not in out and "(none)" not in out, fmt
         assert "Packages" not in out and "Package manifest" not in out, fmt
         assert not re.search(r"^reason\b", out, re.M) and ">reason<" not in out, fmt
+
+
+def test_text_of_a_failed_build_ends_its_build_section_with_the_log_tail(report: Report) -> None:
+    tail = "\n".join(f"line {i}" for i in range(30)) + "\nmake: *** [dist] Error 1\x1b[31m\n"
+    failed = replace(report.build, status=BuildStatus.FAILED, exit_status=2, reason="exited with status 2", log_tail=tail)
+    out = render(replace(report, verdict=Verdict.INCONCLUSIVE, build=failed), ReportFormat.TEXT)
+    build = out[out.index("\nBuild\n"):out.index("\nInputs\n")]
+    assert "last lines of the build log" in build and "make: *** [dist] Error 1\\x1b[31m" in build
+    assert "line 20" not in build and "line 21" in build  # the last ten lines
+    assert "last lines" not in render(report, ReportFormat.TEXT)  # not for a build that succeeded

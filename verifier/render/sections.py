@@ -41,6 +41,11 @@ def reasons(report: Report) -> tuple[Sequence[str], int]:
     return capped(report.reasons, MAX_REASONS)
 
 
+def seconds(value: float | None) -> str | None:
+    """``3.2 s``; the JSON keeps the exact number."""
+    return None if value is None else f"{value:.1f} s"
+
+
 def differing_first(report: Report) -> list[Artifact]:
     """The artifacts, those that are not identical first (what a capped summary must show)."""
     return sorted(report.artifacts, key=lambda a: NOT_IDENTICAL_FIRST[a.status])
@@ -86,7 +91,7 @@ def build_rows(report: Report) -> list[Row]:
             ("outputs", " ".join(b.outputs)),
             ("SOURCE_DATE_EPOCH", b.source_date_epoch), ("variables", variables),
             ("status", b.status), ("exit status", b.exit_status),
-            ("reason", b.reason), ("seconds", b.seconds), ("log", b.log),
+            ("reason", b.reason), ("time", seconds(b.seconds)), ("log", b.log),
             ("unmatched globs", " ".join(b.unmatched_globs))]
 
 
@@ -118,5 +123,5 @@ def drift_rows(report: Report) -> list[Row]:
 
 
 def timing_rows(report: Report) -> list[Row]:
-    rows: list[Row] = sorted(report.timings.items())
+    rows: list[Row] = [(step, seconds(value)) for step, value in sorted(report.timings.items())]
     return rows + [("started", timestamp(report.started)), ("finished", timestamp(report.finished))]

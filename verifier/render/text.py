@@ -14,8 +14,10 @@ from verifier.render.escape import clean, clean_block
 from verifier.render.tree import MAX_MEMBERS, Node, View, hints, outline, walk
 from verifier.render.values import short_digest
 from verifier.report.model import Report
+from verifier.stages import BuildStatus
 
 DIFF_LINES = 20
+LOG_LINES = 10
 MAX_ROWS = 50
 MAX_TREES = 20
 MEMBERS_SHOWN = 8
@@ -118,6 +120,16 @@ def _packages(report: Report) -> str:
     return summary + ("\n\n" + _table(drift, s.DRIFT_HEADERS, [24, 22, 22, 26]) if drift else "")
 
 
+def _build(report: Report) -> str:
+    """The build's fields; when it did not succeed, the last lines it printed too."""
+    table = _table(s.filled(s.build_rows(report)))
+    b = report.build
+    if b.status in (None, BuildStatus.SUCCEEDED) or not b.log_tail.strip():
+        return table
+    tail = clean_block("\n".join(b.log_tail.rstrip("\n").split("\n")[-LOG_LINES:]), LOG_LINES)
+    return table + "\n\nlast lines of the build log:\n" + "\n".join(f"  │ {line}" for line in tail.split("\n"))
+
+
 def render_text(report: Report) -> str:
     parts = [_verdict(report), _section("Artifacts", _artifacts(report))]
     differences = _differences(report)
@@ -125,7 +137,7 @@ def render_text(report: Report) -> str:
     if s.packages_checked(report):
         parts.append(_section("Packages", _packages(report)))
     parts += [
-        _section("Build", _table(s.filled(s.build_rows(report)))),
+        _section("Build", _build(report)),
         _section("Inputs", _inputs(report)),
         _section("Environment", _table(s.filled(s.environment_rows(report)))),
         _section("Timings", _table(s.filled(s.timing_rows(report)))),
