@@ -1,4 +1,5 @@
-"""Lockfile formats and the package comparison, as units."""
+"""The packages family as units: lockfile formats, the .deb control reader, the package
+managers behind their registry, the offline repository and the package comparison."""
 
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ from tests.test_lockfile_build import build_deb
 from verifier.cache import ContentCache
 from verifier.compare.api import compare_paths
 from verifier.errors import InputError, IntegrityError
+from verifier.manifest import PinnedFile
 from verifier.packages.deb import control_fields
 from verifier.packages.installed import compare_packages, write_manifest
-from verifier.packages.interface import LockedEnvironment, LockedPackage
+from verifier.packages.interface import REPO_MOUNT, LockedEnvironment, LockedPackage, PlacedPackage
 from verifier.packages.lockfile import buildinfo, load_lockfile, mock, native
 from verifier.packages.repository import MANAGERS, build_repository, fetch_packages
 from verifier.packages.rpm import rpm_identity
 from verifier.settings import FetchLimits, Settings
-from verifier.stages import InstalledPackage, PackageStatus
+from verifier.stages import BuildPreparation, CachedFile, InstalledPackage, Mount, PackageStatus
 
 SHA = "b" * 64
 PKG = {"name": "gcc-12", "version": "12.2.0-14", "architecture": "amd64", "url": "pool/gcc.deb", "size": 5, "sha256": SHA}
@@ -308,3 +310,27 @@ def test_the_apt_repository_uses_synthetic_names_and_its_own_index(tmp_path: Pat
     index = (tmp_path / "repo" / "Packages").read_text()
     assert "Package: verifier-probe\n" in index and f"Filename: ./{sha}.deb\n" in index and f"SHA256: {sha}\n" in index
     assert "verifier-probe=1.0" in preparation.install_script and preparation.installed_query.startswith("dpkg-query")
+
+
+@dataclasses.dataclass(frozen=True)
+class FakeManager:
+    """A package manager that fetches nothing: the seam the registry dispatches through."""
+
+    name: str = "fake"
+    suffix: str = ".pkg"
+
+    def fetch(self, package: LockedPackage, cache: ContentCache, settings: Settings, place: str) -> CachedFile:
+        path, digest = cache.add_bytes(f"{package.name} {package.version}\n".encode())
+        return CachedFile(PinnedFile(package.name, "file:///nowhere", digest.sha256, digest.size), path)
+
+    def repository(self, locked: LockedEnvironment, placed: tuple[PlacedPackage, ...], dest: Path) -> BuildPreparation:
+        return BuildPreparation((Mount(dest, REPO_MOUNT),), " ".join(p.filename for p in placed), "true")
+
+
+def test_fetch_and_repository_dispatch_through_the_registry(tmp_path: Path, settings: Settings, monkeypatch) -> None:
+    monkeypatch.setitem(MANAGERS, "fake", FakeManager())
+    locked = LockedEnvironment("fake", (LockedPackage("../../etc/passwd", "1", "any"),))
+    cached = fetch_packages(locked, ContentCache(settings.cache_dir), settings)
+    preparation = build_repository(locked, cached, tmp_path / "repo")
+    assert preparation.install_script == f"{cached[0].pin.sha256}.pkg", "a name from the lockfile never becomes a path"
+    assert [p.name for p in (tmp_path / "repo").iterdir()] == [f"{cached[0].pin.sha256}.pkg"]
