@@ -25,15 +25,18 @@ KINDS = {stat.S_IFREG: "reg", stat.S_IFDIR: "dir", stat.S_IFLNK: "sym", stat.S_I
 RECOGNIZERS = {"tar": sniff.is_tar, "cpio": sniff.is_cpio, "ar": sniff.is_ar}
 
 
-def _kind(entry: libarchive.entry.ArchiveEntry) -> str:
-    """One call into libarchive (each is* property is another ctypes call)."""
+def _kind(entry: libarchive.entry.ArchiveEntry, fmt: str) -> str:
+    """One call into libarchive (each is* property is another ctypes call). An ar member is
+    always a file, though GNU ar's deterministic mode writes its mode without a file type."""
     if entry.islnk:
         return "lnk"
+    if fmt == "ar":
+        return "reg"
     return KINDS.get(entry.filetype & 0o170000, "unknown")
 
 
 def _meta(entry: libarchive.entry.ArchiveEntry, fmt: str) -> dict[str, object]:
-    kind = _kind(entry)
+    kind = _kind(entry, fmt)
     meta: dict[str, object] = {"type": kind, "mode": oct(stat.S_IMODE(entry.mode)), "mtime": entry.mtime}
     if fmt != "ar":
         uname, gname = owner_names(entry)
@@ -87,7 +90,7 @@ class LibarchiveContainer:
         with open_archive(side.path, self.format_name) as archive:
             for entry in archive:
                 name = name_of(entry)
-                if name in names and name not in out and entry.isreg:
+                if name in names and name not in out and _kind(entry, self.format_name) == "reg":
                     path = ctx.new_temp_file()
                     with open(path, "wb") as f:
                         for block in blocks(entry, budget):
