@@ -282,3 +282,13 @@ def test_a_damaged_name_length_in_the_zip_directory_is_corruption_not_a_budget(t
     b = _flip(a, tmp_path / "b.zip", record + 29)  # the high byte of the name length: ~65,000 bytes
     hint = _first_hint(_compare(a, b, cfg, ".zip"))
     assert hint.startswith(f"rebuilt/x.zip is corrupt (byte {record}): central directory record 1 runs past")
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_size_the_method_cannot_produce_is_corruption_not_a_budget(compression: int, tmp_path: Path,
+                                                                     cfg: Settings) -> None:
+    a = zip_file(tmp_path / "a.zip", BIG, compression=compression)
+    record = a.read_bytes().rindex(b"PK\x01\x02")
+    b = _flip(a, tmp_path / "b.zip", record + 27)  # the high byte of the uncompressed size: ~4 GB declared
+    hint = _first_hint(_compare(a, b, cfg, ".zip"))
+    assert hint.startswith("rebuilt/x.zip is corrupt (member 'small.txt'): ") and "cannot hold" in hint

@@ -38,6 +38,7 @@ END64 = struct.Struct("<4sQ2H2L4Q")  # signature, size, versions, disks, entries
 CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # as APPNOTE 4.3.12
 LOCAL = struct.Struct("<4s2B4HL2L2H")  # as APPNOTE 4.3.7
 MAX_COMMENT = 0xFFFF
+DEFLATE_MAX_RATIO = 1032
 MAX_WALK = 100_000  # local headers walked at most to say where a zip without an end record stops
 STANDARD, PREFIXED, DIRECTORY_FIRST = "standard", "data before the first member", "central directory first (omni.ja)"
 METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated", zipfile.ZIP_BZIP2: "bzip2",
@@ -245,6 +246,17 @@ def _check_overlaps(entries: list[Entry], base: int, size: int, side: Side) -> N
                                f"member {last.name!r} at byte {base + last.offset}")
 
 
+def _check_sizes(entries: list[Entry], side: Side) -> None:
+    """Sizes a method cannot produce: a damaged size field, not a member over the budget.
+    Stored data is its own size; deflate expands at most 1032 times (RFC 1951's best case)."""
+    for e in entries:
+        stored_size = e.compressed_size - (12 if e.flags & 0x01 else 0)
+        if e.method == zipfile.ZIP_STORED and e.size != stored_size or \
+                e.method == zipfile.ZIP_DEFLATED and e.size > DEFLATE_MAX_RATIO * e.compressed_size + 1024:
+            raise CorruptArchive(side.label, f"{METHODS[e.method]} data of {e.compressed_size} bytes cannot hold "
+                                 f"the {e.size} bytes the directory declares", f"member {e.name!r}")
+
+
 def read_directory(side: Side, max_members: int, max_name: int) -> Directory:
     size = side.path.stat().st_size
     with open(side.path, "rb") as f:
@@ -262,6 +274,7 @@ def read_directory(side: Side, max_members: int, max_name: int) -> Directory:
         shift = at - cd_offset  # bytes in front of the zip, when the directory is where it must be
         base = _base(f, entries, [shift, 0, at], side)
     _check_overlaps(entries, base, size, side)
+    _check_sizes(entries, side)
     first_member = min((e.offset for e in entries), default=0) + base
     if at < first_member:
         return Directory(tuple(entries), comment, base, DIRECTORY_FIRST, at)
