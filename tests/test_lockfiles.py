@@ -18,7 +18,7 @@ from verifier.cache import ContentCache
 from verifier.compare.api import compare_paths
 from verifier.errors import InputError, IntegrityError
 from verifier.manifest import PinnedFile
-from verifier.packages.deb import control_fields
+from verifier.packages.deb import control_fields, identity
 from verifier.packages.installed import compare_packages, write_manifest
 from verifier.packages.interface import REPO_MOUNT, LockedEnvironment, LockedPackage, PlacedPackage
 from verifier.packages.lockfile import buildinfo, load_lockfile, mock, native
@@ -334,3 +334,14 @@ def test_fetch_and_repository_dispatch_through_the_registry(tmp_path: Path, sett
     preparation = build_repository(locked, cached, tmp_path / "repo")
     assert preparation.install_script == f"{cached[0].pin.sha256}.pkg", "a name from the lockfile never becomes a path"
     assert [p.name for p in (tmp_path / "repo").iterdir()] == [f"{cached[0].pin.sha256}.pkg"]
+
+
+def test_a_deb_without_a_version_field_is_an_input_error(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "control").write_text("Package: x\nArchitecture: all\n")
+    subprocess.run(["tar", "-C", str(tree), "-czf", str(tmp_path / "control.tar.gz"), "./control"], check=True)
+    deb = _ar(tmp_path / "x.deb", [("debian-binary", b"2.0\n"),
+                                   ("control.tar.gz", (tmp_path / "control.tar.gz").read_bytes())])
+    with pytest.raises(InputError, match=r"^x.deb: not a valid Debian package \(control\): control field Version"):
+        identity(control_fields(deb, "x.deb"), "x.deb")

@@ -12,7 +12,7 @@ from verifier.cache import ContentCache
 from verifier.errors import InputError, IntegrityError, where
 from verifier.fetch import fetch_file
 from verifier.manifest import PinnedFile
-from verifier.packages.deb import control_fields
+from verifier.packages.deb import control_fields, identity
 from verifier.packages.interface import REPO_MOUNT, LockedEnvironment, LockedPackage, PlacedPackage
 from verifier.settings import Settings
 from verifier.stages import BuildPreparation, CachedFile, Mount
@@ -30,8 +30,7 @@ def _pin(p: LockedPackage, place: str) -> PinnedFile:
 
 
 def _check_identity(p: LockedPackage, cached: CachedFile) -> None:
-    fields = control_fields(cached.path, cached.pin.name)
-    inside = (fields.get("Package"), fields.get("Version"), fields.get("Architecture"))
+    inside = identity(control_fields(cached.path, cached.pin.name), cached.pin.name)
     if inside[:2] != (p.name, p.version) or inside[2] not in (p.architecture, "all"):
         raise IntegrityError(where(cached.pin.name, f"package says it is {inside[0]} {inside[1]} ({inside[2]}), "
                                                     f"the lockfile says {p.name} {p.version} ({p.architecture})"))

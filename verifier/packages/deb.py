@@ -19,6 +19,7 @@ from verifier.printable import one_line
 
 MAX_CONTROL_TAR = 16 << 20
 MAX_CONTROL = 1 << 20
+IDENTITY = ("Package", "Version", "Architecture")
 FILTERS = {"control.tar": "none", "control.tar.gz": "gzip", "control.tar.xz": "xz", "control.tar.zst": "zstd",
            "control.tar.bz2": "bzip2", "control.tar.lzma": "lzma"}
 
@@ -79,3 +80,12 @@ def control_fields(deb: Path, label: str) -> dict[str, str]:
         raise UnreadableDeb(label, " ".join(str(exc.msg).split()), "ar members") from None
     text = _control_file(member, data, label).decode("utf-8", "replace")
     return dict(Deb822(text.splitlines(keepends=True)))
+
+
+def identity(fields: dict[str, str], label: str) -> tuple[str, str, str]:
+    """(Package, Version, Architecture) of a control paragraph; each must be present."""
+    values = tuple(fields.get(key, "").strip() for key in IDENTITY)
+    for key, value in zip(IDENTITY, values):
+        if not value:
+            raise UnreadableDeb(label, f"control field {key} is missing or empty", "control")
+    return values[0], values[1], values[2]

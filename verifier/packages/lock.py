@@ -24,7 +24,7 @@ from verifier.atomic import copy_file, write_bytes
 from verifier.cache import ContentCache
 from verifier.errors import InputError, SandboxError, where
 from verifier.manifest import Environment
-from verifier.packages.deb import control_fields
+from verifier.packages.deb import control_fields, identity
 from verifier.packages.interface import LockedEnvironment, LockedPackage
 from verifier.packages.lockfile import native
 from verifier.sandbox.environment import prepare_environment
@@ -119,9 +119,8 @@ def _locked_package(entry: dict[str, str], debs: Path, cache: ContentCache) -> L
             if hashlib.file_digest(f, names[algorithm]).hexdigest() != expected.lower():
                 raise InputError(where(entry["file"], f"downloaded file does not match apt's index ({algorithm})"))
     path, digest = cache.add_file(deb)
-    fields = control_fields(path, entry["file"])
-    return LockedPackage(fields["Package"], fields["Version"], fields["Architecture"], unquote(entry["url"]),
-                         digest.size, digest.sha256)
+    name, version, architecture = identity(control_fields(path, entry["file"]), entry["file"])
+    return LockedPackage(name, version, architecture, unquote(entry["url"]), digest.size, digest.sha256)
 
 
 def _environment_image(request: LockRequest, cache: ContentCache, settings: Settings) -> tuple[str, str]:
