@@ -5,7 +5,7 @@ step's name, the seconds elapsed and the latest detail (a build-log line, the me
 compared). The line is redrawn four times a second and erased when the step ends. When
 ``enabled`` is false (output is not a terminal: CI logs, pipes, tests) nothing is printed
 and every call is a no-op. Details come from the build and from archives: they are made
-visible with ``clean`` (no escape sequence reaches the terminal) and shown as plain text,
+visible with ``one_line`` (no escape sequence reaches the terminal) and shown as plain text,
 never as rich markup.
 """
 
@@ -20,7 +20,7 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text
 
-from verifier.render.escape import clean
+from verifier.printable import one_line
 
 DETAIL_LIMIT = 200
 
@@ -78,7 +78,8 @@ class StepStatus:
 
     def detail(self, text: str) -> None:
         if self._line is not None:
-            self._line.detail = clean(text.strip(), DETAIL_LIMIT)
+            shown = one_line(text.strip())
+            self._line.detail = shown if len(shown) <= DETAIL_LIMIT else shown[: DETAIL_LIMIT - 1] + "…"
 
     def member(self, label: str) -> None:
         """One more pair of members compared: show the count and the latest member's name

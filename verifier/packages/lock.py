@@ -32,6 +32,7 @@ from verifier.sandbox.podman import Podman, last_line
 from verifier.sandbox.runtime import ulimit_flags
 from verifier.settings import Settings
 from verifier.stages import CachedFile
+from verifier.status import StatusLine
 
 URI_LINE = re.compile(r"^'(?P<url>[^']+)' (?P<file>\S+) (?P<size>\d+) (?P<hash>\S+)$")
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$")
@@ -145,13 +146,15 @@ def _write_outputs(locked: LockedEnvironment, work: Path, out_dir: Path) -> tupl
 
 
 def lock(request: LockRequest, settings: Settings) -> LockOutcome:
-    cache = ContentCache(settings.cache_dir)
-    image, runtime = _environment_image(request, cache, settings)
+    cache, status = ContentCache(settings.cache_dir), StatusLine(settings.progress)
+    with status.step("preparing the build environment"):
+        image, runtime = _environment_image(request, cache, settings)
     work = settings.work_dir.resolve() / f"lock-{secrets.token_hex(4)}"
     for sub in ("debs", "source"):
         (work / sub).mkdir(parents=True)
     try:
-        _run_online(image, runtime, request, work, settings)
+        with status.step("resolving and downloading the build dependencies (online)"):
+            _run_online(image, runtime, request, work, settings)
         packages = [_locked_package(e, work / "debs", cache) for e in _parse_uris(work / "uris.txt")]
         locked = LockedEnvironment("apt", tuple(sorted(packages, key=lambda p: p.key)))
         lockfile, sources = _write_outputs(locked, work, request.out_dir)
