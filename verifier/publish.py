@@ -14,7 +14,7 @@ from pathlib import Path
 from verifier.packages import step as lockfile_step
 from verifier.atomic import copy_file, write_bytes
 from verifier.cache import ContentCache
-from verifier.errors import InputError, VerifierError, ExitCode, where
+from verifier.errors import BuildFailed, InputError, where
 from verifier.manifest import (
     BuildSpec, Environment, Lockfile, PinnedFile, ReleaseManifest, Source, manifest_bytes, parse,
 )
@@ -25,12 +25,6 @@ from verifier.stages import BuildStatus, CachedFile, FetchedInputs, RebuildResul
 from verifier.status import StatusLine
 
 MANIFEST_NAME = "release.json"
-
-
-class PublishBuildFailed(VerifierError):
-    """The official build did not succeed: there is nothing to publish."""
-
-    exit_code = ExitCode.INCONCLUSIVE
 
 
 @dataclass(frozen=True)
@@ -93,7 +87,7 @@ def _official_build(inputs: FetchedInputs, settings: Settings, run_dir: Path) ->
         result = rebuild(env, inputs, settings, lock.preparation, line.detail)
     if result.status != BuildStatus.SUCCEEDED:
         tail = result.log_tail.strip().splitlines()[-1:] or [""]
-        raise PublishBuildFailed(
+        raise BuildFailed(
             where(inputs.manifest.build.command, f"official build {result.status.value}: {result.reason} "
                   f"(log: {result.log_path}; last line: {tail[0][:200]})"))
     return result

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from verifier.compare.difference import Difference
 from verifier.manifest import PinnedFile, ReleaseManifest
+from verifier.outcome import Verdict
 
 
 @dataclass(frozen=True)
@@ -197,13 +198,6 @@ class PackageComparison:
     reason: str = ""
     drift: tuple[PackageDrift, ...] = ()
     counts: PackageCounts | None = None  # None: nothing was compared
-
-
-class Verdict(StrEnum):
-    REPRODUCIBLE = "REPRODUCIBLE"
-    EQUIVALENT = "EQUIVALENT"  # identical after normalisers the user opted into
-    DIFFERENT = "DIFFERENT"
-    INCONCLUSIVE = "INCONCLUSIVE"
 
 
 @dataclass(frozen=True)

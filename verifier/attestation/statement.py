@@ -16,7 +16,8 @@ import jsonschema
 from verifier import __version__
 from verifier.errors import InputError
 from verifier.report.model import Report, timestamp
-from verifier.stages import ArtifactStatus, Verdict
+from verifier.outcome import Verdict, VerificationResult
+from verifier.stages import ArtifactStatus
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 VSA_PREDICATE_TYPE = "https://slsa.dev/verification_summary/v1"
@@ -99,9 +100,9 @@ def _subjects(report: Report) -> list[dict[str, Any]]:
     return [{"name": name, "digest": {"sha256": sha256}} for name, sha256 in official]
 
 
-def verification_result(report: Report) -> str:
+def verification_result(report: Report) -> VerificationResult:
     """PASSED only for a REPRODUCIBLE report; everything else (EQUIVALENT too) FAILED."""
-    return "PASSED" if report.verdict == Verdict.REPRODUCIBLE else "FAILED"
+    return VerificationResult.PASSED if report.verdict == Verdict.REPRODUCIBLE else VerificationResult.FAILED
 
 
 def _levels(report: Report) -> list[str]:
@@ -119,7 +120,7 @@ def build_statement(report: Report, report_bytes_sha256: str, *,
         "resourceUri": report.release.manifest.url,
         "policy": {"uri": policy_uri},
         "inputAttestations": _input_attestations(report, report_bytes_sha256),
-        "verificationResult": verification_result(report),
+        "verificationResult": verification_result(report).value,
         "verifiedLevels": _levels(report),
         "slsaVersion": "1.0",
     }

@@ -22,6 +22,7 @@ from verifier.attestation.keys import load_public_key
 from verifier.attestation.statement import REPORT_URI, STATEMENT_TYPE, VSA_PREDICATE_TYPE, check_statement
 from verifier.errors import InputError, IntegrityError, where
 from verifier.manifest import strict_json_loads
+from verifier.outcome import VerificationResult
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class VerifiedAttestation:
     verifier_id: str
     resource_uri: str
     time_verified: str
-    result: str  # PASSED | FAILED
+    result: VerificationResult
     levels: tuple[str, ...]
     report_sha256: str | None
     artifact: tuple[str, str] | None  # (subject name, sha256) matched by --artifact
@@ -41,7 +42,7 @@ class VerifiedAttestation:
 
     @property
     def passed(self) -> bool:
-        return self.result == "PASSED"
+        return self.result == VerificationResult.PASSED
 
 
 def _trusted_keys(paths: list[Path], threshold: int) -> list[SSlibKey]:
@@ -121,5 +122,5 @@ def verify_envelope(envelope_bytes: bytes, public_keys: list[Path], threshold: i
     return VerifiedAttestation(
         keyids=keyids, subjects=subjects, verifier_id=predicate["verifier"]["id"],
         resource_uri=predicate["resourceUri"], time_verified=predicate["timeVerified"],
-        result=predicate["verificationResult"], levels=tuple(predicate["verifiedLevels"]),
+        result=VerificationResult(predicate["verificationResult"]), levels=tuple(predicate["verifiedLevels"]),
         report_sha256=report[0] if report else None, artifact=matched, statement=statement)

@@ -1,4 +1,5 @@
-"""The ``verifier`` command: registers each command module and maps errors to exit codes.
+"""The ``verifier`` command: registers each command module and turns what each returns
+(an outcome) or raises (an error) into the exit code, through ``verifier.errors.exit_code``.
 
 Errors are caught exactly once, here: a ``VerifierError`` prints its one-line message and
 exits with its code; anything else is a bug (exit 70) and says so in one line, with the
@@ -16,7 +17,8 @@ import traceback
 import typer
 
 from verifier import __version__
-from verifier.errors import ExitCode, VerifierError
+from verifier.errors import VerifierError, exit_code
+from verifier.outcome import CommandStatus
 from verifier.printable import one_line
 
 COMMAND_MODULES = (
@@ -66,23 +68,23 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code (used by ``main`` and by tests)."""
     app = build_app()
     try:
-        result = app(args=argv, standalone_mode=False)
-        return int(result or 0)
+        result = app(args=argv, standalone_mode=False)  # a command's outcome; 0 after --version or --help
+        return int(exit_code(CommandStatus.DONE if result in (None, 0) else result))
     except VerifierError as exc:
         error_line(exc.message)
-        return int(exc.exit_code)
+        return int(exit_code(exc))
     except (typer.Abort, KeyboardInterrupt):
         error_line("interrupted")
-        return int(ExitCode.INTERRUPTED)
+        return int(exit_code(CommandStatus.INTERRUPTED))
     except typer.TyperException as exc:  # usage errors: typer's vendored click
         show = getattr(exc, "show", None)
         show() if show else error_line(str(exc))
-        return int(ExitCode.BAD_INPUT)
+        return int(exit_code(CommandStatus.USAGE_ERROR))
     except Exception as exc:  # noqa: BLE001 - the one place that catches bugs
         if os.environ.get("VERIFIER_DEBUG") == "1":
             traceback.print_exc()
         error_line(f"internal error ({type(exc).__name__}: {exc}); please report this bug")
-        return int(ExitCode.INTERNAL)
+        return int(exit_code(exc))
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -10,7 +10,8 @@ import typer
 
 from verifier.compare.hints import BuildClock
 from verifier.cli.options import UnpackLimit, unpack_limits
-from verifier.errors import ExitCode, InputError
+from verifier.errors import InputError
+from verifier.outcome import CompareStatus
 from verifier.settings import Settings
 
 if TYPE_CHECKING:
@@ -62,12 +63,12 @@ def compare_command(
     source_date_epoch: Annotated[Optional[int], typer.Option("--source-date-epoch", help="The build's SOURCE_DATE_EPOCH, for the timestamp hints.")] = None,
     build_time: Annotated[Optional[str], typer.Option("--build-time", help="When B was built, epoch seconds START[:END], for the build-clock hint.")] = None,
     unpack_limit: UnpackLimit = None,
-) -> int:
+) -> CompareStatus:
     """Compare two files or directories and explain every difference."""
     from verifier.atomic import write_bytes
     from verifier.render.comparison import render_comparison
     from verifier.render.formats import ReportFormat
-    from verifier.report.comparison import CompareStatus, cap_diffs, load_comparison
+    from verifier.report.comparison import cap_diffs, load_comparison
 
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt!r}: choose from {', '.join(FORMATS)}")
@@ -90,7 +91,7 @@ def compare_command(
         write_bytes(output, text.encode())
     if html is not None:
         write_bytes(html, render_comparison(doc, ReportFormat.HTML).encode())
-    return int(ExitCode.DIFFERENT if doc.status == CompareStatus.DIFFERENT else ExitCode.OK)
+    return doc.status
 
 
 def register(app: typer.Typer) -> None:

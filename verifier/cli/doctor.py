@@ -5,13 +5,14 @@ from __future__ import annotations
 import typer
 
 from verifier.cli.options import CacheDir, Runtime, settings_from_options
-from verifier.errors import ExitCode, VerifierError
+from verifier.errors import VerifierError
+from verifier.outcome import CommandStatus
 from verifier.tools import TOOLS, probe
 
 COLUMN_WIDTHS = [10, 7, 24, 20, 28]  # the table fits 100 columns; long values wrap
 
 
-def doctor_command(cache_dir: CacheDir = None, runtime: Runtime = "auto") -> int:
+def doctor_command(cache_dir: CacheDir = None, runtime: Runtime = "auto") -> CommandStatus:
     """List external tools (found, version, Debian package) and the OCI runtime choice."""
     from tabulate import tabulate
 
@@ -31,12 +32,12 @@ def doctor_command(cache_dir: CacheDir = None, runtime: Runtime = "auto") -> int
         typer.echo(f"\nOCI runtime: {choice.name} ({choice.reason})")
     except VerifierError as exc:
         typer.echo(f"\nOCI runtime: unavailable: {exc.message}")
-        return int(ExitCode.INFRASTRUCTURE)
+        return CommandStatus.NOT_READY
     if missing_essential:
         typer.echo(f"missing essential tools: {', '.join(missing_essential)} (apt-get install "
                    f"{' '.join(t.package for t in TOOLS if t.name in missing_essential)})")
-        return int(ExitCode.INFRASTRUCTURE)
-    return int(ExitCode.OK)
+        return CommandStatus.NOT_READY
+    return CommandStatus.DONE
 
 
 def register(app: typer.Typer) -> None:

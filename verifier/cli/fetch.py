@@ -9,6 +9,7 @@ import typer
 from verifier.cli.options import (
     AllowPrivate, CacheDir, DownloadDeadline, MinDownloadRate, Offline, settings_from_options,
 )
+from verifier.outcome import CommandStatus
 from verifier.printable import one_line
 
 MAX_ROWS = 50  # rows of the table printed; every pin is checked all the same
@@ -21,7 +22,7 @@ def fetch_command(
     allow_private_addresses: AllowPrivate = False,
     download_deadline: DownloadDeadline = None,
     min_download_rate: MinDownloadRate = None,
-) -> None:
+) -> CommandStatus:
     """Fetch the manifest's inputs and official artifacts into the cache, checking every pin."""
     from tabulate import tabulate
 
@@ -46,6 +47,7 @@ def fetch_command(
     packages = prefetch(inputs, settings)
     locked = f" and {packages} locked package(s)" if packages else ""
     typer.echo(f"all {len(rows)} pinned files{locked} verified in {settings.cache_dir}")
+    return CommandStatus.DONE
 
 
 def register(app: typer.Typer) -> None:

@@ -7,11 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from verifier.outcome import CommandStatus
+
 
 def keygen_command(
     out: Annotated[Path, typer.Option("--out", help="Private key path; the public key goes to OUT.pub.")],
     gpg: Annotated[Optional[str], typer.Option("--gpg", help="Instead: export this GnuPG key (fingerprint) as a public key file at OUT.")] = None,
-) -> int:
+) -> CommandStatus:
     """Generate an Ed25519 signing key (PEM, mode 0600) and its public key (OUT.pub)."""
     from verifier.attestation import generate_keypair
 
@@ -21,14 +23,14 @@ def keygen_command(
         keyid = export_public_key(gpg, out)
         typer.echo(f"public key: {out} (give to verifiers: --key {out}; sign with --signing-key gnupg:{gpg})")
         typer.echo(f"keyid:      {keyid}")
-        return 0
+        return CommandStatus.DONE
 
     public = out.with_name(out.name + ".pub")
     keyid = generate_keypair(out, public)
     typer.echo(f"private key: {out} (mode 0600; sign with --signing-key file:{out})")
     typer.echo(f"public key:  {public} (give to verifiers: --key {public})")
     typer.echo(f"keyid:       {keyid}")
-    return 0
+    return CommandStatus.DONE
 
 
 def register(app: typer.Typer) -> None:

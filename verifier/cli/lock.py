@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from verifier.cli.options import CacheDir, Runtime, WorkDir, settings_from_options
+from verifier.outcome import CommandStatus
 
 
 def lock_command(
@@ -20,7 +21,7 @@ def lock_command(
     cache_dir: CacheDir = None,
     work_dir: WorkDir = None,
     runtime: Runtime = "auto",
-) -> None:
+) -> CommandStatus:
     """Resolve build dependencies in a sandbox WITH network and write a verifier lockfile."""
     from verifier.errors import InputError
     from verifier.packages.lock import LockRequest, lock
@@ -38,6 +39,7 @@ def lock_command(
     typer.echo(f"locked {len(outcome.locked.packages)} package(s): {outcome.lockfile}")
     for path in outcome.sources:
         typer.echo(f"source: {path}")
+    return CommandStatus.DONE
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from verifier.cli.options import (
     AllowPrivate, CacheDir, DownloadDeadline, MinDownloadRate, Offline, Runtime, UnpackLimit, WorkDir,
     parse_variables, settings_from_options,
 )
+from verifier.outcome import CommandStatus
 from verifier.printable import one_line
 
 MAX_LISTED = 50  # artifacts printed; release.json lists them all
@@ -39,7 +40,7 @@ def publish_command(
     allow_private_addresses: AllowPrivate = False,
     download_deadline: DownloadDeadline = None,
     min_download_rate: MinDownloadRate = None,
-) -> None:
+) -> CommandStatus:
     """Run the official build in the sandbox and write release.json with every pin."""
     from verifier.publish import PublishRequest, publish
 
@@ -62,6 +63,7 @@ def publish_command(
     if len(artifacts) > MAX_LISTED:
         typer.echo(f"… and {len(artifacts) - MAX_LISTED} more artifacts, listed in the release manifest")
     typer.echo(f"release manifest: {outcome.manifest_path}")
+    return CommandStatus.DONE
 
 
 def _default_name(sources: tuple[Path, ...], env: Path) -> str:

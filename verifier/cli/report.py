@@ -11,7 +11,8 @@ import typer
 
 from verifier.cli.output import write_atomically
 from verifier.files import read_limited
-from verifier.errors import ExitCode, InputError, IntegrityError, where
+from verifier.errors import InputError, IntegrityError, where
+from verifier.outcome import CommandStatus, VerificationResult
 
 if TYPE_CHECKING:
     from verifier.attestation import VerifiedAttestation
@@ -60,7 +61,7 @@ def verify_command(
     resource_uri: Annotated[Optional[str], typer.Option("--resource-uri", help="Expected release manifest URL.")] = None,
     verifier_id: Annotated[Optional[str], typer.Option("--verifier-id", help="Expected verifier id (default: verifier's own).")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Check this JSON report is the one attested.")] = None,
-) -> int:
+) -> VerificationResult:
     """Check a signed report offline; exit 0 if PASSED, 1 if FAILED, 4 if tampered."""
     from verifier.attestation import DEFAULT_VERIFIER_ID, verify_envelope
 
@@ -72,7 +73,7 @@ def verify_command(
     if report is not None:
         _check_report_digest(report, verified.report_sha256)
     _print_verified(envelope, verified)
-    return int(ExitCode.OK if verified.passed else ExitCode.DIFFERENT)
+    return verified.result
 
 
 @report_app.command("render")
@@ -81,7 +82,7 @@ def render_command(
     fmt: Annotated[str, typer.Option("--format", help="text, markdown, html, json or junit.")] = "text",
     output: Annotated[Optional[Path], typer.Option("--output", help="Write here instead of standard output.")] = None,
     badge: Annotated[Optional[Path], typer.Option("--badge", help="Also write a shields.io endpoint badge JSON here.")] = None,
-) -> int:
+) -> CommandStatus:
     """Re-render a saved report in another format."""
     from verifier.render import render, render_badge
     from verifier.report.codec import load_report
@@ -95,7 +96,7 @@ def render_command(
         write_atomically(output, text.encode("utf-8"))
     if badge is not None:
         write_atomically(badge, render_badge(doc).json().encode())
-    return 0
+    return CommandStatus.DONE
 
 
 def _format(fmt: str) -> ReportFormat:
@@ -117,7 +118,7 @@ def sign_command(
     verifier_id: Annotated[Optional[str], typer.Option("--verifier-id", help="predicate verifier.id.")] = None,
     policy_uri: Annotated[Optional[str], typer.Option("--policy-uri", help="predicate policy.uri.")] = None,
     append_to: Annotated[Optional[Path], typer.Option("--append-to", help="Co-sign this envelope (same statement).")] = None,
-) -> int:
+) -> CommandStatus:
     """Sign a saved report as an in-toto statement with a SLSA VSA predicate (FAILED too)."""
     from verifier import attestation as att
     from verifier.report.codec import MAX_REPORT_BYTES, parse_report
@@ -134,7 +135,7 @@ def sign_command(
         envelope = att.cosign_envelope(existing, str(append_to), statement, list(signing_key))
     write_atomically(out, (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode())
     typer.echo(f"signed {report} ({att.verification_result(doc)}): {out}")
-    return 0
+    return CommandStatus.DONE
 
 
 def register(app: typer.Typer) -> None:

@@ -11,15 +11,7 @@ from verifier.cli.options import (
     AllowPrivate, BuildTimeout, CacheDir, DownloadDeadline, MinDownloadRate, Offline, Runtime, UnpackLimit,
     WorkDir, settings_from_options,
 )
-from verifier.errors import ExitCode
-from verifier.stages import Verdict
-
-VERDICT_EXIT = {
-    Verdict.REPRODUCIBLE: ExitCode.OK,
-    Verdict.EQUIVALENT: ExitCode.OK,  # only reached with --accept-equivalent
-    Verdict.DIFFERENT: ExitCode.DIFFERENT,
-    Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
-}
+from verifier.outcome import Verdict
 
 
 def verify_command(
@@ -41,7 +33,7 @@ def verify_command(
     allow_private_addresses: AllowPrivate = False,
     download_deadline: DownloadDeadline = None,
     min_download_rate: MinDownloadRate = None,
-) -> int:
+) -> Verdict:
     """Verify that a release's artifacts rebuild bit for bit from its pinned inputs."""
     from verifier.pipeline import VerifyOptions, verify  # imported late: keeps `verifier --help` fast
 
@@ -58,7 +50,7 @@ def verify_command(
     emit_report(outcome.report, outcome.report_path, fmt=fmt, output=output,
                 signing_keys=signing_key or [], badge=badge)
     typer.echo(f"verdict: {outcome.verdict.verdict.value}; report: {outcome.report_path}", err=True)
-    return int(VERDICT_EXIT[outcome.verdict.verdict])
+    return outcome.verdict.verdict
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from verifier.compare.normalize import Normalization
 from verifier.errors import InputError, where
 from verifier.files import read_limited
 from verifier.manifest import strict_json_loads
+from verifier.outcome import CompareStatus
 from verifier.report.codec import check_tree, parse_difference
 
 COMPARE_VERSION = 1
@@ -41,12 +41,6 @@ _SCHEMA = {
     },
 }
 _VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA)
-
-
-class CompareStatus(StrEnum):
-    IDENTICAL = "IDENTICAL"
-    EQUIVALENT = "EQUIVALENT"  # identical after the chosen normalisers
-    DIFFERENT = "DIFFERENT"
 
 
 @dataclass(frozen=True)
