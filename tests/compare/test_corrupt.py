@@ -176,7 +176,7 @@ def test_silent_on_readable_inputs(name: str, tmp_path: Path, cfg: Settings) -> 
 def test_the_cli_keeps_the_verdict_and_prints_the_hint_first(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     a = tar(tmp_path, "a.tar.gz", BIG, compress="gzip")
-    b = _cut(a, tmp_path / "b.tar.gz", a.stat().st_size - 100)
+    _cut(a, tmp_path / "b.tar.gz", a.stat().st_size - 100)
     monkeypatch.chdir(tmp_path)
     assert run(["compare", "a.tar.gz", "b.tar.gz"]) == ExitCode.DIFFERENT
     out = capsys.readouterr().out.splitlines()

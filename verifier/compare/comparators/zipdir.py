@@ -195,21 +195,22 @@ def _zip64(entry: list[int], extra: bytes) -> None:
 
 def _entries(f: BinaryIO, at: int, count: int, cd_size: int, side: Side, max_name: int) -> list[Entry]:
     f.seek(at)
-    entries = []
+    entries, pos, end = [], at, at + cd_size  # pos tracked here: tell() costs a system call per record
     for _ in range(count):
         record = f.read(CENTRAL.size)
         if len(record) != CENTRAL.size or record[:4] != b"PK\x01\x02":
             raise CorruptArchive(side.label, f"central directory record {len(entries)} of {count} is not a record",
-                                 f"byte {f.tell() - len(record)}")
+                                 f"byte {pos}")
         (_, _, create_system, _, _, flags, method, dos_time, dos_date, crc, compressed, size, name_length,
          extra_length, comment_length, _, _, external_attr, offset) = CENTRAL.unpack(record)
-        if f.tell() + name_length + extra_length + comment_length > at + cd_size:  # a damaged length, not a long name
+        if pos + CENTRAL.size + name_length + extra_length + comment_length > end:  # a damaged length, not a long name
             raise CorruptArchive(side.label, f"central directory record {len(entries)} runs past the directory's "
-                                 f"end (byte {at + cd_size})", f"byte {f.tell() - len(record)}")
+                                 f"end (byte {end})", f"byte {pos}")
         if name_length > max_name:
             raise LimitExceeded(f"{side.label}: a member name is longer than {max_name} bytes (limit "
                                 f"max_name_length={max_name}; raise it with --unpack-limit max_name_length=N)")
         raw_name, extra, comment = f.read(name_length), f.read(extra_length), f.read(comment_length)
+        pos += CENTRAL.size + name_length + extra_length + comment_length
         numbers = [size, compressed, offset]
         _zip64(numbers, extra)
         name = text(raw_name)  # its bytes, with or without the UTF-8 flag (see formats.reading.text)
