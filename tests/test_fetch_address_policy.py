@@ -9,6 +9,8 @@ import hashlib
 import ipaddress
 import json
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -16,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_tool
 from tests.fixtures_http import QuietHTTPServer, Server
 from verifier.cache import ContentCache
 from verifier.cli.app import run
-from verifier.errors import ExitCode, InputError
+from verifier.errors import ExitCode, FetchError, InputError
 from verifier.fetch import fetch_file
 from verifier.fetch.addresses import AddressPolicy, category
 from verifier.packages.lockfile import native
@@ -305,3 +308,36 @@ def test_credentials_in_a_lockfile_url_are_refused_and_never_shown() -> None:
     with pytest.raises(InputError) as err:
         native.parse(json.dumps(doc).encode(), "lock.json", "https://mirror.test/lock.json")
     assert SECRET not in str(err.value) and str(err.value).startswith("lock.json: ")
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """HTTPS on 127.0.0.1 with a certificate for the name tls.test only, trusted through
+    SSL_CERT_FILE (read by OpenSSL when verifier's client loads the default CAs)."""
+    require_tool("openssl")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=tls.test",
+                    "-addext", "subjectAltName=DNS:tls.test", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    handler = type("Recorder", (HostRecorder,), {"hosts": []})
+    server = QuietHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_to_the_checked_address_still_checks_the_certificate_name(
+        network: Network, tls_server: int, settings: Settings) -> None:
+    network.names["tls.test"] = ["127.0.0.1", "169.254.169.254"]
+    network.names["other.test"] = ["127.0.0.1"]
+    cached = fetch_file(pin(f"https://tls.test:{tls_server}/env.tar"), ContentCache(settings.cache_dir),
+                        allowing(settings))
+    assert cached.path.read_bytes() == BODY and network.connects == ["127.0.0.1"]
+    fresh = dataclasses.replace(allowing(settings), cache_dir=settings.cache_dir.with_name("fresh-cache"))
+    with pytest.raises(FetchError, match="certificate is not valid for 'other.test'"):
+        fetch_file(pin(f"https://other.test:{tls_server}/env.tar"), ContentCache(fresh.cache_dir), fresh)
