@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.conftest import _busybox_rootfs  # noqa: E402  (the same tiny rootfs the tests use)
 from verifier.cli.app import run  # noqa: E402
+from verifier.sandbox.podman import Podman  # noqa: E402
 from verifier.sandbox.runtime import choose_runtime, ulimit_flags  # noqa: E402
 from verifier.settings import Settings  # noqa: E402
 
@@ -67,7 +68,8 @@ def main() -> None:
         assert run(verify_args) == 0  # cold: fills the cache and imports the image
         report = json.loads((tmp / "vwork" / "bench-1" / "report.json").read_text())
         image = report["environment"]["image"]
-        runtime = choose_runtime(Settings(cache_dir=tmp / "vcache"))
+        bench = Settings(cache_dir=tmp / "vcache")
+        runtime = choose_runtime(Podman.from_settings(bench), bench)
         src_dir = tmp / "bare"
         src_dir.mkdir()
         shutil.copy(tmp / "big.bin", src_dir / "big.bin")

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import require_tool
 from verifier.cache import ContentCache
 from verifier.manifest import BuildSpec, Environment, PinnedFile, ReleaseManifest, Source
-from verifier.sandbox.environment import prepare_environment
+from verifier.sandbox.backends import open_sandbox
 from verifier.settings import Settings
 from verifier.stages import CachedFile, FetchedInputs, PreparedEnvironment
 
@@ -50,4 +50,4 @@ def busybox_inputs(settings: Settings, busybox_rootfs: Path) -> Callable[..., Fe
 def busybox_env(settings: Settings, busybox_rootfs: Path) -> PreparedEnvironment:
     require_tool("podman")
     inputs = make_inputs(settings, busybox_rootfs, "true")
-    return prepare_environment(inputs.environment, settings)
+    return open_sandbox(settings).import_environment(inputs.environment)

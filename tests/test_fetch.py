@@ -193,7 +193,7 @@ def test_fetch_command_then_offline_manifest(http_server: Server, settings: Sett
     assert "all 2 pinned files verified" in capsys.readouterr().out
     http_server.routes.clear()
     assert run(["fetch", url, "--cache-dir", str(settings.cache_dir), "--offline"]) == ExitCode.OK
-    loaded = load_manifest(url, dataclasses.replace(settings, offline=True))
+    loaded = load_manifest(url, dataclasses.replace(settings, offline=True), cache_of(settings))
     assert loaded.manifest.artifacts[0].url == http_server.base + "/art.bin"
 
 

@@ -19,8 +19,10 @@ from tests.fixtures_sandbox import cached, make_inputs
 from verifier.cache import ContentCache
 from verifier.errors import InputError, SandboxError
 from verifier.manifest import Environment
-from verifier.sandbox.environment import image_name, prepare_environment
-from verifier.sandbox.rebuild import BUILD_LABEL, rebuild
+from verifier.sandbox.backends import open_sandbox
+from verifier.sandbox.environment import image_name
+from verifier.sandbox.podman_sandbox import BUILD_LABEL
+from verifier.sandbox.rebuild import rebuild
 from verifier.stages import BuildPreparation, BuildStatus, Mount
 
 pytestmark = pytest.mark.podman
@@ -33,7 +35,7 @@ def outputs(result) -> dict[str, str]:
 def test_network_is_off_inside(busybox_env, busybox_inputs, settings) -> None:
     cmd = ("mkdir -p out; ls /sys/class/net > out/ifaces.txt; "
            "if wget -q -T 2 -O /dev/null http://10.0.2.2/ 2>/dev/null; then echo reached; else echo unreachable; fi > out/net.txt")
-    result = rebuild(busybox_env, busybox_inputs(cmd), settings)
+    result = rebuild(open_sandbox(settings), busybox_env, busybox_inputs(cmd))
     assert result.status == BuildStatus.SUCCEEDED, result.log_tail
     assert outputs(result)["ifaces.txt"].split() == ["lo"]
     assert outputs(result)["net.txt"].strip() == "unreachable"
@@ -42,7 +44,7 @@ def test_network_is_off_inside(busybox_env, busybox_inputs, settings) -> None:
 
 def test_environment_is_normalised(busybox_env, busybox_inputs, settings) -> None:
     cmd = "mkdir -p out; (umask; hostname; id -u; id -g; pwd; echo $SOURCE_DATE_EPOCH $TZ $LC_ALL; env | sort) > out/e.txt"
-    result = rebuild(busybox_env, busybox_inputs(cmd, variables={"FOO": "bar"}, source_date_epoch=1234), settings)
+    result = rebuild(open_sandbox(settings), busybox_env, busybox_inputs(cmd, variables={"FOO": "bar"}, source_date_epoch=1234))
     lines = outputs(result)["e.txt"].splitlines()
     assert lines[:6] == ["0022", "verifier-build", "0", "0", "/build/src", "1234 UTC C.UTF-8"]
     assert "FOO=bar" in lines
@@ -57,20 +59,20 @@ def test_sources_unpacked_and_outputs_collected(busybox_env, busybox_inputs, set
     plain = tmp_path / "notes.txt"
     plain.write_text("plain")
     cmd = "mkdir -p out && cp proj/sub/a.txt out/a.txt && cp notes.txt out/n.txt && ln -s a.txt out/link.txt"
-    result = rebuild(busybox_env, busybox_inputs(cmd, sources=(tmp_path / "proj.tar.gz",), copied=(plain,)), settings)
+    result = rebuild(open_sandbox(settings), busybox_env, busybox_inputs(cmd, sources=(tmp_path / "proj.tar.gz",), copied=(plain,)))
     assert outputs(result) == {"a.txt": "A", "n.txt": "plain"}
     assert any("link.txt" in n and "not a regular file" in n for n in result.sandbox.output_notes)
 
 
 def test_unmatched_glob_and_no_outputs(busybox_env, busybox_inputs, settings) -> None:
-    result = rebuild(busybox_env, busybox_inputs("mkdir -p out; echo x > out/x", outputs=("out/*", "missing/*")), settings)
+    result = rebuild(open_sandbox(settings), busybox_env, busybox_inputs("mkdir -p out; echo x > out/x", outputs=("out/*", "missing/*")))
     assert result.status == BuildStatus.SUCCEEDED and result.unmatched_globs == ("missing/*",)
-    result = rebuild(busybox_env, busybox_inputs("true", outputs=("missing/*",)), settings)
+    result = rebuild(open_sandbox(settings), busybox_env, busybox_inputs("true", outputs=("missing/*",)))
     assert result.status == BuildStatus.NO_OUTPUTS
 
 
 def test_failing_build_reports_log_tail(busybox_env, busybox_inputs, settings) -> None:
-    result = rebuild(busybox_env, busybox_inputs("echo compiling; echo 'error: it broke' >&2; exit 3"), settings)
+    result = rebuild(open_sandbox(settings), busybox_env, busybox_inputs("echo compiling; echo 'error: it broke' >&2; exit 3"))
     assert result.status == BuildStatus.FAILED and result.exit_status == 3
     assert "error: it broke" in result.log_tail and "status 3" in result.reason
     assert "compiling" in result.log_path.read_text()
@@ -79,21 +81,21 @@ def test_failing_build_reports_log_tail(busybox_env, busybox_inputs, settings) -
 def test_timeout(busybox_env, busybox_inputs, settings) -> None:
     short = dataclasses.replace(settings, sandbox=dataclasses.replace(settings.sandbox, build_timeout=2))
     started = time.monotonic()
-    result = rebuild(busybox_env, busybox_inputs("sleep 60"), short)
+    result = rebuild(open_sandbox(short), busybox_env, busybox_inputs("sleep 60"))
     assert result.status == BuildStatus.TIMED_OUT and time.monotonic() - started < 30
 
 
 def test_fork_bomb_is_contained(busybox_env, busybox_inputs, settings) -> None:
     limited = dataclasses.replace(settings, sandbox=dataclasses.replace(settings.sandbox, pids=64, build_timeout=60))
     bomb = "i=0; while [ $i -lt 500 ]; do sleep 30 & i=$((i+1)); done; wait"
-    result = rebuild(busybox_env, busybox_inputs(bomb), limited)
+    result = rebuild(open_sandbox(limited), busybox_env, busybox_inputs(bomb))
     assert result.status == BuildStatus.LIMIT_EXCEEDED, (result.status, result.log_tail)
     assert "process limit" in result.reason
 
 
 def test_disk_fill_is_limited(busybox_env, busybox_inputs, settings) -> None:
     small = dataclasses.replace(settings, sandbox=dataclasses.replace(settings.sandbox, workdir_size="16m"))
-    result = rebuild(busybox_env, busybox_inputs("dd if=/dev/zero of=big bs=1M count=64"), small)
+    result = rebuild(open_sandbox(small), busybox_env, busybox_inputs("dd if=/dev/zero of=big bs=1M count=64"))
     assert result.status == BuildStatus.LIMIT_EXCEEDED and "disk" in result.reason
 
 
@@ -106,7 +108,7 @@ def test_preparation_runs_before_the_build_and_lists_packages(busybox_env, busyb
         install_script="cp /verifier/repo/pkg /installed-pkg && ! touch /verifier/repo/x",
         installed_query="printf 'pkg\\t1.0\\tamd64\\n'",
     )
-    result = rebuild(busybox_env, busybox_inputs("mkdir -p out; cp /installed-pkg out/p"), settings, prep)
+    result = rebuild(open_sandbox(settings), busybox_env, busybox_inputs("mkdir -p out; cp /installed-pkg out/p"), prep)
     assert result.status == BuildStatus.SUCCEEDED, result.log_tail
     assert outputs(result) == {"p": "payload"}
     assert [(p.name, p.version, p.architecture) for p in result.installed_packages] == [("pkg", "1.0", "amd64")]
@@ -125,14 +127,14 @@ def test_interrupt_removes_the_container(busybox_rootfs, settings, tmp_path) -> 
         from pathlib import Path
         from tests.fixtures_sandbox import make_inputs
         from verifier.settings import Settings
-        from verifier.sandbox.environment import prepare_environment
+        from verifier.sandbox.backends import open_sandbox
         from verifier.sandbox.rebuild import rebuild
         s = Settings(cache_dir=Path({str(settings.cache_dir)!r}), work_dir=Path({str(settings.work_dir)!r}),
                      build_label={settings.build_label!r})
         inputs = make_inputs(s, Path({str(busybox_rootfs)!r}), "echo started; sleep 120")
-        env = prepare_environment(inputs.environment, s)
+        env = open_sandbox(s).import_environment(inputs.environment)
         try:
-            rebuild(env, inputs, s)
+            rebuild(open_sandbox(s), env, inputs)
         except KeyboardInterrupt:
             print("interrupted", flush=True)
     """))
@@ -161,7 +163,7 @@ def _own_containers(settings) -> list[str]:
 def test_environment_cache_hit_is_fast(busybox_env, busybox_inputs, settings) -> None:
     inputs = busybox_inputs("true")
     started = time.monotonic()
-    again = prepare_environment(inputs.environment, settings)
+    again = open_sandbox(settings).import_environment(inputs.environment)
     assert again.reused and again.image == busybox_env.image
     assert time.monotonic() - started < 1.0
 
@@ -171,7 +173,7 @@ def test_corrupt_environment_archive(settings, tmp_path) -> None:
     bad.write_bytes(b"\x1f\x8b\x08\x00" + os.urandom(2000))
     inputs = make_inputs(settings, bad, "true")
     with pytest.raises(InputError, match="env.tar.gz"):
-        prepare_environment(inputs.environment, settings)
+        open_sandbox(settings).import_environment(inputs.environment)
 
 
 def test_environment_archive_escaping_its_root(settings, tmp_path) -> None:
@@ -182,7 +184,7 @@ def test_environment_archive_escaping_its_root(settings, tmp_path) -> None:
         tar.addfile(info, io.BytesIO(b"x"))
     inputs = make_inputs(settings, evil, "true")
     with pytest.raises(InputError, match="escapes the archive root"):
-        prepare_environment(inputs.environment, settings)
+        open_sandbox(settings).import_environment(inputs.environment)
 
 
 def test_source_archive_with_outside_symlink_is_refused(busybox_env, busybox_inputs, settings, tmp_path) -> None:
@@ -192,13 +194,13 @@ def test_source_archive_with_outside_symlink_is_refused(busybox_env, busybox_inp
         info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
         tar.addfile(info)
     with pytest.raises(InputError, match="points outside the archive"):
-        rebuild(busybox_env, busybox_inputs("true", sources=(evil,)), settings)
+        rebuild(open_sandbox(settings), busybox_env, busybox_inputs("true", sources=(evil,)))
 
 
 def test_missing_podman(busybox_inputs, settings) -> None:
     broken = dataclasses.replace(settings, podman="/nonexistent/podman")
     with pytest.raises(SandboxError, match="podman not found"):
-        prepare_environment(busybox_inputs("true").environment, broken)
+        open_sandbox(broken).import_environment(busybox_inputs("true").environment)
 
 
 @pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
@@ -212,9 +214,9 @@ def test_image_archives_are_loaded_by_digest(busybox_env, busybox_inputs, settin
         subprocess.run(["podman", "save", "--quiet", "--format", fmt, "-o", str(archive), own_tag], check=True)
         env_file = cached(ContentCache(settings.cache_dir), archive, Environment, format=fmt)
         try:
-            prepared = prepare_environment(env_file, settings)
+            prepared = open_sandbox(settings).import_environment(env_file)
             assert prepared.image.endswith(env_file.pin.sha256) and prepared.format == fmt and not prepared.reused
-            result = rebuild(prepared, busybox_inputs("mkdir -p out && echo loaded > out/x"), settings)
+            result = rebuild(open_sandbox(settings), prepared, busybox_inputs("mkdir -p out && echo loaded > out/x"))
             assert result.status == BuildStatus.SUCCEEDED and outputs(result) == {"x": "loaded\n"}
         finally:
             subprocess.run(["podman", "rmi", image_name(env_file.pin.sha256)], capture_output=True)
@@ -227,4 +229,4 @@ def test_not_an_image_archive(settings, tmp_path) -> None:
     junk.write_bytes(b"not an image" * 100)
     env_file = cached(ContentCache(settings.cache_dir), junk, Environment, format="oci-archive")
     with pytest.raises(InputError, match="junk.tar: not a loadable oci-archive"):
-        prepare_environment(env_file, settings)
+        open_sandbox(settings).import_environment(env_file)

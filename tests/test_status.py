@@ -20,7 +20,7 @@ from rich.console import Console
 from fixtures.compare.pairs import EPOCH, tar
 from verifier.cli.app import run
 from verifier.compare.api import compare_paths
-from verifier.sandbox.rebuild import LogCapture
+from verifier.sandbox.log import LogCapture
 from verifier.settings import Settings
 from verifier.status import StatusLine
 

@@ -22,8 +22,8 @@ from verifier.manifest import ReleaseManifest
 from verifier.report.codec import dump_report
 from verifier.report.document import ReportEvidence, build_report
 from verifier.report.model import Report
-from verifier.sandbox.environment import prepare_environment
-from verifier.sandbox.rebuild import LineCallback, rebuild
+from verifier.sandbox.interface import LineCallback, Sandbox
+from verifier.sandbox.rebuild import rebuild
 from verifier.settings import Settings
 from verifier.stages import (
     ArtifactResult,
@@ -69,20 +69,20 @@ class StepClock:
         return {**self.timings, "total": time.monotonic() - self.started}
 
 
-def step_fetch(loaded: LoadedManifest, settings: Settings) -> FetchedInputs:
-    return fetch_inputs(loaded, ContentCache(settings.cache_dir), settings)
+def step_fetch(loaded: LoadedManifest, settings: Settings, cache: ContentCache) -> FetchedInputs:
+    return fetch_inputs(loaded, cache, settings)
 
 
-def step_environment(inputs: FetchedInputs, settings: Settings) -> PreparedEnvironment:
-    return prepare_environment(inputs.environment, settings)
+def step_environment(inputs: FetchedInputs, sandbox: Sandbox) -> PreparedEnvironment:
+    return sandbox.import_environment(inputs.environment)
 
 
 def step_rebuild(
-    env: PreparedEnvironment, inputs: FetchedInputs, settings: Settings, run_dir: Path,
-    on_line: LineCallback | None = None,
+    env: PreparedEnvironment, inputs: FetchedInputs, settings: Settings, sandbox: Sandbox, cache: ContentCache,
+    run_dir: Path, on_line: LineCallback | None = None,
 ) -> tuple[RebuildResult, lockfile_step.LockEvidence]:
-    lock = lockfile_step.prepare(inputs, settings, run_dir)
-    result = rebuild(env, inputs, settings, lock.preparation, on_line)
+    lock = lockfile_step.prepare(inputs, settings, cache, run_dir)
+    result = rebuild(sandbox, env, inputs, lock.preparation, on_line)
     return result, lock
 
 
@@ -115,18 +115,20 @@ def run_dir_for(manifest: ReleaseManifest, settings: Settings) -> Path:
     return settings.work_dir / f"{manifest.name}-{manifest.version}"
 
 
-def verify(location: str, settings: Settings, options: VerifyOptions = VerifyOptions()) -> VerifyOutcome:
+def verify(location: str, settings: Settings, sandbox: Sandbox, cache: ContentCache,
+           options: VerifyOptions = VerifyOptions()) -> VerifyOutcome:
+    """Check one release: builds run in ``sandbox``, pinned files live in ``cache``."""
     clock, started, status = StepClock(), datetime.now(UTC), StatusLine(settings.progress)
     with clock.step("fetch"):
-        loaded = load_manifest(location, settings)
+        loaded = load_manifest(location, settings, cache)
         settings = scoped_settings(loaded, settings)  # a manifest from a private address may name such addresses
-        inputs = step_fetch(loaded, settings)
+        inputs = step_fetch(loaded, settings, cache)
     run_dir = run_dir_for(inputs.manifest, settings)
     report_path = options.report_path or run_dir / "report.json"
     with clock.step("environment"), status.step("preparing the build environment"):
-        env = step_environment(inputs, settings)
+        env = step_environment(inputs, sandbox)
     with clock.step("rebuild"), status.step("rebuilding") as line:
-        result, lock = step_rebuild(env, inputs, settings, run_dir, line.detail)
+        result, lock = step_rebuild(env, inputs, settings, sandbox, cache, run_dir, line.detail)
     with clock.step("compare"), status.step("comparing artifacts") as line:
         artifacts = step_compare(inputs, result, settings, options, line)
         packages, packages_file = step_packages(lock, result, report_path.parent)

@@ -18,7 +18,7 @@ from verifier.errors import BuildFailed, InputError, where
 from verifier.manifest import (
     BuildSpec, Environment, Lockfile, PinnedFile, ReleaseManifest, Source, manifest_bytes, parse,
 )
-from verifier.sandbox.environment import prepare_environment
+from verifier.sandbox.interface import Sandbox
 from verifier.sandbox.rebuild import rebuild
 from verifier.settings import Settings
 from verifier.stages import BuildStatus, CachedFile, FetchedInputs, RebuildResult
@@ -78,13 +78,14 @@ def _inputs(request: PublishRequest, cache: ContentCache) -> FetchedInputs:
     return FetchedInputs(manifest, "", 0, env, lock, sources, ())
 
 
-def _official_build(inputs: FetchedInputs, settings: Settings, run_dir: Path) -> RebuildResult:
+def _official_build(inputs: FetchedInputs, settings: Settings, sandbox: Sandbox, cache: ContentCache,
+                    run_dir: Path) -> RebuildResult:
     status = StatusLine(settings.progress)
     with status.step("preparing the build environment"):
-        env = prepare_environment(inputs.environment, settings)
-    lock = lockfile_step.prepare(inputs, settings, run_dir)
+        env = sandbox.import_environment(inputs.environment)
+    lock = lockfile_step.prepare(inputs, settings, cache, run_dir)
     with status.step("running the official build") as line:
-        result = rebuild(env, inputs, settings, lock.preparation, line.detail)
+        result = rebuild(sandbox, env, inputs, lock.preparation, line.detail)
     if result.status != BuildStatus.SUCCEEDED:
         tail = result.log_tail.strip().splitlines()[-1:] or [""]
         raise BuildFailed(
@@ -112,11 +113,10 @@ def _write_release(inputs: FetchedInputs, result: RebuildResult, out: Path) -> R
     return parse(data, str(manifest_path))
 
 
-def publish(request: PublishRequest, settings: Settings) -> PublishOutcome:
-    cache = ContentCache(settings.cache_dir)
+def publish(request: PublishRequest, settings: Settings, sandbox: Sandbox, cache: ContentCache) -> PublishOutcome:
     inputs = _inputs(request, cache)
     run_dir = settings.work_dir / f"publish-{request.name}-{request.version}"
-    result = _official_build(inputs, settings, run_dir)
+    result = _official_build(inputs, settings, sandbox, cache, run_dir)
     if result.unmatched_globs:
         raise InputError(where(request.out_dir, f"output glob(s) matched nothing: {', '.join(result.unmatched_globs)}"))
     request.out_dir.mkdir(parents=True, exist_ok=True)

@@ -130,6 +130,7 @@ class SandboxRecord:
     capabilities: tuple[str, ...]
     limits: SandboxLimits
     output_notes: tuple[str, ...] = ()  # outputs matched but not collected, and why
+    backend_reason: str = ""  # why this sandbox backend was chosen (verifier/sandbox/backends.py)
 
 
 @dataclass(frozen=True)

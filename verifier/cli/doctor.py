@@ -16,6 +16,7 @@ def doctor_command(cache_dir: CacheDir = None, runtime: Runtime = "auto") -> Com
     """List external tools (found, version, Debian package) and the OCI runtime choice."""
     from tabulate import tabulate
 
+    from verifier.sandbox.podman import Podman
     from verifier.sandbox.runtime import choose_runtime
 
     rows, missing_essential = [], []
@@ -28,7 +29,7 @@ def doctor_command(cache_dir: CacheDir = None, runtime: Runtime = "auto") -> Com
                         maxcolwidths=COLUMN_WIDTHS))
     settings = settings_from_options(cache_dir=cache_dir, runtime=runtime)
     try:
-        choice = choose_runtime(settings)
+        choice = choose_runtime(Podman.from_settings(settings), settings)
         typer.echo(f"\nOCI runtime: {choice.name} ({choice.reason})")
     except VerifierError as exc:
         typer.echo(f"\nOCI runtime: unavailable: {exc.message}")

@@ -33,9 +33,10 @@ def fetch_command(
     settings = settings_from_options(cache_dir=cache_dir, offline=offline,
                                      allow_private_addresses=allow_private_addresses,
                                      download_deadline=download_deadline, min_download_rate=min_download_rate)
-    loaded = load_manifest(manifest, settings)
+    cache = ContentCache(settings.cache_dir)
+    loaded = load_manifest(manifest, settings, cache)
     settings = scoped_settings(loaded, settings)
-    inputs = fetch_inputs(loaded, ContentCache(settings.cache_dir), settings)
+    inputs = fetch_inputs(loaded, cache, settings)
     rows = [("environment", inputs.environment)]
     rows += [("lockfile", inputs.lockfile)] if inputs.lockfile else []
     rows += [("source", s) for s in inputs.sources] + [("artifact", a) for a in inputs.artifacts]
@@ -44,7 +45,7 @@ def fetch_command(
                         maxcolwidths=[None, 60, None, None]))
     if len(rows) > MAX_ROWS:
         typer.echo(f"… and {len(rows) - MAX_ROWS} more")
-    packages = prefetch(inputs, settings)
+    packages = prefetch(inputs, settings, cache)
     locked = f" and {packages} locked package(s)" if packages else ""
     typer.echo(f"all {len(rows)} pinned files{locked} verified in {settings.cache_dir}")
     return CommandStatus.DONE

@@ -24,7 +24,9 @@ def lock_command(
 ) -> CommandStatus:
     """Resolve build dependencies in a sandbox WITH network and write a verifier lockfile."""
     from verifier.errors import InputError
+    from verifier.cache import ContentCache
     from verifier.packages.lock import LockRequest, lock
+    from verifier.sandbox.podman import Podman
 
     if source and dsc:
         raise InputError("lock: give --source or --dsc, not both")
@@ -35,7 +37,8 @@ def lock_command(
 
         locked = buildinfo_format.load(buildinfo, str(buildinfo))
         pins = tuple(f"{p.name}={p.version}" for p in locked.packages)
-    outcome = lock(LockRequest(env, out, tuple(package or ()), source, dsc, pins), settings)
+    request = LockRequest(env, out, tuple(package or ()), source, dsc, pins)
+    outcome = lock(request, settings, ContentCache(settings.cache_dir), Podman.from_settings(settings))
     typer.echo(f"locked {len(outcome.locked.packages)} package(s): {outcome.lockfile}")
     for path in outcome.sources:
         typer.echo(f"source: {path}")

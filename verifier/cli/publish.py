@@ -42,7 +42,9 @@ def publish_command(
     min_download_rate: MinDownloadRate = None,
 ) -> CommandStatus:
     """Run the official build in the sandbox and write release.json with every pin."""
+    from verifier.cache import ContentCache
     from verifier.publish import PublishRequest, publish
+    from verifier.sandbox.backends import open_sandbox
 
     settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, offline=offline, runtime=runtime,
                                      unpack_limit=unpack_limit,
@@ -56,7 +58,7 @@ def publish_command(
         workdir=workdir, variables=parse_variables(var or []), lockfile=lockfile,
         lockfile_format=lockfile_format,
     )
-    outcome = publish(request, settings)
+    outcome = publish(request, settings, open_sandbox(settings), ContentCache(settings.cache_dir))
     artifacts = outcome.manifest.artifacts
     for artifact in artifacts[:MAX_LISTED]:
         typer.echo(f"artifact {one_line(artifact.name)}  sha256:{artifact.sha256}  {artifact.size} bytes")

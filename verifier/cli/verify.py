@@ -35,7 +35,9 @@ def verify_command(
     min_download_rate: MinDownloadRate = None,
 ) -> Verdict:
     """Verify that a release's artifacts rebuild bit for bit from its pinned inputs."""
-    from verifier.pipeline import VerifyOptions, verify  # imported late: keeps `verifier --help` fast
+    from verifier.cache import ContentCache  # imported late: keeps `verifier --help` fast
+    from verifier.pipeline import VerifyOptions, verify
+    from verifier.sandbox.backends import open_sandbox
 
     settings = settings_from_options(cache_dir=cache_dir, work_dir=work_dir, offline=offline,
                                      runtime=runtime, build_timeout=build_timeout, unpack_limit=unpack_limit,
@@ -44,7 +46,7 @@ def verify_command(
     normalizers = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
     options = VerifyOptions(normalizers=normalizers, accept_equivalent=accept_equivalent,
                             explain=not no_explain, report_path=report)
-    outcome = verify(manifest, settings, options)
+    outcome = verify(manifest, settings, open_sandbox(settings), ContentCache(settings.cache_dir), options)
     from verifier.cli.output import emit_report
 
     emit_report(outcome.report, outcome.report_path, fmt=fmt, output=output,

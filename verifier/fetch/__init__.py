@@ -193,9 +193,8 @@ def _read_local_manifest(location: str) -> bytes:
     return read_limited(local_path(location), MAX_MANIFEST_BYTES, "manifest")
 
 
-def load_manifest(location: str, settings: Settings) -> LoadedManifest:
+def load_manifest(location: str, settings: Settings, cache: ContentCache) -> LoadedManifest:
     """Read and validate a manifest; remote ones are cached (by digest) for --offline use."""
-    cache = ContentCache(settings.cache_dir)
     if is_remote(location):
         check_url(location, "manifest")
     if not is_remote(location):

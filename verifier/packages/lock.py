@@ -85,8 +85,8 @@ def _script(request: LockRequest) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run_online(env_image: str, runtime: str, request: LockRequest, work: Path, settings: Settings) -> None:
-    podman = Podman.from_settings(settings)
+def _run_online(podman: Podman, env_image: str, runtime: str, request: LockRequest, work: Path,
+                settings: Settings) -> None:
     argv = ["--runtime", runtime, "run", "--rm", "--name", f"verifier-lock-{secrets.token_hex(6)}",
             "--network=host", *ulimit_flags(settings), "--unsetenv-all", "--env", "DEBIAN_FRONTEND=noninteractive",
             "--env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "--mount", f"type=bind,source={work},destination=/out"]
@@ -124,11 +124,12 @@ def _locked_package(entry: dict[str, str], debs: Path, cache: ContentCache) -> L
     return LockedPackage(name, version, architecture, unquote(entry["url"]), digest.size, digest.sha256)
 
 
-def _environment_image(request: LockRequest, cache: ContentCache, settings: Settings) -> tuple[str, str]:
+def _environment_image(request: LockRequest, cache: ContentCache, podman: Podman,
+                       settings: Settings) -> tuple[str, str]:
     entry, digest = cache.add_file(request.environment)
     pin = Environment(name=request.environment.name, url=request.environment.resolve().as_uri(),
                       sha256=digest.sha256, size=digest.size, format="rootfs")
-    env = prepare_environment(CachedFile(pin, entry), settings)
+    env = prepare_environment(podman, CachedFile(pin, entry), settings)
     return env.image, env.runtime.name
 
 
@@ -145,16 +146,17 @@ def _write_outputs(locked: LockedEnvironment, work: Path, out_dir: Path) -> tupl
     return lockfile, tuple(sources)
 
 
-def lock(request: LockRequest, settings: Settings) -> LockOutcome:
-    cache, status = ContentCache(settings.cache_dir), StatusLine(settings.progress)
+def lock(request: LockRequest, settings: Settings, cache: ContentCache, podman: Podman) -> LockOutcome:
+    """``podman`` runs the one online container; it is not a Sandbox (the network is on)."""
+    status = StatusLine(settings.progress)
     with status.step("preparing the build environment"):
-        image, runtime = _environment_image(request, cache, settings)
+        image, runtime = _environment_image(request, cache, podman, settings)
     work = settings.work_dir.resolve() / f"lock-{secrets.token_hex(4)}"
     for sub in ("debs", "source"):
         (work / sub).mkdir(parents=True)
     try:
         with status.step("resolving and downloading the build dependencies (online)"):
-            _run_online(image, runtime, request, work, settings)
+            _run_online(podman, image, runtime, request, work, settings)
         packages = [_locked_package(e, work / "debs", cache) for e in _parse_uris(work / "uris.txt")]
         locked = LockedEnvironment("apt", tuple(sorted(packages, key=lambda p: p.key)))
         lockfile, sources = _write_outputs(locked, work, request.out_dir)

@@ -26,21 +26,21 @@ class LockEvidence:
     official: LockedEnvironment | None = None  # the official build's buildinfo
 
 
-def prefetch(inputs: FetchedInputs, settings: Settings) -> int:
+def prefetch(inputs: FetchedInputs, settings: Settings, cache: ContentCache) -> int:
     """Fetch (and check) every package the lockfile names, for offline use; returns the count."""
     if inputs.lockfile is None:
         return 0
     pin = inputs.lockfile.pin
     locked = load_lockfile(inputs.lockfile.path, pin.format, pin.name, base_url=pin.url)
-    return len(fetch_packages(locked, ContentCache(settings.cache_dir), settings, place=pin.name))
+    return len(fetch_packages(locked, cache, settings, place=pin.name))
 
 
-def prepare(inputs: FetchedInputs, settings: Settings, run_dir: Path) -> LockEvidence:
+def prepare(inputs: FetchedInputs, settings: Settings, cache: ContentCache, run_dir: Path) -> LockEvidence:
     if inputs.lockfile is None:
         return LockEvidence(None, None, "the release has no lockfile")
     pin = inputs.lockfile.pin
     locked = load_lockfile(inputs.lockfile.path, pin.format, pin.name, base_url=pin.url)
-    cached = fetch_packages(locked, ContentCache(settings.cache_dir), settings, place=pin.name)
+    cached = fetch_packages(locked, cache, settings, place=pin.name)
     preparation = build_repository(locked, cached, run_dir / "repository")
     official = None
     if inputs.official_buildinfo is not None:

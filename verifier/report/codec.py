@@ -111,7 +111,7 @@ def _sandbox(s: SandboxRecord | None) -> Json | None:
         "limits": {"build_timeout": limits.build_timeout, "memory": limits.memory, "pids": limits.pids,
                    "nofile": limits.nofile, "nproc": limits.nproc, "tmp_size": limits.tmp_size,
                    "workdir_size": limits.workdir_size},
-        "output_notes": list(s.output_notes),
+        "output_notes": list(s.output_notes), "backend_reason": s.backend_reason,
     }
 
 
@@ -259,6 +259,7 @@ def _read_sandbox(doc: Json | None) -> SandboxRecord | None:
         env=dict(doc["env"]), hostname=doc["hostname"], user=doc["user"], umask=doc["umask"],
         workdir=doc["workdir"], capabilities=tuple(doc["capabilities"]), limits=limits,
         output_notes=tuple(doc.get("output_notes", ())),  # absent in reports written before it existed
+        backend_reason=doc.get("backend_reason", ""),  # likewise
     )
 
 

@@ -59,8 +59,7 @@ def _load_image_archive(podman: Podman, cached: CachedFile, name: str) -> None:
         podman.run(["rm", "--force", container], check=False)
 
 
-def prepare_environment(cached: CachedFile, settings: Settings) -> PreparedEnvironment:
-    podman = Podman.from_settings(settings)
+def prepare_environment(podman: Podman, cached: CachedFile, settings: Settings) -> PreparedEnvironment:
     version = podman.version()
     name = image_name(cached.pin.sha256)
     image_id = _existing_image(podman, name, cached.pin.sha256)
@@ -74,7 +73,7 @@ def prepare_environment(cached: CachedFile, settings: Settings) -> PreparedEnvir
         image_id = _existing_image(podman, name, cached.pin.sha256)
         if image_id is None:
             raise SandboxError(where(cached.pin.name, f"image {name} missing right after import"))
-    runtime = choose_runtime(settings, probe_image=name)
+    runtime = choose_runtime(podman, settings, probe_image=name)
     return PreparedEnvironment(
         image=name, image_id=image_id, archive_sha256=cached.pin.sha256,
         format=getattr(cached.pin, "format", "rootfs"), reused=reused, runtime=runtime,

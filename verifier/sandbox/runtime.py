@@ -13,6 +13,8 @@ import resource
 import shutil
 from pathlib import Path
 
+from verifier.atomic import write_bytes
+from verifier.errors import SandboxError
 from verifier.sandbox.podman import Podman, last_line
 from verifier.settings import Settings
 from verifier.stages import RuntimeChoice
@@ -33,10 +35,9 @@ def _capped(wanted: int, which: int) -> int:
     return wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
 
 
-def choose_runtime(settings: Settings, probe_image: str | None = None) -> RuntimeChoice:
+def choose_runtime(podman: Podman, settings: Settings, probe_image: str | None = None) -> RuntimeChoice:
     if settings.oci_runtime != "auto":
         return RuntimeChoice(settings.oci_runtime, "set by --runtime")
-    podman = Podman.from_settings(settings)
     key = podman.version()
     cached = _read_cached(settings.cache_dir / PROBE_FILE, key)
     if cached is not None:
@@ -51,8 +52,6 @@ def _default_runtime(podman: Podman, settings: Settings) -> str:
     done = podman.run(["info", "--format", "{{.Host.OCIRuntime.Name}}"], check=False, what="podman info",
                       home=settings.cache_dir / "podman-home")
     if done.returncode != 0:
-        from verifier.errors import SandboxError
-
         raise SandboxError(f"podman: cannot start: {last_line(done.stderr)}")
     return done.stdout.strip() or "crun"
 
@@ -84,7 +83,5 @@ def _read_cached(path: Path, key: str) -> RuntimeChoice | None:
 
 
 def _write_cached(path: Path, key: str, choice: RuntimeChoice) -> None:
-    from verifier.atomic import write_bytes
-
     doc = {"podman_version": key, "name": choice.name, "reason": choice.reason}
     write_bytes(path, json.dumps(doc).encode())
