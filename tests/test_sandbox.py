@@ -115,7 +115,7 @@ def test_preparation_runs_before_the_build_and_lists_packages(busybox_env, busyb
 
 
 def test_containers_are_removed(busybox_env, busybox_inputs, settings) -> None:
-    result = rebuild(busybox_env, busybox_inputs("exit 1"), settings)
+    result = rebuild(open_sandbox(settings), busybox_env, busybox_inputs("exit 1"))
     assert f"{BUILD_LABEL}={settings.build_label}" in result.sandbox.argv, "the test's own label was used"
     assert _own_containers(settings) == []
 
