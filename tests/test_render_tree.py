@@ -4,11 +4,13 @@ times in ISO 8601 UTC and their difference, hints collected first, diffs side by
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from verifier.compare.difference import Difference
 from verifier.render.sidebyside import Row, rows
-from verifier.render.tree import MAX_MEMBERS, Node, hints, outline, walk
+from verifier.render.tree import MAX_MEMBERS, MAX_READ, Node, hints, outline, walk
 from verifier.render.values import change, duration, short_digest
 from verifier.report.codec import parse_difference
 
@@ -92,3 +94,21 @@ def test_side_by_side_pairs_removals_with_the_additions_that_follow() -> None:
                           Row("change", "old 1", "new 1"), Row("change", "old 2", None),
                           Row("same", "same", "same"), Row("change", None, "added"),
                           Row("note", "\\ No newline at end of file", None)]
+
+
+def test_a_large_archive_whose_members_all_differ_alike_reads_as_one_line() -> None:
+    members = tuple(_member("official", f"pkg/f{i:05d}", 1700000000, 1700000002) for i in range(9_000))
+    tree = Difference("official/big.tar", "rebuilt/big.tar", details=members)
+    started = time.monotonic()
+    nodes = _nodes(tree)
+    assert time.monotonic() - started < 3
+    assert [(n.view.label, n.view.count) for n in nodes] == [("big.tar", 1), ("9000 members (metadata)", 9000),
+                                                             ("mtime", 1)]
+
+
+def test_what_the_read_budget_leaves_out_is_said_after_what_was_read() -> None:
+    count = MAX_READ // 2 + 2_000  # two nodes a member: more than can be read
+    members = tuple(_member("official", f"pkg/f{i:05d}", 1700000000, 1700000001 + i % 2) for i in range(count))
+    items = list(walk(outline(Difference("official/big.tar", "rebuilt/big.tar", details=members))))
+    assert [n.view.count for n in items if isinstance(n, Node)] == [1, MAX_READ // 4, 1, MAX_READ // 4 - 1, 1]
+    assert items[-1] == "… 2001 more differences not read (at most 20000 nodes are read)"

@@ -122,7 +122,7 @@ def _title(node: Node) -> str:
 def _is_leaf(node: Node) -> bool:
     """Nothing to open: a field change or a bare name, shown as one line."""
     v = node.view
-    return not (v.children or v.diff or v.comments or v.count > 1 or v.hidden)
+    return not (v.children or v.diff or v.comments or v.count > 1 or v.hidden or v.unread)
 
 
 def _node_body(node: Node) -> str:

@@ -27,7 +27,7 @@ from verifier.render.values import change
 
 MAX_DEPTH = 8
 MAX_NODES = 200
-MAX_READ = 5000
+MAX_READ = 20000
 MAX_MEMBERS = 50
 FIELD_DIFF = re.compile(r"-([^\n]*)\n\+([^\n]*)\n?")
 SIDE_MARKS = (("official/", "rebuilt/", True), (" (official)", " (rebuilt)", False))  # (side 1, side 2, prefix?)
@@ -47,9 +47,10 @@ class View:
     diff: str | None
     change: str | None
     children: tuple["View", ...] = ()
-    hidden: int = 0  # children not read (depth limit or read budget)
+    hidden: int = 0  # children beyond the depth limit
     count: int = 1
     members: tuple[str, ...] = ()
+    unread: int = 0  # children not read once the read budget was spent
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class _Reader:
         self.read += 1
         s1, s2, kind, comments, hints, diff, details = (d.source1, d.source2, d.kind, d.comments, d.hints,
                                                         d.unified_diff, d.details)
-        children, hidden = self._children(details, (s1, s2), depth)
+        children, hidden, unread = self._children(details, (s1, s2), depth)
         label = _label(s1, s2, parent)
         shown_change = None
         field = FIELD_DIFF.fullmatch(diff) if diff and not details else None
@@ -109,38 +110,42 @@ class _Reader:
             shown_change, diff = change(label, field[1], field[2]), None
         comments, hints, kept = list(comments), list(hints), []
         for child in children:  # fold wrappers that only repeat this node's name
-            if child.label in FOLDED and child.diff is None and child.change is None and child.count == 1:
+            if child.unread and not (child.children or child.diff or child.change):
+                unread += 1  # read, but nothing of it was: counted with the unread
+            elif child.label in FOLDED and child.diff is None and child.change is None and child.count == 1:
                 comments += child.comments
                 hints += child.hints
                 kept += child.children
                 hidden += child.hidden
+                unread += child.unread
             else:
                 kept.append(child if child.label else _named(child))
         return View(label, kind, tuple(comments), tuple(dict.fromkeys(hints)), diff, shown_change,
-                    _group(kept), hidden)
+                    _group(kept), hidden, unread=unread)
 
     def _children(self, details: tuple[Difference, ...], parent: tuple[str, str],
-                  depth: int) -> tuple[list[View], int]:
+                  depth: int) -> tuple[list[View], int, int]:
+        """The children read, how many lie beyond the depth limit, how many were left unread."""
         if depth + 1 >= MAX_DEPTH:
-            return [], len(details)
-        children, hidden = [], 0
+            return [], len(details), 0
+        children, unread = [], 0
         for child in details:
             if self.read >= MAX_READ:
-                hidden += 1
+                unread += 1
                 continue
             children.append(self.view(child, parent, depth + 1))
-        return children, hidden
+        return children, 0, unread
 
 
 def _named(view: View) -> View:
     return View(f"({view.kind or 'content'})", view.kind, view.comments, view.hints, view.diff, view.change,
-                view.children, view.hidden, view.count, view.members)
+                view.children, view.hidden, view.count, view.members, view.unread)
 
 
 def _signature(view: View) -> tuple[Any, ...]:
     """Everything about a node but its own name: siblings with the same signature read alike."""
     below = tuple((c.label, c.count, c.members, _signature(c)) for c in view.children)
-    return (view.kind, view.comments, view.hints, view.diff, view.change, view.hidden, below)
+    return (view.kind, view.comments, view.hints, view.diff, view.change, view.hidden, view.unread, below)
 
 
 def _group(children: list[View]) -> tuple[View, ...]:
@@ -164,7 +169,7 @@ def _merged(same: list[View]) -> View:
         names = [n[: -len(suffix) - 1] for n in names]
     label = f"{len(same)} members" + (f" {suffix}" if suffix else "")
     return View(label, first.kind, first.comments, first.hints, first.diff, first.change, first.children,
-                first.hidden, len(same), tuple(names[:MAX_MEMBERS]))
+                first.hidden, len(same), tuple(names[:MAX_MEMBERS]), first.unread)
 
 
 def outline(tree: Difference | None) -> View | None:
@@ -174,17 +179,23 @@ def outline(tree: Difference | None) -> View | None:
 
 def walk(root: View | None) -> Iterator[Node | str]:
     """Nodes depth-first (pre-order); a string marks where a budget cut the tree."""
-    stack: list[tuple[View, int]] = [(root, 0)] if root is not None else []
+    stack: list[tuple[View, int] | str] = [(root, 0)] if root is not None else []
     seen = 0
     while stack:
-        view, depth = stack.pop()
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+            continue
+        view, depth = item
         if seen >= MAX_NODES:
             yield f"… difference tree cut at {MAX_NODES} nodes"
             return
         seen += 1
         yield Node(depth, view)
         if view.hidden:
-            yield f"… {view.hidden} deeper differences not shown (depth limit {MAX_DEPTH}, or {MAX_READ} nodes read)"
+            yield f"… {view.hidden} deeper differences not shown (depth limit {MAX_DEPTH})"
+        if view.unread:  # said after the children that were read
+            stack.append(f"… {view.unread} more differences not read (at most {MAX_READ} nodes are read)")
         stack.extend((child, depth + 1) for child in reversed(view.children))
 
 
