@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
+import subprocess
 from typing import Any
 
+from securesystemslib._gpg import exceptions as gpg_exceptions  # what GPGSigner lets through
 from securesystemslib.dsse import Envelope
+from securesystemslib.exceptions import UnsupportedLibraryError
 from securesystemslib.signer import Signature
 
 from verifier.attestation.keys import signer_from_uri
@@ -25,6 +29,13 @@ MAX_ENVELOPE_BYTES = 16 << 20
 ENVELOPE_FIELDS = {"payload", "payloadType", "signatures"}
 SIGNATURE_FIELDS = {"keyid", "sig"}
 
+
+# What securesystemslib's signers (CryptoSigner, GPGSigner) document or let through when
+# signing fails: a key that does not match, gpg missing or failing, a PGP packet it cannot read.
+SIGNING_ERRORS = (ValueError, OSError, subprocess.SubprocessError, UnsupportedLibraryError,
+                  gpg_exceptions.PacketParsingError, gpg_exceptions.PacketVersionNotSupportedError,
+                  gpg_exceptions.SignatureAlgorithmNotSupportedError, gpg_exceptions.KeyNotFoundError,
+                  gpg_exceptions.KeyExpirationError)
 
 def _exact_fields(obj: Any, fields: set[str], what: str, place: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
@@ -87,7 +98,7 @@ def _sign(envelope: Envelope, key_uris: list[str]) -> dict[str, Any]:
         signer = signer_from_uri(uri)
         try:
             envelope.sign(signer)
-        except Exception as exc:  # noqa: BLE001 - signer back-ends raise many types
+        except SIGNING_ERRORS as exc:
             raise InputError(where(uri, f"signing failed: {type(exc).__name__}: {exc}")) from None
     return envelope.to_dict()
 
@@ -96,6 +107,11 @@ def sign_statement(statement: dict[str, Any], key_uris: list[str]) -> dict[str, 
     """Sign the statement's canonical bytes with each key; return the DSSE envelope as a dict."""
     check_statement(statement, "statement")
     return _sign(Envelope(statement_bytes(statement), PAYLOAD_TYPE, {}), key_uris)
+
+
+def envelope_bytes(envelope: dict[str, Any]) -> bytes:
+    """An envelope as written to a file: sorted keys, two-space indentation, a final newline."""
+    return (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode()
 
 
 def cosign_envelope(envelope_bytes: bytes, place: str, statement: dict[str, Any],

@@ -38,7 +38,6 @@ class VerifiedAttestation:
     levels: tuple[str, ...]
     report_sha256: str | None
     artifact: tuple[str, str] | None  # (subject name, sha256) matched by --artifact
-    statement: dict[str, Any]
 
     @property
     def passed(self) -> bool:
@@ -74,10 +73,10 @@ def _statement(payload: bytes, place: str) -> dict[str, Any]:
     doc = strict_json_loads(payload, f"{place}: payload")
     if not isinstance(doc, dict):
         raise InputError(where(place, "payload is not a JSON object"))
-    if doc.get("_type") != STATEMENT_TYPE:
-        raise IntegrityError(where(place, f"_type {str(doc.get('_type'))[:80]!r} is not {STATEMENT_TYPE}"))
-    if doc.get("predicateType") != VSA_PREDICATE_TYPE:
-        raise IntegrityError(where(place, f"predicateType {str(doc.get('predicateType'))[:80]!r} is not {VSA_PREDICATE_TYPE}"))
+    for field, expected in (("_type", STATEMENT_TYPE), ("predicateType", VSA_PREDICATE_TYPE)):
+        found = doc[field] if field in doc else None
+        if found != expected:
+            raise IntegrityError(where(place, f"{field} {str(found)[:80]!r} is not {expected}"))
     return check_statement(doc, place)
 
 
@@ -123,4 +122,4 @@ def verify_envelope(envelope_bytes: bytes, public_keys: list[Path], threshold: i
         keyids=keyids, subjects=subjects, verifier_id=predicate["verifier"]["id"],
         resource_uri=predicate["resourceUri"], time_verified=predicate["timeVerified"],
         result=VerificationResult(predicate["verificationResult"]), levels=tuple(predicate["verifiedLevels"]),
-        report_sha256=report[0] if report else None, artifact=matched, statement=statement)
+        report_sha256=report[0] if report else None, artifact=matched)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -35,12 +34,12 @@ def emit_report(report: Report, report_path: Path, *, fmt: str, output: Path | N
 def sign_report(report: Report, report_path: Path, signing_keys: list[str]) -> Path:
     import hashlib
 
-    from verifier.attestation import build_statement, sign_statement
+    from verifier import attestation
     from verifier.report.codec import report_bytes
 
     digest = hashlib.sha256(report_bytes(report)).hexdigest()
-    envelope = sign_statement(build_statement(report, digest), signing_keys)
+    signed = attestation.sign_report(report, digest, attestation.SigningRequest(tuple(signing_keys)))
     path = report_path.with_name(report_path.stem + ".intoto.json")
-    write_atomically(path, (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode())
+    write_atomically(path, signed.envelope)
     typer.echo(f"signed report: {path}", err=True)
     return path

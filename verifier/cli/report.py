@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -125,16 +124,12 @@ def sign_command(
 
     data = _read_limited(report, MAX_REPORT_BYTES, "report")
     doc, digest = parse_report(data, report), hashlib.sha256(data).hexdigest()  # one read: the bytes signed are the bytes checked
-    statement = att.build_statement(doc, digest, time_verified=time_verified,
-                                    policy_uri=policy_uri or att.DEFAULT_POLICY_URI,
-                                    verifier_id=verifier_id or att.DEFAULT_VERIFIER_ID)
-    if append_to is None:
-        envelope = att.sign_statement(statement, list(signing_key))
-    else:
-        existing = _read_limited(append_to, MAX_ENVELOPE_READ, "envelope")
-        envelope = att.cosign_envelope(existing, str(append_to), statement, list(signing_key))
-    write_atomically(out, (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode())
-    typer.echo(f"signed {report} ({att.verification_result(doc)}): {out}")
+    existing = _read_limited(append_to, MAX_ENVELOPE_READ, "envelope") if append_to is not None else None
+    request = att.SigningRequest(tuple(signing_key), time_verified, policy_uri or att.DEFAULT_POLICY_URI,
+                                 verifier_id or att.DEFAULT_VERIFIER_ID, existing, str(append_to))
+    signed = att.sign_report(doc, digest, request)
+    write_atomically(out, signed.envelope)
+    typer.echo(f"signed {report} ({signed.result}): {out}")
     return CommandStatus.DONE
 
 
