@@ -116,6 +116,22 @@ def test_commit_uses_a_peers_entry_and_checks_it(tmp_path: Path) -> None:
     assert not first.exists()
 
 
+def test_a_peer_holding_the_lock_too_long_is_waited_for_at_most_the_deadline(http_server: Server,
+                                                                              fast: Settings) -> None:
+    url = http_server.add("/a", body=ART)
+    cache = ContentCache(fast.cache_dir)
+    quick = dataclasses.replace(fast, fetch=dataclasses.replace(fast.fetch, total_deadline=1))
+    with cache.download_slot(sha(ART), "art.bin", wait=1):  # a stuck peer (flock is per open file)
+        started = time.monotonic()
+        with pytest.raises(FetchError, match=r"^art.bin: another verifier process has been downloading it for "
+                                             r"over 1 s \(it holds .*partial/[0-9a-f]{64}\.lock\)"):
+            fetch_file(pin_for(url, ART), cache, quick)
+        assert 0.9 < time.monotonic() - started < 5
+    assert http_server.routes["/a"].hits == []
+    assert fetch_file(pin_for(url, ART), cache, quick).path.read_bytes() == ART
+    assert files_under(fast.cache_dir / "partial") == []
+
+
 # -- defect 5: planted symlinks and a tampered layout --------------------------------------
 
 def plant_shard_link(cache: Path, digest: str, outside: Path) -> Path:

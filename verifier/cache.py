@@ -31,7 +31,7 @@ from typing import BinaryIO
 from verifier import cache_fs as fs
 from verifier.cache_fs import CacheTampered
 from verifier.digests import CHUNK, FileDigest, digest_stream, is_sha256
-from verifier.errors import InfrastructureError, IntegrityError, where
+from verifier.errors import FetchError, InfrastructureError, IntegrityError, where
 
 __all__ = ["CacheTampered", "ContentCache", "HashingWriter"]
 
@@ -165,9 +165,10 @@ class ContentCache:
     # -- downloads: one process per digest, resumable partial files ------------------------
 
     @contextmanager
-    def download_slot(self, sha256: str) -> Iterator[BinaryIO]:
+    def download_slot(self, sha256: str, label: str, wait: float) -> Iterator[BinaryIO]:
         """Hold the lock on ``sha256`` and yield its partial file, open for reading and
-        writing (a previous run's bytes still in it, to resume). Peers wait here.
+        writing (a previous run's bytes still in it, to resume). Peers wait here, at most
+        ``wait`` seconds (then a FetchError naming ``label`` and the lock).
 
         The caller commits it (``commit_partial``) or removes it (``clear_partial``), or
         leaves it for a later resume; on leaving, the lock is released and its file removed.
@@ -175,7 +176,7 @@ class ContentCache:
         name = _checked(sha256)
         path = self.root / "partial" / name
         with fs.directory(self.root, "partial") as fd:
-            lock = fs.acquire(fd, f"{name}.lock", path.with_name(f"{name}.lock"))
+            lock = self._lock(fd, path.with_name(f"{name}.lock"), label, wait)
             try:
                 fs.drop_if_shared(fd, name)
                 with fs.open_file(fd, name, path, os.O_RDWR | os.O_CREAT) as f:
@@ -187,6 +188,14 @@ class ContentCache:
                         fs.drop_if_empty(fd, name, f)
             finally:
                 fs.release(fd, f"{name}.lock", lock)
+
+    @staticmethod
+    def _lock(dir_fd: int | None, path: Path, label: str, wait: float) -> int:
+        try:
+            return fs.acquire(dir_fd, path.name, path, wait)
+        except TimeoutError:
+            raise FetchError(where(label, f"another verifier process has been downloading it for over {wait:g} s "
+                                          f"(it holds {path}); try again later")) from None
 
     def commit_partial(self, sha256: str, expected: FileDigest) -> Path:
         """Commit the (complete, fsynced, verified) partial file of ``sha256``."""

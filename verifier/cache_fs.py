@@ -187,25 +187,49 @@ def fsync_dir(dir_fd: int | None) -> None:
         pass  # some file systems refuse fsync on directories; the rename is still atomic
 
 
-def acquire(dir_fd: int | None, name: str, path: Path) -> int:
+def acquire(dir_fd: int | None, name: str, path: Path, wait: float) -> int:
     """An exclusive flock on dir/name, on the file that still has that name once locked
-    (the holder removes it when done, so a waiter may have locked a removed file)."""
+    (the holder removes it when done, so a waiter may have locked a removed file).
+    TimeoutError when a peer holds it for more than ``wait`` seconds."""
+    give_up = time.monotonic() + wait
     while True:
+        fd = _open_lock(dir_fd, name, path)
         try:
-            fd = os.open(name, os.O_RDWR | os.O_CREAT | _FILE_FLAGS, 0o644, dir_fd=dir_fd)
-            _require_regular(fd, path)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                current = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            except FileNotFoundError:
-                current = None
-        except OSError as exc:
-            if exc.errno in _TAMPERED:
-                raise tampered(path, "a symlink or a directory where a lock file belongs") from None
-            raise failed(path, exc) from None
+            _lock(fd, give_up)
+            current = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            current = None
+        except BaseException:
+            os.close(fd)
+            raise
         if current is not None and current.st_ino == os.fstat(fd).st_ino:
             return fd
         os.close(fd)
+
+
+def _open_lock(dir_fd: int | None, name: str, path: Path) -> int:
+    try:
+        fd = os.open(name, os.O_RDWR | os.O_CREAT | _FILE_FLAGS, 0o644, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in _TAMPERED:
+            raise tampered(path, "a symlink or a directory where a lock file belongs") from None
+        raise failed(path, exc) from None
+    _require_regular(fd, path)
+    return fd
+
+
+def _lock(fd: int, give_up: float) -> None:
+    """Poll for the lock (so the wait is bounded and Ctrl-C is seen at once)."""
+    pause = 0.02
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= give_up:
+                raise TimeoutError from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
 
 def release(dir_fd: int | None, name: str, fd: int) -> None:

@@ -107,7 +107,7 @@ def fetch_file(pin: PinnedFile, cache: ContentCache, settings: Settings,
             digest = _copy_local(pin, tmp)
             _check_pin(pin, digest)
             return CachedFile(pin, cache.commit(tmp, digest))
-    with cache.download_slot(pin.sha256) as partial:
+    with cache.download_slot(pin.sha256, pin.name, settings.fetch.total_deadline) as partial:
         found = cache.lookup(pin.sha256, pin.size, pin.name)  # a peer committed it while we waited
         if found is not None:
             cache.clear_partial(pin.sha256)
