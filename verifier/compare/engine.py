@@ -15,17 +15,15 @@ is a bug in verifier and propagates (``verifier compare`` exits 70).
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from verifier.compare.comparators import FALLBACK, REGISTRY
 from verifier.compare.difference import Difference
 from verifier.compare.interface import (COMPARATOR_ERRORS, HEAD_BYTES, CompareContext, Comparator, Side,
                                         UnreadableInput)
+from verifier.formats import sniff
 
 SAME_BLOCK = 4 << 20
-SUFFIX_FORMATS = {".gz": "gzip", ".tgz": "gzip", ".xz": "xz", ".txz": "xz", ".zst": "zstd", ".bz2": "bzip2",
-                  ".zip": "zip", ".whl": "zip", ".jar": "zip", ".tar": "tar", ".deb": "deb", ".rpm": "rpm",
-                  ".cpio": "cpio", ".iso": "iso9660", ".pyc": "pyc"}
 PLAIN_NAMES = {"diffoscope": "a format without a native comparator", "text": "text",
                "binary": "data of no recognised format"}
 
@@ -56,8 +54,8 @@ def _format_of(head: bytes, side: Side) -> str:
 
 
 def _claimed(side: Side) -> str | None:
-    """The format a side's name says it is (``x.tar.gz``: gzip), if any."""
-    return SUFFIX_FORMATS.get(PurePosixPath(side.label.rsplit("::", 1)[-1]).suffix.lower())
+    """The format a side's name (its last member name, inside containers) says it is."""
+    return sniff.claimed(side.label.rsplit("::", 1)[-1])
 
 
 def _format_node(a: Side, b: Side) -> Difference:

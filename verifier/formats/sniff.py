@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 HEAD_BYTES = 8192
 COMPRESSIONS = (
@@ -12,6 +12,9 @@ COMPRESSIONS = (
     ("zstd", b"\x28\xb5\x2f\xfd"),
     ("bzip2", b"BZh"),
 )
+SUFFIXES = {".gz": "gzip", ".tgz": "gzip", ".xz": "xz", ".txz": "xz", ".zst": "zstd", ".bz2": "bzip2",
+            ".zip": "zip", ".whl": "zip", ".jar": "zip", ".tar": "tar", ".deb": "deb", ".rpm": "rpm",
+            ".cpio": "cpio", ".iso": "iso9660", ".pyc": "pyc"}  # names as compare's comparators name formats
 RPM_MAGIC = b"\xed\xab\xee\xdb"
 ISO_PVD = 0x8000
 
@@ -70,3 +73,8 @@ def iso_volume_bytes(path: Path) -> int | None:
     (blocks,) = struct.unpack_from("<I", pvd, 80)
     (block_size,) = struct.unpack_from("<H", pvd, 128)
     return blocks * block_size
+
+
+def claimed(name: str) -> str | None:
+    """The format a file's name says it is (``x.tar.gz``: gzip): a claim, never a finding."""
+    return SUFFIXES.get(PurePosixPath(name).suffix.lower())
