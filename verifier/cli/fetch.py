@@ -12,7 +12,7 @@ from verifier.cli.options import (
 from verifier.outcome import CommandStatus
 from verifier.printable import one_line
 
-MAX_ROWS = 50  # rows of the table printed; every pin is checked all the same
+MAX_ROWS = 50  # rows of the table printed (it fits 100 columns); every pin is checked all the same
 
 
 def fetch_command(
@@ -42,7 +42,7 @@ def fetch_command(
     rows += [("source", s) for s in inputs.sources] + [("artifact", a) for a in inputs.artifacts]
     table = [(kind, one_line(c.pin.name), c.pin.size, c.pin.sha256[:16] + "…") for kind, c in rows[:MAX_ROWS]]
     typer.echo(tabulate(table, headers=("kind", "name", "bytes", "sha256"), tablefmt="simple",
-                        maxcolwidths=[None, 60, None, None]))
+                        maxcolwidths=[None, 50, None, None]))
     if len(rows) > MAX_ROWS:
         typer.echo(f"… and {len(rows) - MAX_ROWS} more")
     packages = prefetch(inputs, settings, cache)
