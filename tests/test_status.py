@@ -5,6 +5,7 @@ sequence from a build log or an archive member name to the terminal."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -18,8 +19,10 @@ import pytest
 from rich.console import Console
 
 from fixtures.compare.pairs import EPOCH, tar
+from tests.test_pipeline import A, release, run_verify
 from verifier.cli.app import run
 from verifier.compare.api import compare_paths
+from verifier.sandbox.fake import FakeBuild
 from verifier.sandbox.log import LogCapture
 from verifier.settings import Settings
 from verifier.status import StatusLine
@@ -120,3 +123,22 @@ def test_doctor_table_fits_100_columns(tmp_path: Path, capsys: pytest.CaptureFix
     run(["doctor", "--cache-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert "podman" in out and max(len(line) for line in out.splitlines()) <= 100
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_verify_shows_each_step_and_the_last_build_log_line_only_on_a_terminal(
+        settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        terminal: bool) -> None:
+    """The pipeline with the fake sandbox; FORCE_COLOR makes rich treat the captured stderr as a terminal."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    manifest = release(tmp_path / "rel", {"a.txt": A})
+    build = FakeBuild({"out/a.txt": b"other\n"}, log="compiling a.c\nlinking a \x1b[31mred\n")
+    run_verify(dataclasses.replace(settings, progress=terminal), manifest, build)
+    err = capsys.readouterr().err
+    if not terminal:
+        assert err == ""
+        return
+    for step in ("preparing the build environment", "rebuilding", "comparing artifacts"):
+        assert step in err
+    assert "linking a \\x1b[31mred" in err and "\x1b[31mred" not in err  # the last log line, escaped
+    assert "1 compared · official/a.txt" in err
