@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from securesystemslib.dsse import Envelope
 
 from verifier.attestation import (
     PAYLOAD_TYPE,
+    Statement,
     build_statement,
     cosign_envelope,
     generate_keypair,
@@ -25,6 +27,7 @@ from verifier.attestation import (
     verify_envelope,
 )
 from verifier.attestation.ed25519 import IDENTITY, P, add, decode_point, weak_key_reason
+from verifier.attestation.keys import signer_from_uri
 from verifier.errors import InputError, IntegrityError
 from verifier.report.codec import load_report, parse_report
 from verifier.report.model import Report
@@ -48,12 +51,18 @@ def keys(tmp_path: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def _envelope_bytes(statement: dict, *privs: Path) -> bytes:
-    return json.dumps(sign_statement(statement, [f"file:{p}" for p in privs])).encode()
+def _envelope_bytes(statement: Statement, *privs: Path) -> bytes:
+    return sign_statement(statement, [f"file:{p}" for p in privs])
+
+
+def _doc(statement: Statement) -> dict:
+    """The statement as a signer's payload, read back as plain JSON."""
+    loaded: dict = json.loads(statement_bytes(statement))
+    return loaded
 
 
 def test_statement_fields(report: Report) -> None:
-    st = build_statement(report, REPORT_SHA, time_verified="2026-11-22T13:00:00Z")
+    st = _doc(build_statement(report, REPORT_SHA, time_verified="2026-11-22T13:00:00Z"))
     assert st["_type"] == "https://in-toto.io/Statement/v1"
     assert st["predicateType"] == "https://slsa.dev/verification_summary/v1"
     assert [s["name"] for s in st["subject"]] == sorted(a.name for a in report.artifacts)
@@ -70,12 +79,12 @@ def test_statement_fields(report: Report) -> None:
 
 def test_passed_and_reproduced_level_only_when_bit_identical(report: Report) -> None:
     report = replace(report, artifacts=report.artifacts[:1], verdict=Verdict.REPRODUCIBLE)
-    assert build_statement(report, REPORT_SHA)["predicate"]["verifiedLevels"] == ["SLSA_BUILD_REPRODUCED"]
+    assert _doc(build_statement(report, REPORT_SHA))["predicate"]["verifiedLevels"] == ["SLSA_BUILD_REPRODUCED"]
     report = replace(report, artifacts=(replace(report.artifacts[0], status=ArtifactStatus.EQUIVALENT),))
-    pred = build_statement(report, REPORT_SHA)["predicate"]
+    pred = _doc(build_statement(report, REPORT_SHA))["predicate"]
     assert pred["verifiedLevels"] == []
     report = replace(report, verdict=Verdict.EQUIVALENT)
-    assert build_statement(report, REPORT_SHA)["predicate"]["verificationResult"] == "FAILED"
+    assert _doc(build_statement(report, REPORT_SHA))["predicate"]["verificationResult"] == "FAILED"
 
 
 def test_statement_bytes_are_deterministic(report: Report) -> None:
@@ -104,7 +113,7 @@ def test_sign_and_verify_failed_result(report: Report, keys: list) -> None:
 
 def test_non_ascii_payload_pae_uses_byte_length(report: Report, keys: list) -> None:
     (alice, alice_pub), _, _ = keys
-    envelope = sign_statement(build_statement(report, REPORT_SHA), [f"file:{alice}"])
+    envelope = json.loads(sign_statement(build_statement(report, REPORT_SHA), [f"file:{alice}"]))
     payload = base64.b64decode(envelope["payload"])
     assert len(payload) != len(payload.decode("utf-8"))  # "ü" in a subject name
     pae = b"DSSEv1 %d %b %d %b" % (len(PAYLOAD_TYPE), PAYLOAD_TYPE.encode(), len(payload), payload)
@@ -120,7 +129,7 @@ def test_threshold_and_cosigning(report: Report, keys: list) -> None:
     with pytest.raises(IntegrityError, match="1 of 2 required signatures"):
         verify_envelope(first, [alice_pub, bob_pub], 2)
     independent = build_statement(load_report(REPORTS / "canonical.json"), REPORT_SHA, time_verified="2026-11-22T13:00:00Z")
-    both = json.dumps(cosign_envelope(first, "env", independent, [f"file:{bob}"])).encode()
+    both = cosign_envelope(first, "env", independent, [f"file:{bob}"])
     assert len(verify_envelope(both, [alice_pub, bob_pub, carol_pub], 2).keyids) == 2
     with pytest.raises(InputError, match="larger than the 1 distinct"):
         verify_envelope(both, [alice_pub, alice_pub], 2)  # the same key twice counts once
@@ -160,11 +169,13 @@ def test_expected_verifier_and_resource(report: Report, keys: list) -> None:
 
 def test_signed_statement_with_an_extra_field_is_malformed(report: Report, keys: list) -> None:
     (alice, alice_pub), _, _ = keys
-    envelope = sign_statement(build_statement(report, REPORT_SHA), [f"file:{alice}"])
-    statement = json.loads(base64.b64decode(envelope["payload"]))
+    statement = _doc(build_statement(report, REPORT_SHA))
     statement["predicate"]["extra"] = True
+    envelope = Envelope(json.dumps(statement).encode(), PAYLOAD_TYPE, {})
+    envelope.sign(signer_from_uri(f"file:{alice}"))  # a signer that is not verifier: the reader still refuses
+    data = json.dumps(envelope.to_dict()).encode()
     with pytest.raises(InputError, match="statement field predicate"):
-        sign_statement(statement, [f"file:{alice}"])
+        verify_envelope(data, [alice_pub], 1)
 
 
 def test_keygen_writes_private_key_0600_and_refuses_overwrite(tmp_path: Path) -> None:
@@ -239,7 +250,7 @@ def test_malformed_reports_are_input_errors(path: tuple, bad: object, tmp_path: 
     except InputError as exc:
         assert exc.message.isprintable()
     else:
-        assert statement["subject"]
+        assert statement.subjects
 
 
 JUNK_ENVELOPES = [

@@ -5,13 +5,15 @@ the statement model, strict envelope reading, key-file hygiene and the VSA check
 """
 
 from verifier.attestation.attest import SignedReport, SigningRequest, sign_report
-from verifier.attestation.envelope import cosign_envelope, envelope_bytes, parse_envelope, sign_statement
+from verifier.attestation.envelope import cosign_envelope, parse_envelope, sign_statement
 from verifier.attestation.keys import generate_keypair, load_public_key
 from verifier.attestation.statement import (
     DEFAULT_POLICY_URI,
     DEFAULT_VERIFIER_ID,
     PAYLOAD_TYPE,
+    Statement,
     build_statement,
+    read_statement,
     statement_bytes,
     verification_result,
 )
@@ -19,7 +21,7 @@ from verifier.attestation.verify import VerifiedAttestation, verify_envelope
 
 __all__ = [
     "DEFAULT_POLICY_URI", "DEFAULT_VERIFIER_ID", "PAYLOAD_TYPE", "SignedReport", "SigningRequest",
-    "VerifiedAttestation", "build_statement", "cosign_envelope", "envelope_bytes", "generate_keypair",
-    "load_public_key", "parse_envelope", "sign_report", "sign_statement", "statement_bytes",
+    "Statement", "VerifiedAttestation", "build_statement", "cosign_envelope", "generate_keypair",
+    "load_public_key", "parse_envelope", "read_statement", "sign_report", "sign_statement", "statement_bytes",
     "verification_result", "verify_envelope",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier.attestation.envelope import cosign_envelope, envelope_bytes, sign_statement
+from verifier.attestation.envelope import cosign_envelope, sign_statement
 from verifier.attestation.statement import (
     DEFAULT_POLICY_URI,
     DEFAULT_VERIFIER_ID,
@@ -41,4 +41,4 @@ def sign_report(report: Report, report_sha256: str, request: SigningRequest) -> 
         envelope = sign_statement(statement, keys)
     else:
         envelope = cosign_envelope(request.cosign, request.cosign_place, statement, keys)
-    return SignedReport(envelope_bytes(envelope), verification_result(report))
+    return SignedReport(envelope, verification_result(report))

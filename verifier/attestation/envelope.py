@@ -21,7 +21,7 @@ from securesystemslib.exceptions import UnsupportedLibraryError
 from securesystemslib.signer import Signature
 
 from verifier.attestation.keys import signer_from_uri
-from verifier.attestation.statement import PAYLOAD_TYPE, check_statement, statement_bytes
+from verifier.attestation.statement import PAYLOAD_TYPE, Statement, statement_bytes
 from verifier.errors import InputError, IntegrityError, LimitExceeded, where
 from verifier.manifest import strict_json_loads
 
@@ -91,7 +91,7 @@ def parse_envelope(data: bytes, place: str) -> Envelope:
     return Envelope(payload, PAYLOAD_TYPE, signatures)
 
 
-def _sign(envelope: Envelope, key_uris: list[str]) -> dict[str, Any]:
+def _sign(envelope: Envelope, key_uris: list[str]) -> bytes:
     if not key_uris:
         raise InputError("--signing-key: at least one signing key URI is needed")
     for uri in key_uris:
@@ -100,24 +100,17 @@ def _sign(envelope: Envelope, key_uris: list[str]) -> dict[str, Any]:
             envelope.sign(signer)
         except SIGNING_ERRORS as exc:
             raise InputError(where(uri, f"signing failed: {type(exc).__name__}: {exc}")) from None
-    return envelope.to_dict()
+    return (json.dumps(envelope.to_dict(), indent=2, sort_keys=True) + "\n").encode()
 
 
-def sign_statement(statement: dict[str, Any], key_uris: list[str]) -> dict[str, Any]:
-    """Sign the statement's canonical bytes with each key; return the DSSE envelope as a dict."""
-    check_statement(statement, "statement")
+def sign_statement(statement: Statement, key_uris: list[str]) -> bytes:
+    """Sign the statement's canonical bytes with each key; the DSSE envelope as written to a file."""
     return _sign(Envelope(statement_bytes(statement), PAYLOAD_TYPE, {}), key_uris)
 
 
-def envelope_bytes(envelope: dict[str, Any]) -> bytes:
-    """An envelope as written to a file: sorted keys, two-space indentation, a final newline."""
-    return (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode()
-
-
-def cosign_envelope(envelope_bytes: bytes, place: str, statement: dict[str, Any],
-                    key_uris: list[str]) -> dict[str, Any]:
+def cosign_envelope(envelope_bytes: bytes, place: str, statement: Statement, key_uris: list[str]) -> bytes:
     """Add signatures to an existing envelope whose payload is exactly ``statement``'s bytes."""
     envelope = parse_envelope(envelope_bytes, place)
-    if envelope.payload != statement_bytes(check_statement(statement, "statement")):
+    if envelope.payload != statement_bytes(statement):
         raise IntegrityError(where(place, "envelope payload differs from the statement built from this report; refusing to co-sign"))
     return _sign(envelope, key_uris)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from securesystemslib.dsse import Envelope
 from securesystemslib.exceptions import UnverifiedSignatureError
@@ -19,9 +18,8 @@ from securesystemslib.signer import SSlibKey
 
 from verifier.attestation.envelope import parse_envelope
 from verifier.attestation.keys import load_public_key
-from verifier.attestation.statement import REPORT_URI, STATEMENT_TYPE, VSA_PREDICATE_TYPE, check_statement
+from verifier.attestation.statement import read_statement
 from verifier.errors import InputError, IntegrityError, where
-from verifier.manifest import strict_json_loads
 from verifier.outcome import VerificationResult
 
 
@@ -69,17 +67,6 @@ def _check_signatures(envelope: Envelope, keys: list[SSlibKey], threshold: int, 
     return tuple(sorted(good))
 
 
-def _statement(payload: bytes, place: str) -> dict[str, Any]:
-    doc = strict_json_loads(payload, f"{place}: payload")
-    if not isinstance(doc, dict):
-        raise InputError(where(place, "payload is not a JSON object"))
-    for field, expected in (("_type", STATEMENT_TYPE), ("predicateType", VSA_PREDICATE_TYPE)):
-        found = doc[field] if field in doc else None
-        if found != expected:
-            raise IntegrityError(where(place, f"{field} {str(found)[:80]!r} is not {expected}"))
-    return check_statement(doc, place)
-
-
 def _sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     try:
@@ -111,15 +98,12 @@ def verify_envelope(envelope_bytes: bytes, public_keys: list[Path], threshold: i
     keys = _trusted_keys(public_keys, threshold)
     envelope = parse_envelope(envelope_bytes, place)
     keyids = _check_signatures(envelope, keys, threshold, place)
-    statement = _statement(envelope.payload, place)
-    predicate = statement["predicate"]
-    subjects = tuple((s["name"], s["digest"]["sha256"]) for s in statement["subject"])
-    _expect(predicate["verifier"]["id"], expected_verifier_id, "verifier.id", place)
-    _expect(predicate["resourceUri"], expected_resource_uri, "resourceUri", place)
+    statement = read_statement(envelope.payload, place)
+    subjects = tuple((s.name, s.sha256) for s in statement.subjects)
+    _expect(statement.verifier_id, expected_verifier_id, "verifier.id", place)
+    _expect(statement.resource_uri, expected_resource_uri, "resourceUri", place)
     matched = _match_artifact(subjects, artifact, place) if artifact is not None else None
-    report = [a["digest"]["sha256"] for a in predicate["inputAttestations"] if a["uri"] == REPORT_URI]
     return VerifiedAttestation(
-        keyids=keyids, subjects=subjects, verifier_id=predicate["verifier"]["id"],
-        resource_uri=predicate["resourceUri"], time_verified=predicate["timeVerified"],
-        result=VerificationResult(predicate["verificationResult"]), levels=tuple(predicate["verifiedLevels"]),
-        report_sha256=report[0] if report else None, artifact=matched)
+        keyids=keyids, subjects=subjects, verifier_id=statement.verifier_id, resource_uri=statement.resource_uri,
+        time_verified=statement.time_verified, result=statement.result, levels=statement.levels,
+        report_sha256=statement.report_sha256, artifact=matched)
