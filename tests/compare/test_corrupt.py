@@ -9,6 +9,8 @@ from __future__ import annotations
 import gzip
 import random
 import struct
+import subprocess
+import sys
 import os
 import time
 import zipfile
@@ -292,3 +294,20 @@ def test_a_size_the_method_cannot_produce_is_corruption_not_a_budget(compression
     b = _flip(a, tmp_path / "b.zip", record + 27)  # the high byte of the uncompressed size: ~4 GB declared
     hint = _first_hint(_compare(a, b, cfg, ".zip"))
     assert hint.startswith("rebuilt/x.zip is corrupt (member 'small.txt'): ") and "cannot hold" in hint
+
+
+def test_memory_stays_bounded_on_a_large_truncated_archive(tmp_path: Path) -> None:
+    """A 32 MiB member cut short inside a .tar.gz: streamed, never held whole (peak RSS of the CLI)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "blob").write_bytes(random.Random(12).randbytes(32 << 20))
+    a = tmp_path / "a.tar.gz"
+    subprocess.run(f"tar -C {src} -cf - blob | gzip -1 > {a}", shell=True, check=True)
+    b = _cut(a, tmp_path / "b.tar.gz", a.stat().st_size - 4096)
+    probe = ("import resource, sys; from verifier.cli.app import run; code = run(['compare', sys.argv[1], sys.argv[2]]);"
+             " print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", probe, str(a), str(b)], capture_output=True, text=True,
+                          cwd=Path(__file__).parent.parent.parent, timeout=120)
+    code, peak_kib = map(int, done.stderr.split()[-2:])
+    assert code == ExitCode.DIFFERENT and "b.tar.gz is truncated" in done.stdout
+    assert peak_kib < 200 * 1024, f"peak RSS {peak_kib} KiB"
