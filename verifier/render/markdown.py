@@ -77,7 +77,7 @@ def tree_lines(tree: Difference | None) -> list[str]:
 def _differences(report: Report) -> list[str]:
     differing = [a for a in s.differing_first(report) if a.difference]
     shown, more = s.capped(differing, MAX_TREES)
-    out: list[str] = []
+    out: list[str] = ["", "### Differences"] if shown else []
     for i, a in enumerate(shown):
         summary = f"{html_text(a.name)}: {a.status.value}"  # raw HTML: no Markdown escapes
         out += ["", f"<details{' open' if i == 0 else ''}><summary>{summary}</summary>", ""]
