@@ -284,3 +284,20 @@ def test_validly_signed_junk_payload_is_malformed_input(keys: list) -> None:
         envelope.sign(signer_from_uri(f"file:{alice}"))
         with pytest.raises((InputError, IntegrityError), match=message):
             verify_envelope(json.dumps(envelope.to_dict()).encode(), [alice_pub], 1)
+
+
+@pytest.mark.parametrize("doc", [
+    {}, [], {"format": "verifier-gpg-public-key-v1"},
+    {"format": "verifier-gpg-public-key-v1", "keyid": "a" * 40, "key": {"keytype": "eddsa"}},
+    {"format": "verifier-gpg-public-key-v1", "keyid": "a" * 40,
+     "key": {"keytype": "eddsa", "scheme": "pgp+eddsa-ed25519", "keyval": {"public": 7}}},
+    {"format": "verifier-gpg-public-key-v1", "keyid": 7, "key": {}},
+    {"format": "verifier-gpg-public-key-v1", "keyid": "not-hex", "key": {
+        "keytype": "eddsa", "scheme": "pgp+eddsa-ed25519", "keyval": {"public": {"q": "00"}}}},
+])
+def test_malformed_gpg_key_files_are_one_line_input_errors(doc: object, tmp_path: Path) -> None:
+    path = tmp_path / "key.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError) as caught:
+        load_public_key(path)
+    assert caught.value.message.startswith(f"{path}") and caught.value.message.isprintable()

@@ -13,18 +13,33 @@ import re
 import subprocess
 from pathlib import Path
 
+import jsonschema
 from securesystemslib._gpg import exceptions as gpg_exceptions  # what GPGSigner itself lets through
 from securesystemslib.exceptions import UnsupportedLibraryError
 from securesystemslib.signer import GPGKey, GPGSigner, Key, Signer
 
 from verifier.attestation.ed25519 import weak_key_reason
 from verifier.errors import InputError, where
+from verifier.manifest import strict_json_loads
 from verifier.tools import find, missing
 
 FORMAT = "verifier-gpg-public-key-v1"
 KEYID_RE = re.compile(r"^[0-9a-fA-F]{40}$")
 IMPORT_ERRORS = (ValueError, OSError, subprocess.SubprocessError, gpg_exceptions.PacketParsingError,
                  gpg_exceptions.PacketVersionNotSupportedError, gpg_exceptions.SignatureAlgorithmNotSupportedError)
+
+
+_TEXT = {"type": "string"}
+KEY_FILE = jsonschema.Draft202012Validator({  # what GPGKey.from_dict needs, checked before it is called
+    "type": "object", "required": ["format", "keyid", "key"],
+    "properties": {
+        "format": {"const": FORMAT}, "keyid": _TEXT,
+        "key": {"type": "object", "required": ["keytype", "scheme", "keyval"],
+                "properties": {"keytype": _TEXT, "scheme": _TEXT,
+                               "keyval": {"type": "object", "required": ["public"],
+                                          "properties": {"public": {"type": "object"}}}}},
+    },
+})
 
 
 def _keyid(text: str, place: str) -> str:
@@ -60,15 +75,12 @@ def export_public_key(text: str, path: Path) -> str:
 
 
 def load_public_key(data: bytes, path: Path) -> Key:
-    try:
-        doc = json.loads(data)
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ValueError("format")
-        key = GPGKey.from_dict(_keyid(str(doc["keyid"]), str(path)), dict(doc["key"]))
-    except (ValueError, KeyError, TypeError):
-        raise InputError(where(path, f"not a {FORMAT} key file")) from None
+    doc = strict_json_loads(data, str(path))
+    if next(KEY_FILE.iter_errors(doc), None) is not None:
+        raise InputError(where(path, f"not a {FORMAT} key file"))
+    key = GPGKey.from_dict(_keyid(doc["keyid"], str(path)), dict(doc["key"]))
     if key.scheme == "pgp+eddsa-ed25519":
-        q = str(key.keyval.get("public", {}).get("q", ""))
+        q = str(key.keyval["public"]["q"]) if "q" in key.keyval["public"] else ""
         raw = bytes.fromhex(q[-64:]) if re.fullmatch(r"[0-9a-f]{64,66}", q) else b""
         reason = weak_key_reason(raw) if len(raw) == 32 else "Ed25519 public point is not 32 bytes"
         if reason:
