@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.compare.pairs import deb, rpm, tar, zip_file
+from fixtures.compare.pairs import deb, iso, rpm, squashfs, tar, zip_file
 from tests.compare.conftest import kinds, member_paths
 from tests.conftest import require_tool
 from verifier.cli.app import run
@@ -311,3 +311,12 @@ def test_memory_stays_bounded_on_a_large_truncated_archive(tmp_path: Path) -> No
     code, peak_kib = map(int, done.stderr.split()[-2:])
     assert code == ExitCode.DIFFERENT and "b.tar.gz is truncated" in done.stdout
     assert peak_kib < 200 * 1024, f"peak RSS {peak_kib} KiB"
+
+
+def test_truncated_squashfs_and_iso_images(tmp_path: Path, cfg: Settings) -> None:
+    require_tool("mksquashfs")
+    require_tool("genisoimage")
+    for a in (squashfs(tmp_path, "a", BIG), iso(tmp_path, "a", BIG)):
+        b = _cut(a, tmp_path / f"b{a.suffix}", a.stat().st_size // 2)
+        hint = _first_hint(_compare(a, b, cfg, a.suffix))
+        assert hint.startswith(f"rebuilt/x{a.suffix} is truncated (ends at byte {b.stat().st_size}): the image has")

@@ -23,6 +23,7 @@ from verifier.tools import require
 SQUASHFS_LIST = re.compile(r"^(?P<mode>[-dlcbps][-rwxsStT]{9})\s+(?P<owner>\S+)\s+(?P<size>[\d,]+)\s+"
                            r"(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d)\s+squashfs-root(?P<path>/.*)?$")
 TIMEOUT = 600
+SQUASHFS_SUPERBLOCK = 96
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,13 @@ def _unsquashfs(args: list[str], side: Side) -> subprocess.CompletedProcess[byte
         said = done.stderr.decode(errors="replace").strip()[:200] or f"exit {done.returncode}"
         raise CorruptArchive(side.label, f"unsquashfs cannot read it: {said}", "squashfs image")
     return done
+
+
+def squashfs_bytes(path: Path) -> int:
+    """The bytes a squashfs image says it uses (superblock ``bytes_used``, at offset 40)."""
+    with open(path, "rb") as f:
+        superblock = f.read(SQUASHFS_SUPERBLOCK)
+    return int.from_bytes(superblock[40:48], "little") if len(superblock) == SQUASHFS_SUPERBLOCK else 0
 
 
 @dataclass(frozen=True)
@@ -103,4 +111,9 @@ class SquashfsContainer:
         return out
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
+        for side in (a, b):
+            expected, actual = squashfs_bytes(side.path), side.path.stat().st_size
+            if actual < expected:
+                raise TruncatedArchive(side.label, f"the image has {actual} of the {expected} bytes its superblock "
+                                       "declares", f"ends at byte {actual}")
         return compare_members(a, b, *list_both(self._list, a, b, ctx), ctx, self._extract)
