@@ -177,31 +177,28 @@ def dump_report(report: Report, path: Path) -> bytes:
 
 # --- reading ---------------------------------------------------------------------------
 
-def _invalid(place: object, error: jsonschema.ValidationError, prefix: str = "") -> InputError:
-    field = prefix + "/".join(str(p) for p in error.absolute_path)
-    return InputError(where(place, f"not a valid verifier report: field {field or '(top level)'}: {error.message[:200]}"))
-
-
-def _check(validator: jsonschema.Draft202012Validator, doc: Any, place: object, prefix: str = "") -> None:
+def _check(validator: jsonschema.Draft202012Validator, doc: Any, place: object, what: str, prefix: str = "") -> None:
+    """The first problem (jsonschema's best match) as one InputError naming the file and the field."""
     error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
     if error is not None:
-        raise _invalid(place, error, prefix)
+        field = "/".join(p for p in (prefix, *map(str, error.absolute_path)) if p) or "(top level)"
+        raise InputError(where(place, f"not a valid {what}: field {field}: {error.message[:200]}"))
 
 
-def check_tree(root: Json, place: object, prefix: str) -> None:
+def check_tree(root: Json, place: object, prefix: str, what: str = "verifier report") -> None:
     """Every node of a Difference tree against the node schema, without recursion."""
     stack: list[tuple[Any, str, int]] = [(root, prefix, 1)]
     while stack:
         node, at, depth = stack.pop()
         if depth > MAX_TREE_DEPTH:
-            raise InputError(where(place, f"not a valid verifier report: field {at}: difference tree deeper "
+            raise InputError(where(place, f"not a valid {what}: field {at}: difference tree deeper "
                                           f"than {MAX_TREE_DEPTH} levels"))
-        _check(_NODE_VALIDATOR, node, place, at + "/")
+        _check(_NODE_VALIDATOR, node, place, what, at)
         stack.extend((child, f"{at}/details/{i}", depth + 1) for i, child in enumerate(node["details"]))
 
 
 def parse_difference(node: Json) -> Difference:
-    """A checked Difference node (see ``_check_tree``) and its children, as the tree."""
+    """A checked Difference node (see ``check_tree``) and its children, as the tree."""
     return Difference(
         source1=node["source1"], source2=node["source2"], comments=tuple(node["comments"]),
         unified_diff=node["unified_diff"], details=tuple(parse_difference(d) for d in node["details"]),
@@ -288,7 +285,7 @@ def _from_json(doc: Any, place: object) -> Report:
     if not isinstance(doc, dict) or doc.get("report_version") != REPORT_VERSION:
         version = doc.get("report_version") if isinstance(doc, dict) else None
         raise InputError(where(place, f"not a verifier report of version {REPORT_VERSION} (report_version {version!r})"))
-    _check(_VALIDATOR, doc, place)
+    _check(_VALIDATOR, doc, place, "verifier report")
     release = doc["release"]
     m = release["manifest"]
     return Report(

@@ -84,7 +84,7 @@ def _from_json(doc: Any, place: object) -> ComparisonDocument:
         raise InputError(where(place, f"not a valid compare document: field {field}: {error.message[:200]}"))
     tree, n = doc["difference"], doc["normalized"]
     if tree is not None:
-        check_tree(tree, place, "difference")
+        check_tree(tree, place, "difference", "compare document")
     normalized = Normalization(tuple(n["normalizers"]), n["equivalent"], n["remaining_tree_sha256"]) if n else None
     return ComparisonDocument(doc["source1"], doc["source2"], doc["identical"], doc["equivalent"], normalized,
                               tuple(doc["degradations"]), parse_difference(tree) if tree is not None else None)
