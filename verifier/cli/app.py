@@ -17,7 +17,7 @@ import traceback
 import typer
 
 from verifier import __version__
-from verifier.errors import ExitCode, VerifierError, exit_code
+from verifier.errors import VerifierError, exit_code
 from verifier.outcome import CommandStatus
 from verifier.printable import one_line
 
@@ -69,7 +69,7 @@ def run(argv: list[str] | None = None) -> int:
     app = build_app()
     try:
         result = app(args=argv, standalone_mode=False)  # a command's outcome; 0 after --version or --help
-        if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt (Ctrl-C, SIGTERM) into a silent Exit(130)
+        if result == exit_code(CommandStatus.INTERRUPTED):  # typer turns KeyboardInterrupt (Ctrl-C, SIGTERM) into a silent Exit(130)
             error_line("interrupted")
             return int(exit_code(CommandStatus.INTERRUPTED))
         return int(exit_code(CommandStatus.DONE if result in (None, 0) else result))
