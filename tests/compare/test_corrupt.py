@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.compare.pairs import deb, iso, rpm, squashfs, tar, zip_file
+from fixtures.compare.pairs import cpio, deb, iso, rpm, squashfs, tar, zip_file
 from tests.compare.conftest import kinds, member_paths
 from tests.conftest import require_tool
 from verifier.cli.app import run
@@ -202,7 +202,8 @@ SEEDED: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
     "tar.xz": (lambda t: tar(t, "a.txz", BIG, compress="xz"), ("cut", "flip", "many")),
     "zip": (lambda t: zip_file(t / "a.zip", BIG), ("cut", "flip", "many")),
     "rpm": (lambda t: rpm(t, 1, "x" * 3000, "h"), ("cut", "flip", "many")),
-    "deb": (lambda t: deb(t, "a", "1.0", BIG), ("cut",)),
+    "deb": (lambda t: deb(t, "a", "1.0", BIG), ("cut", "flip", "many")),
+    "cpio": (lambda t: cpio(t, "a.cpio", BIG), ("cut", "flip", "many")),
 }
 
 
@@ -210,7 +211,7 @@ SEEDED: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
 def test_seeded_damage_never_reaches_an_internal_error(name: str, tmp_path: Path, cfg: Settings) -> None:
     """Cut or damaged at random (a fixed seed): every failure is a named one (a comment, the
     pair compared as bytes), never an exception from a library or from our code."""
-    require_tool("rpmbuild" if name == "rpm" else "dpkg-deb" if name == "deb" else "tar")
+    require_tool({"rpm": "rpmbuild", "deb": "dpkg-deb", "cpio": "cpio"}.get(name, "tar"))
     build, damages = SEEDED[name]
     original = build(tmp_path)
     rng, damaged = random.Random(14), tmp_path / "damaged"
