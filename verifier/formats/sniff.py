@@ -16,6 +16,9 @@ SUFFIXES = {".gz": "gzip", ".tgz": "gzip", ".xz": "xz", ".txz": "xz", ".zst": "z
             ".zip": "zip", ".whl": "zip", ".jar": "zip", ".tar": "tar", ".deb": "deb", ".rpm": "rpm",
             ".cpio": "cpio", ".iso": "iso9660", ".pyc": "pyc"}  # names as compare's comparators name formats
 RPM_MAGIC = b"\xed\xab\xee\xdb"
+PYC_FLAGS = (0, 1, 3)  # PEP 552: bit 0 hash-based, bit 1 checked
+OTHER_MAGICS = (b"\x7fELF", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\xca\xfe\xba\xbe",
+                b"SQLite format 3\x00", b"MZ", b"\x00asm")  # formats with no native comparator (diffoscope's)
 ISO_PVD = 0x8000
 
 
@@ -61,6 +64,19 @@ def is_zip(data: bytes) -> bool:
 
 def is_squashfs(data: bytes) -> bool:
     return data.startswith(b"hsqs")
+
+
+def is_pyc(data: bytes) -> bool:
+    """Python 3 bytecode: a magic number from 3000 to 3999, CR LF, PEP 552 flags 0, 1 or 3."""
+    if len(data) < 16 or data[2:4] != b"\r\n":
+        return False
+    magic, flags = struct.unpack_from("<H2xI", data)
+    return 3000 <= magic < 4000 and flags in PYC_FLAGS
+
+
+def is_other_known(data: bytes) -> bool:
+    """ELF, PDF, PNG, JPEG, GIF, Java class, SQLite, PE, WebAssembly."""
+    return data.startswith(OTHER_MAGICS)
 
 
 def iso_volume_bytes(path: Path) -> int | None:

@@ -12,10 +12,9 @@ from typing import Any
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side, ToolFailed
+from verifier.formats import sniff
 from verifier.tools import require
 
-MAGICS = (b"\x7fELF", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\xca\xfe\xba\xbe", b"SQLite format 3\x00",
-          b"MZ", b"\x00asm")
 TIMEOUT = 120.0
 MAX_REPORT = 4 << 20
 MAX_NODES = 500
@@ -37,7 +36,7 @@ class DiffoscopeComparator:
     name: str = "diffoscope"
 
     def recognizes(self, head: bytes, side: Side) -> bool:
-        return head.startswith(MAGICS)
+        return sniff.is_other_known(head)
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
         argv = [require("diffoscope"), "--json", "-", "--no-progress", "--max-report-size", str(MAX_REPORT),

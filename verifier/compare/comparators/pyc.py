@@ -11,18 +11,11 @@ from pathlib import Path
 from verifier.compare.comparators.binary import BinaryComparator
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
+from verifier.formats import sniff
 
 HEADER = struct.Struct("<HHI8s")  # magic, b"\r\n", flags, then source mtime+size or the source hash
 FLAGS = {0: "timestamp", 3: "checked hash", 1: "unchecked hash"}  # PEP 552: bit 0 hash-based, bit 1 check
 BLOCK = 1 << 20
-
-
-def _is_pyc(head: bytes) -> bool:
-    """Python 3 magic numbers run from 3000 to 3999; PEP 552 flags are 0, 1 or 3."""
-    if len(head) < HEADER.size or head[2:4] != b"\r\n":
-        return False
-    magic, _, flags, _ = HEADER.unpack(head[:HEADER.size])
-    return 3000 <= magic < 4000 and flags in FLAGS
 
 
 def _header(path: Path) -> dict[str, object]:
@@ -54,7 +47,7 @@ class PycComparator:
     name: str = "pyc"
 
     def recognizes(self, head: bytes, side: Side) -> bool:
-        return _is_pyc(head)
+        return sniff.is_pyc(head)
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
         ha, hb = _header(a.path), _header(b.path)
