@@ -14,6 +14,8 @@ import pytest
 from tests.test_lockfile_build import build_deb, lockfile_for
 from verifier.cache import ContentCache
 from verifier.pipeline import VerifyOptions, verify
+from verifier.render import render
+from verifier.render.formats import ReportFormat
 from verifier.sandbox.fake import FakeBuild, FakeSandbox
 from verifier.settings import Settings
 from verifier.stages import BuildStatus, InstalledPackage, Verdict
@@ -142,3 +144,13 @@ def test_lockfile_drift(settings: Settings, locked_release: Path) -> None:
     assert outcome.verdict.verdict == Verdict.INCONCLUSIVE
     assert any("drifted" in r and "verifier-probe" in r for r in outcome.verdict.reasons), outcome.verdict.reasons
     assert json.loads(outcome.report_path.read_text())["packages"]["status"] == "DRIFT"
+
+
+def test_output_notes_reach_the_report(settings: Settings, tmp_path: Path) -> None:
+    manifest = release(tmp_path / "rel", {"a.txt": A})
+    build = FakeBuild({"out/a.txt": A}, symlinks={"out/passwd": "/etc/passwd"})
+    outcome, _ = run_verify(settings, manifest, build)
+    assert outcome.verdict.verdict == Verdict.REPRODUCIBLE, "a refused output is not an extra artifact"
+    note = "out/passwd: matched 'out/*' but is a symlink (not followed); not collected"
+    assert json.loads(outcome.report_path.read_text())["sandbox"]["output_notes"] == [note]
+    assert note in render(outcome.report, ReportFormat.TEXT)

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tarfile
@@ -61,7 +62,7 @@ def test_sources_unpacked_and_outputs_collected(busybox_env, busybox_inputs, set
     cmd = "mkdir -p out && cp proj/sub/a.txt out/a.txt && cp notes.txt out/n.txt && ln -s a.txt out/link.txt"
     result = rebuild(open_sandbox(settings), busybox_env, busybox_inputs(cmd, sources=(tmp_path / "proj.tar.gz",), copied=(plain,)))
     assert outputs(result) == {"a.txt": "A", "n.txt": "plain"}
-    assert any("link.txt" in n and "not a regular file" in n for n in result.sandbox.output_notes)
+    assert any("link.txt" in n and "symlink (not followed)" in n for n in result.sandbox.output_notes)
 
 
 def test_unmatched_glob_and_no_outputs(busybox_env, busybox_inputs, settings) -> None:
@@ -230,3 +231,22 @@ def test_not_an_image_archive(settings, tmp_path) -> None:
     env_file = cached(ContentCache(settings.cache_dir), junk, Environment, format="oci-archive")
     with pytest.raises(InputError, match="junk.tar: not a loadable oci-archive"):
         open_sandbox(settings).import_environment(env_file)
+
+
+def test_outputs_are_plain_files_and_mounts_nosuid_nodev(busybox_env, busybox_inputs, settings) -> None:
+    cmd = ("mkdir -p out; echo suid > out/suid; chmod 6755 out/suid; mkfifo out/fifo; "
+           "mknod out/null c 1 3 || echo 'mknod refused'; "
+           "grep -E ' (/build/src|/tmp|/verifier/meta) ' /proc/mounts > out/mounts.txt")
+    result = rebuild(open_sandbox(settings), busybox_env, busybox_inputs(cmd))
+    assert result.status == BuildStatus.SUCCEEDED, result.log_tail
+    assert sorted(o.name for o in result.outputs) == ["mounts.txt", "suid"]
+    assert "mknod refused" in result.log_tail, "no device node can be made (CAP_MKNOD dropped)"
+    notes = "\n".join(result.sandbox.output_notes)
+    assert "fifo: matched 'out/*' but is a FIFO (refused); not collected" in notes
+    assert "suid: setuid/setgid/sticky bits (-rwsr-sr-x) dropped" in notes
+    suid = next(o for o in result.outputs if o.name == "suid")
+    assert stat.S_IMODE(suid.path.stat().st_mode) == 0o644 and suid.path.read_text() == "suid\n"
+    mounts = outputs(result)["mounts.txt"].splitlines()
+    assert len(mounts) == 3 and all("nosuid" in m.split()[3] and "nodev" in m.split()[3] for m in mounts), mounts
+    for path in suid.path.parent.iterdir():  # nothing but plain files reached the host's outputs
+        assert stat.S_ISREG(path.lstat().st_mode) and not path.lstat().st_mode & 0o7000

@@ -32,6 +32,7 @@ class SandboxLimits:
     nofile: int = 16384  # --ulimit nofile (capped at this process's hard limit)
     nproc: int = 16384  # --ulimit nproc (higher values are refused by runc on some hosts)
     output_bytes: int = 8 << 30  # total bytes of collected outputs
+    max_outputs: int = 50_000  # files collected from the output globs (and matches in one directory)
     tmpfs_size: str = "2g"  # size of /tmp inside the sandbox
     workdir_size: str = "8g"  # size of the tmpfs holding the build directory
 

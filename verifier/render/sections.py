@@ -92,7 +92,18 @@ def build_rows(report: Report) -> list[Row]:
             ("SOURCE_DATE_EPOCH", b.source_date_epoch), ("variables", variables),
             ("status", b.status), ("exit status", b.exit_status),
             ("reason", b.reason), ("time", seconds(b.seconds)), ("log", b.log),
-            ("unmatched globs", " ".join(b.unmatched_globs))]
+            ("unmatched globs", " ".join(b.unmatched_globs)), ("output notes", output_notes(report))]
+
+
+SHOWN_NOTES = 5
+
+
+def output_notes(report: Report) -> str:
+    """Outputs refused or changed on collection (symlinks, devices, FIFOs, setuid bits): the
+    first few; the JSON report has them all."""
+    notes = report.sandbox.output_notes if report.sandbox else ()
+    more = f"; … ({len(notes)} notes in all, listed in the JSON report)" if len(notes) > SHOWN_NOTES else ""
+    return "; ".join(notes[:SHOWN_NOTES]) + more
 
 
 ARTIFACT_HEADERS = ("artifact", "status", "official sha256", "rebuilt sha256", "size official/rebuilt")

@@ -31,6 +31,7 @@ class FakeBuild:
     """What the fake build does: the files it leaves (relative to the workdir), how it ends."""
 
     files: Mapping[str, bytes] = field(default_factory=dict)
+    symlinks: Mapping[str, str] = field(default_factory=dict)  # path -> link target, made as they are
     status: BuildStatus = BuildStatus.SUCCEEDED
     exit_status: int | None = 0
     reason: str = ""
@@ -65,6 +66,9 @@ class FakeSandbox:
         for rel, data in plan.files.items():
             (layout.workdir / rel).parent.mkdir(parents=True, exist_ok=True)
             (layout.workdir / rel).write_bytes(data)
+        for rel, target in plan.symlinks.items():
+            (layout.workdir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (layout.workdir / rel).symlink_to(target)
         layout.log.write_text(plan.log)
         if on_line is not None:
             for line in plan.log.splitlines():
@@ -76,7 +80,7 @@ class FakeSandbox:
             workdir=layout.workdir, outputs_dir=layout.outputs)
 
     def collect_outputs(self, build: FinishedBuild, globs: tuple[str, ...]) -> CollectedOutputs:
-        return collect(build.workdir, build.outputs_dir, globs, self._settings.sandbox.output_bytes)
+        return collect(build.workdir, build.outputs_dir, globs, self._settings.sandbox)
 
 
 def _layout(root: Path) -> BuildLayout:

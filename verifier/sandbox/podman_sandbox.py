@@ -31,6 +31,7 @@ from verifier.stages import (
 CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL")
 HOSTNAME = "verifier-build"
 BUILD_LABEL = "io.verifier.build"  # every build container carries it; its value is Settings.build_label
+MOUNT_OPTIONS = "nosuid,nodev"  # on every mount: a setuid file or device node made there does nothing
 PODMAN_START_FAILURES = (125, 126, 127)  # podman itself (125), or the entrypoint not executable/found
 LIMIT_PATTERNS = (("No space left on device", "the build filled its disk (workdir size limit)"),
                   ("Cannot allocate memory", "the build ran out of memory (memory limit)"),
@@ -59,7 +60,7 @@ class _PodmanSandbox:
             layout.release()
 
     def collect_outputs(self, build: FinishedBuild, globs: tuple[str, ...]) -> CollectedOutputs:
-        return collect(build.workdir, build.outputs_dir, globs, self._settings.sandbox.output_bytes)
+        return collect(build.workdir, build.outputs_dir, globs, self._settings.sandbox)
 
     def _run(self, layout: BuildLayout, env: PreparedEnvironment, inputs: FetchedInputs,
              preparation: BuildPreparation | None, on_line: LineCallback | None) -> FinishedBuild:
@@ -88,12 +89,14 @@ def podman_argv(env: PreparedEnvironment, inputs: FetchedInputs, settings: Setti
             "--network=none", "--cap-drop=ALL", *[f"--cap-add={c}" for c in CAPABILITIES],
             "--security-opt", "no-new-privileges", "--pids-limit", str(s.pids), "--memory", s.memory,
             "--memory-swap", s.memory, *ulimit_flags(settings), "--hostname", HOSTNAME, "--user", "0:0",
-            "--unsetenv-all", "--image-volume", "ignore", "--tmpfs", f"/tmp:rw,size={s.tmpfs_size},mode=1777",
-            "--mount", f"type=bind,source={layout.workdir},destination={inputs.manifest.build.workdir}",
-            "--mount", f"type=bind,source={layout.meta},destination={META}",
+            "--unsetenv-all", "--image-volume", "ignore",
+            "--tmpfs", f"/tmp:rw,size={s.tmpfs_size},mode=1777,{MOUNT_OPTIONS}",
+            "--mount", f"type=bind,source={layout.workdir},destination={inputs.manifest.build.workdir},{MOUNT_OPTIONS}",
+            "--mount", f"type=bind,source={layout.meta},destination={META},{MOUNT_OPTIONS}",
             "--workdir", inputs.manifest.build.workdir, "--entrypoint", "/bin/sh"]
     for mount in preparation.mounts if preparation else ():
-        argv += ["--mount", f"type=bind,source={mount.host_path},destination={mount.container_path},readonly=true"]
+        argv += ["--mount", f"type=bind,source={mount.host_path},destination={mount.container_path},readonly=true,"
+                            f"{MOUNT_OPTIONS}"]
     for key, value in sorted(build_environment(inputs).items()):
         argv += ["--env", f"{key}={value}"]
     return argv + [env.image, META + "/build.sh"]
