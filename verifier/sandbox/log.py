@@ -11,6 +11,8 @@ from verifier.sandbox.interface import LineCallback
 
 LOG_CAP = 64 << 20
 TAIL_LINES = 40
+TAIL_LINE_BYTES = 4096  # of each line kept for the report's log tail
+LINE_CAP = 64 << 10  # a longer line (a build printing megabytes without a newline) is read in pieces
 
 
 class LogCapture:
@@ -25,11 +27,11 @@ class LogCapture:
 
     def _pump(self, stream: BinaryIO, path: Path) -> None:
         with open(path, "wb") as log:
-            for line in iter(stream.readline, b""):
+            for line in iter(lambda: stream.readline(LINE_CAP), b""):
                 if self.written < LOG_CAP:
                     log.write(line)
                     self.written += len(line)
-                self.tail.append(line.decode("utf-8", "replace").rstrip("\n"))
+                self.tail.append(line[:TAIL_LINE_BYTES].decode("utf-8", "replace").rstrip("\n"))
                 if self.on_line is not None:
                     self.on_line(self.tail[-1])
         stream.close()
