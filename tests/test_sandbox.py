@@ -24,6 +24,7 @@ from verifier.sandbox.backends import open_sandbox
 from verifier.sandbox.environment import image_name
 from verifier.sandbox.podman_sandbox import BUILD_LABEL
 from verifier.sandbox.rebuild import rebuild
+from verifier.sandbox.script import ScriptExit, build_script, script_failure
 from verifier.stages import BuildPreparation, BuildStatus, Mount
 
 pytestmark = pytest.mark.podman
@@ -250,3 +251,19 @@ def test_outputs_are_plain_files_and_mounts_nosuid_nodev(busybox_env, busybox_in
     assert len(mounts) == 3 and all("nosuid" in m.split()[3] and "nodev" in m.split()[3] for m in mounts), mounts
     for path in suid.path.parent.iterdir():  # nothing but plain files reached the host's outputs
         assert stat.S_ISREG(path.lstat().st_mode) and not path.lstat().st_mode & 0o7000
+
+
+def test_failed_package_installation_is_named(busybox_env, busybox_inputs, settings) -> None:
+    prep = BuildPreparation(mounts=(), install_script="echo 'E: Unable to locate package gcc-99'; false",
+                            installed_query="true")
+    result = rebuild(open_sandbox(settings), busybox_env, busybox_inputs("mkdir -p out; echo x > out/x"), prep)
+    assert result.status == BuildStatus.FAILED and result.exit_status == ScriptExit.INSTALL_FAILED
+    assert result.reason.startswith("installing the locked packages failed: ")
+    assert "Unable to locate package gcc-99" in result.log_tail and result.outputs == ()
+
+
+def test_build_script_names_its_own_exit_codes(busybox_inputs) -> None:
+    script = build_script(busybox_inputs("true"), BuildPreparation((), "true", "true"))
+    assert f"exit {int(ScriptExit.INSTALL_FAILED)}" in script and f"exit {int(ScriptExit.NO_WORKDIR)}" in script
+    assert script_failure(ScriptExit.NO_WORKDIR, "/build/src") == "the build directory /build/src could not be entered"
+    assert script_failure(3, "/build/src") is None
