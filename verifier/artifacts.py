@@ -48,17 +48,15 @@ def _pair(official: CachedFile, twin: RebuiltFile | None, explain: Explainer | N
         return ArtifactResult(pin.name, ArtifactStatus.MISSING, pin.sha256, pin.size, None, None)
     if (twin.sha256, twin.size) == (pin.sha256, pin.size):
         return ArtifactResult(pin.name, ArtifactStatus.IDENTICAL, pin.sha256, pin.size, twin.sha256, twin.size)
-    status, difference, comments, normalizers = ArtifactStatus.DIFFERENT, None, (), ()
     if explain is None:
-        comments = ("differences not explained (--no-explain)",)
-    else:
-        found = explain(official.path, twin.path, pin.name)
-        difference, comments = found.difference, found.comments
-        if found.equivalent:
-            status, normalizers = ArtifactStatus.EQUIVALENT, found.normalizers
+        return ArtifactResult(pin.name, ArtifactStatus.DIFFERENT, pin.sha256, pin.size, twin.sha256, twin.size,
+                              comments=("differences not explained (--no-explain)",))
+    found = explain(official.path, twin.path, pin.name)
+    status = ArtifactStatus.EQUIVALENT if found.equivalent else ArtifactStatus.DIFFERENT
     return ArtifactResult(
         pin.name, status, pin.sha256, pin.size, twin.sha256, twin.size,
-        difference=difference, comments=comments, normalizers=normalizers,
+        difference=found.difference, comments=found.comments,
+        normalizers=found.normalizers if found.equivalent else (),
     )
 
 
