@@ -63,7 +63,8 @@ def _schema() -> Json:
 
 _SCHEMA = _schema()
 _VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA)
-_NODE_VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA["$defs"]["difference_node"])
+_NODE_TEXT = ("source1", "source2", "kind")
+_NODE_LISTS = ("comments", "hints")
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -199,15 +200,39 @@ def _check(validator: jsonschema.Draft202012Validator, doc: Any, place: object, 
         raise InputError(where(place, f"not a valid {what}: field {field}: {error.message[:200]}"))
 
 
+def _node_problem(node: Any) -> tuple[str, str] | None:
+    """What is wrong with one Difference node ($defs/difference_node of the schema), checked
+    by hand: jsonschema took 3.3 s for the 60,000 nodes of a 20,000-artifact report."""
+    if not isinstance(node, dict):
+        return "", "not an object"
+    for key in (*_NODE_TEXT, *_NODE_LISTS, "unified_diff", "details"):
+        if key not in node:
+            return "", f"{key!r} is a required property"
+    for key in _NODE_TEXT:
+        if not isinstance(node[key], str):
+            return key, "not a string"
+    for key in _NODE_LISTS:
+        if not isinstance(node[key], list) or not all(isinstance(x, str) for x in node[key]):
+            return key, "not a list of strings"
+    if node["unified_diff"] is not None and not isinstance(node["unified_diff"], str):
+        return "unified_diff", "not a string or null"
+    if not isinstance(node["details"], list) or not all(isinstance(d, dict) for d in node["details"]):
+        return "details", "not a list of objects"
+    return None
+
+
 def check_tree(root: Json, place: object, prefix: str, what: str = "verifier report") -> None:
-    """Every node of a Difference tree against the node schema, without recursion."""
+    """Every node of a Difference tree ($defs/difference_node), without recursion."""
     stack: list[tuple[Any, str, int]] = [(root, prefix, 1)]
     while stack:
         node, at, depth = stack.pop()
         if depth > MAX_TREE_DEPTH:
             raise InputError(where(place, f"not a valid {what}: field {at}: difference tree deeper "
                                           f"than {MAX_TREE_DEPTH} levels"))
-        _check(_NODE_VALIDATOR, node, place, what, at)
+        problem = _node_problem(node)
+        if problem is not None:
+            field = "/".join(p for p in (at, problem[0]) if p)
+            raise InputError(where(place, f"not a valid {what}: field {field}: {problem[1]}"))
         stack.extend((child, f"{at}/details/{i}", depth + 1) for i, child in enumerate(node["details"]))
 
 
