@@ -345,3 +345,16 @@ def test_a_deb_without_a_version_field_is_an_input_error(tmp_path: Path) -> None
                                    ("control.tar.gz", (tmp_path / "control.tar.gz").read_bytes())])
     with pytest.raises(InputError, match=r"^x.deb: not a valid Debian package \(control\): control field Version"):
         identity(control_fields(deb, "x.deb"), "x.deb")
+
+
+def test_lock_with_a_missing_environment_is_one_line(tmp_path: Path, capsys) -> None:
+    from tests.conftest import require_tool
+    from verifier.cli.app import run
+    from verifier.errors import ExitCode
+
+    require_tool("podman")  # the command finds podman before it reads --env
+    missing = tmp_path / "no-env.tar"
+    code = run(["lock", "--env", str(missing), "--out", str(tmp_path / "out"), "--package", "hello",
+                "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path / "work")])
+    err = capsys.readouterr().err
+    assert code == ExitCode.BAD_INPUT and err.count("\n") == 1 and f"{missing}: no such file (--env)" in err

@@ -126,6 +126,8 @@ def _locked_package(entry: dict[str, str], debs: Path, cache: ContentCache) -> L
 
 def _environment_image(request: LockRequest, cache: ContentCache, podman: Podman,
                        settings: Settings) -> tuple[str, str]:
+    if not request.environment.is_file():
+        raise InputError(where(request.environment, "no such file (--env)"))
     entry, digest = cache.add_file(request.environment)
     pin = Environment(name=request.environment.name, url=request.environment.resolve().as_uri(),
                       sha256=digest.sha256, size=digest.size, format="rootfs")
