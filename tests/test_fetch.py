@@ -122,12 +122,13 @@ def test_slow_server_times_out(http_server: Server, fast: Settings) -> None:
 
 
 def test_connection_refused(fast: Settings) -> None:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    with pytest.raises(FetchError, match="connection refused"):
-        fetch_file(pin_for(f"http://127.0.0.1:{port}/x"), cache_of(fast), fast)
+    # The port stays bound (and not listening) by this test throughout, so the refusal is
+    # certain and no parallel run can take the port between its choice and the connect.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        with pytest.raises(FetchError, match="connection refused"):
+            fetch_file(pin_for(f"http://127.0.0.1:{port}/x"), cache_of(fast), fast)
 
 
 def test_redirects_are_followed_and_bounded(http_server: Server, fast: Settings) -> None:
