@@ -62,13 +62,11 @@ def gnu_old(count: int, realsize: int) -> bytes:
     header[482] = 1 if count > 4 else 0
     header[483:495] = _number(realsize, 12)
     blocks = [_checksummed(header)]
-    rest = regions[4:]
-    while rest:
+    for start in range(4, count, 21):
         ext = bytearray(BLOCK)
-        for i, (offset, size) in enumerate(rest[:21]):
+        for i, (offset, size) in enumerate(regions[start:start + 21]):
             ext[24 * i: 24 * i + 24] = _number(offset, 12) + _number(size, 12)
-        rest = rest[21:]
-        ext[504] = 1 if rest else 0
+        ext[504] = 1 if start + 21 < count else 0
         blocks.append(bytes(ext))
     return b"".join(blocks) + _pad(b"x" * count) + b"\0" * (2 * BLOCK)
 
