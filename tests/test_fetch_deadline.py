@@ -178,6 +178,17 @@ def test_transfer_above_the_minimum_rate_completes(misbehaving, settings: Settin
     assert cached.path.read_bytes() == BODY
 
 
+def test_a_trickled_head_is_cut_at_connect_plus_read_timeout(misbehaving, settings: Settings) -> None:
+    server = misbehaving(trickle_head)
+    started = time.monotonic()
+    with pytest.raises(FetchError) as err:
+        fetch_file(pin(server.url), ContentCache(settings.cache_dir),
+                   fast_limits(settings, connect_timeout=1, read_timeout=1, retries=0))
+    elapsed = time.monotonic() - started
+    assert str(err.value) == f"{server.url}: no complete response head within 2 s (after 1 attempt(s))"
+    assert elapsed < 2 + MARGIN
+
+
 def test_a_zero_minimum_rate_turns_the_check_off(misbehaving, settings: Settings) -> None:
     server = misbehaving(steady(500))
     with pytest.raises(FetchError, match="download deadline of 2 s exceeded"):

@@ -29,7 +29,7 @@ class Watchdog:
     """Shuts down every socket of one pool when the armed time runs out."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a finalizer may run while this thread holds it
         self._sockets: weakref.WeakKeyDictionary[object, socket.socket] = weakref.WeakKeyDictionary()
         self._generation = 0
         self.fired: str | None = None  # the reason given to ``armed`` when it expired
@@ -39,14 +39,18 @@ class Watchdog:
         with self._lock:
             old = self._sockets.pop(owner, None)
             self._sockets[owner] = handle
-        weakref.finalize(owner, handle.close)
-        if old is not None:
-            old.close()
+            if old is not None:
+                old.close()
+        weakref.finalize(owner, self._close, handle)
 
     def forget(self, owner: object) -> None:
         with self._lock:
             handle = self._sockets.pop(owner, None)
-        if handle is not None:
+            if handle is not None:
+                handle.close()
+
+    def _close(self, handle: socket.socket) -> None:
+        with self._lock:  # never while _fire shuts it down
             handle.close()
 
     @contextmanager
@@ -70,12 +74,11 @@ class Watchdog:
             if generation != self._generation:
                 return
             self.fired = reason
-            handles = list(self._sockets.values())
-        for handle in handles:
-            try:
-                handle.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by its peer or by us
+            for handle in self._sockets.values():
+                try:
+                    handle.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed by its peer or by us
 
 
 def _connect(host: str, port: int, timeout: float | None, policy: AddressPolicy,

@@ -87,14 +87,25 @@ def request(http: Client, url: str, headers: dict[str, str], limits: FetchLimits
     seconds, reason = head_bound(limits, deadline)
     try:
         with http.watchdog.armed(seconds, reason):
-            return http.manager.request("GET", url, headers=headers, preload_content=False,
-                                        decode_content=False, redirect=False)
+            response = http.manager.request("GET", url, headers=headers, preload_content=False,
+                                            decode_content=False, redirect=False)
     except AddressRefused as exc:
         raise InputError(where(redact(url), f"{exc} ({label})")) from None
     except urllib3.exceptions.HTTPError as exc:
-        if http.watchdog.fired == HEAD:
-            raise TransientError(f"no complete response head within {seconds:g} s") from None
-        raise TransientError(_reason(exc)) from None
+        raise TransientError(_head_failure(http, seconds) or _reason(exc)) from None
+    failure = _head_failure(http, seconds)
+    if failure:  # cut off mid-head, which http.client reads as the end of the headers
+        response.release_conn()
+        raise TransientError(failure)
+    return response
+
+
+def _head_failure(http: Client, seconds: float) -> str | None:
+    if http.watchdog.fired == HEAD:
+        return f"no complete response head within {seconds:g} s"
+    if http.watchdog.fired == DEADLINE:
+        return "download deadline exceeded before the response head was complete"
+    return None
 
 
 def _follow(http: Client, url: str, headers: dict[str, str], limits: FetchLimits,
