@@ -169,6 +169,15 @@ def test_json_and_html_of_such_names_are_valid_utf8(tmp_path: Path, capsys: pyte
         assert SHOWN in text.replace("\\\\", "\\")
 
 
+def test_directories_with_such_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = tree(tmp_path / "a", {NAME: b"one\n"})
+    b = tree(tmp_path / "b", {NAME: b"two\n", b"only\xfe": b"x"})
+    code, out = compare(a, b, capsys, "--format", "json")
+    assert code == ExitCode.DIFFERENT and "\\ud" not in out  # no lone surrogate escaped into the JSON
+    labels = [node["source1"] for node in _walk(json.loads(out)["difference"])]
+    assert f"{a}/{SHOWN}" in labels
+
+
 def _walk(node: dict) -> list[dict]:
     return [node, *(n for child in node.get("details") or [] for n in _walk(child))]
 

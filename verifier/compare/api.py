@@ -13,6 +13,7 @@ from verifier.compare.hints import BuildClock, add_hints
 from verifier.compare.interface import CompareContext, Recurse, Side
 from verifier.compare.normalize import Normalization, check_names, normalize
 from verifier.errors import InputError, where
+from verifier.printable import name_text
 from verifier.settings import Settings
 
 
@@ -53,7 +54,7 @@ def compare_paths(a: Path, b: Path, settings: Settings, *, normalizers: tuple[st
     _check(a)
     _check(b)
     check_names(normalizers)
-    la, lb = labels or (str(a), str(b))
+    la, lb = labels or (name_text(str(a)), name_text(str(b)))  # a host path's bytes may not be UTF-8
     if a.is_dir() or b.is_dir():
         from verifier.compare.directories import compare_directories
 

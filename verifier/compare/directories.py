@@ -12,7 +12,7 @@ from verifier.compare.engine import compare_sides
 from verifier.compare.hints import BuildClock, add_hints
 from verifier.compare.interface import CompareContext, Recurse, Side
 from verifier.compare.normalize import normalize
-from verifier.printable import one_line
+from verifier.printable import name_text, one_line
 from verifier.settings import Settings
 
 
@@ -30,8 +30,8 @@ def _pair(rel: str, x: Path, y: Path, la: str, lb: str, ctx: CompareContext) -> 
     if x.is_symlink() or y.is_symlink():
         tx = os.readlink(x) if x.is_symlink() else "(not a symlink)"
         ty = os.readlink(y) if y.is_symlink() else "(not a symlink)"
-        return Difference.field(f"{la}/{rel} (symlink)", tx, ty, kind="metadata")
-    return ctx.recurse(Side(f"{la}/{rel}", x), Side(f"{lb}/{rel}", y), ctx)
+        return Difference.field(f"{la}/{name_text(rel)} (symlink)", tx, ty, kind="metadata")
+    return ctx.recurse(Side(f"{la}/{name_text(rel)}", x), Side(f"{lb}/{name_text(rel)}", y), ctx)
 
 
 def compare_directories(a: Path, b: Path, settings: Settings, la: str, lb: str,
