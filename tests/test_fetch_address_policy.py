@@ -159,6 +159,19 @@ def test_metadata_name_is_refused_before_any_connection(network: Network, tmp_pa
     assert network.lookups.count("metadata.test") == 1, "a refusal is final: no retry"
 
 
+@pytest.mark.parametrize("url", ["http://metadata.test/release.json", "http://169.254.169.254/release.json",
+                                 "http://[fe80::1]/release.json"])
+def test_a_manifest_url_on_a_forbidden_address_is_refused(url: str, network: Network, tmp_path: Path,
+                                                          capsys) -> None:
+    """The user names the manifest's URL, so loopback and private are allowed for it; never link-local."""
+    network.names["metadata.test"] = ["169.254.169.254"]
+    code = run(["verify", url, "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path / "work")])
+    assert code == ExitCode.BAD_INPUT
+    err = one_error_line(capsys)
+    assert url in err and "link-local" in err and network.connects == []
+    assert not (tmp_path / "work").exists(), "no report, no work directory"
+
+
 @pytest.mark.parametrize("url", [
     "http://169.254.169.254/latest/meta-data/", "http://2852039166/latest/meta-data/",  # the same, as one number
     "http://[fe80::1]/x", "http://[fe80::a9fe:a9fe%251]/x", "http://[::ffff:169.254.169.254]/x",
