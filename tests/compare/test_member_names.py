@@ -149,6 +149,15 @@ def test_a_name_that_is_not_utf8_is_compared_and_shown_escaped(fmt: str, tmp_pat
     assert "degraded" not in out, out  # read as its format, not compared as bytes
 
 
+def test_rpm_header_names_are_shown_escaped_not_as_hex(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = rpm_package(tmp_path, "a", {NAME: b"same"})
+    b = rpm_package(tmp_path, "b", {b"n\xea\xff": b"same"})
+    code, out = compare(a, b, capsys, "--format", "json")
+    assert code == ExitCode.DIFFERENT
+    basenames = next(n for n in _walk(json.loads(out)["difference"]) if n["source1"] == "basenames")
+    assert basenames["unified_diff"] == "@@ -1 +1 @@\n-n\\xe9\\xff\n+n\\xea\\xff\n"
+
+
 def test_names_pair_by_their_bytes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Two names that differ only in a byte that is not UTF-8 are two members, not one."""
     a = gnu_tar(tmp_path, "a", {b"n\xe9": b"x\n"})

@@ -16,6 +16,7 @@ from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, TruncatedArchive
 from verifier.digests import CHUNK
 from verifier.formats import sniff
+from verifier.printable import one_line
 
 MAX_VALUE = 2000
 SIGNATURE_TAGS = {"sigmd5", "sha1header", "sha256header", "md5", "sha1", "sha256", "rsaheader", "dsaheader", "pgp",
@@ -23,19 +24,23 @@ SIGNATURE_TAGS = {"sigmd5", "sha1header", "sha256header", "md5", "sha1", "sha256
                   "payloadsize", "archivesize", "longsigsize", "longarchivesize"}
 VOLATILE = SIGNATURE_TAGS | {"buildtime", "buildhost", "cookie"}
 SKIPPED = {"headerimmutable", "headerimage", "headersignatures", "headerregions"}
+NAME_TAGS = {"basenames", "dirnames", "filelinktos", "fileusername", "filegroupname", "filelangs", "requirename",
+             "providename", "conflictname", "obsoletename", "name", "version", "release"}  # names: bytes, not hex
 
 
-def _value(v: Any) -> str:
+def _value(v: Any, names: bool = False) -> str:
+    """A tag's value as text: a name (``names``) with bytes that are not UTF-8 and control
+    characters escaped, one per line; other bytes as text when printable UTF-8, else hex."""
     if isinstance(v, bytes):
         try:
             text = v.decode("utf-8")
-            text = text if text.isprintable() else v.hex()
+            text = text if text.isprintable() else one_line(v) if names else v.hex()
         except UnicodeDecodeError:
-            text = v.hex()
+            text = one_line(v) if names else v.hex()
     elif isinstance(v, (list, tuple)):
-        text = "\n".join(_value(x) for x in v)
+        text = "\n".join(_value(x, names) for x in v)
     else:
-        text = str(v)
+        text = one_line(v) if names else str(v)
     return text[:MAX_VALUE * 50]
 
 
@@ -45,7 +50,8 @@ def headers(side: Side) -> tuple[dict[str, str], int]:
     become a CorruptArchive at the boundary of the one call into it."""
     try:
         with open(side.path, "rb") as f, rpmfile.RPMFile(fileobj=f) as rpm:
-            tags = {str(k).lower(): _value(v) for k, v in rpm.headers.items() if isinstance(k, str)}
+            tags = {str(k).lower(): _value(v, str(k).lower() in NAME_TAGS) for k, v in rpm.headers.items()
+                    if isinstance(k, str)}
             offset = int(rpm.data_offset)
     except (RPMError, AssertionError, struct.error, UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError,
             EOFError, OSError) as exc:
