@@ -112,7 +112,7 @@ class Budget:
         if self.sparse > self.limits.max_sparse_entries:
             raise self.exceeded(f"more than {self.limits.max_sparse_entries} sparse-map entries (member "
                                 f"'{one_line(name)}' has {sparse})", "max_sparse_entries")
-        self.declared += declared
+        self.declared += max(declared, 0)  # a negative size must not buy room for the next member
         if self.declared > self.max_bytes:
             raise self.exceeded(f"member '{one_line(name)}' declares {declared} bytes, past the "
                                 f"{self.max_bytes}-byte unpack budget", self.bytes_limit)
