@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from verifier.errors import LimitExceeded
+from verifier.formats.tar_scan import sparse_maps_of
 from verifier.sandbox.archive import check_archive
 from verifier.settings import UnpackLimits
 
@@ -155,6 +156,28 @@ def test_a_huge_sparse_map_is_refused(fmt: str, tmp_path: Path) -> None:
     assert "raise it with --unpack-limit max_sparse_entries=N" in err
 
 
+@pytest.mark.parametrize("fmt", ["gnu-old", "pax-1.0"])  # the two formats whose maps are not in a bounded header
+def test_a_huge_sparse_map_is_refused_before_libarchive_holds_it(fmt: str, tmp_path: Path) -> None:
+    """1,000,000 entries: libarchive alone would hold about 80 MB a side before the count."""
+    a, b = pair(tmp_path, FORMATS[fmt], 1_000_000, TIB)
+    started = time.monotonic()
+    with subprocess.Popen(["/usr/bin/time", "-f", "%M", sys.executable, "-c",
+                           "from verifier.cli.app import main; main()", "compare", str(a), str(b)],
+                          cwd=ROOT, stderr=subprocess.PIPE) as proc:
+        _, err = proc.communicate(timeout=60)
+    lines = err.decode().splitlines()
+    assert proc.returncode == 2 and time.monotonic() - started < 10, lines
+    assert "more than 100000 sparse-map entries (member 'f' has 1000000)" in lines[0]
+    assert int(lines[-1]) < 100_000, f"peak {lines[-1]} KiB"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_header_scan_counts_every_format(fmt: str, tmp_path: Path) -> None:
+    path = tmp_path / "s.tar"
+    path.write_bytes(FORMATS[fmt](2000, 4000))
+    assert list(sparse_maps_of(path)) == [(b"f", 2000)]
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_sparse_file_within_the_budgets_is_compared(fmt: str, tmp_path: Path) -> None:
     a, b = pair(tmp_path, FORMATS[fmt], 50, 1 << 20)
@@ -174,6 +197,7 @@ def test_gnu_tar_sparse_members_are_compared_by_content(tmp_path: Path) -> None:
                         str(tmp_path / f"{side}.tar"), "disk.img"], check=True)
     code, err, _ = finished("compare", str(tmp_path / "a.tar"), str(tmp_path / "b.tar"), "--format", "json")
     assert code == 1 and err == ""
+    assert [count for _, count in sparse_maps_of(tmp_path / "a.tar")] == [2]  # GNU tar: data, then the end
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -184,6 +208,13 @@ def test_the_sandbox_refuses_a_huge_sparse_member_before_writing(fmt: str, tmp_p
     with pytest.raises(LimitExceeded, match=r"env.tar: member 'f' declares 1099511627776 bytes"):
         check_archive(archive, "env.tar", UnpackLimits())
     assert time.monotonic() - started < 2
+
+
+def test_the_sandbox_refuses_a_huge_sparse_map(tmp_path: Path) -> None:
+    archive = tmp_path / "env.tar"
+    archive.write_bytes(pax_10(2000, 4000))
+    with pytest.raises(LimitExceeded, match=r"more than 1000 sparse-map entries \(member 'f' has 2000\)"):
+        check_archive(archive, "env.tar", UnpackLimits(max_sparse_entries=1000))
 
 
 def test_sigterm_stops_a_long_comparison_and_cleans_up(tmp_path: Path) -> None:

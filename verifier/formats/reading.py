@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import ContextManager
 
@@ -110,12 +110,24 @@ class Budget:
             raise self.exceeded(f"more than {self.limits.max_members} members", "max_members")
         self.sparse += sparse
         if self.sparse > self.limits.max_sparse_entries:
-            raise self.exceeded(f"more than {self.limits.max_sparse_entries} sparse-map entries (member "
-                                f"'{one_line(name)}' has {sparse})", "max_sparse_entries")
+            raise self._too_many_maps(name, sparse)
         self.declared += max(declared, 0)  # a negative size must not buy room for the next member
         if self.declared > self.max_bytes:
             raise self.exceeded(f"member '{one_line(name)}' declares {declared} bytes, past the "
                                 f"{self.max_bytes}-byte unpack budget", self.bytes_limit)
+
+    def declared_maps(self, maps: Iterable[tuple[bytes, int]]) -> None:
+        """Check the sparse maps a tar's headers declare (``tar_scan``) before libarchive
+        builds them in memory; ``member`` counts them again as they are read."""
+        total = 0
+        for name, entries in maps:
+            total += entries
+            if total > self.limits.max_sparse_entries:
+                raise self._too_many_maps(name, entries)
+
+    def _too_many_maps(self, name: str | bytes, entries: int) -> LimitExceeded:
+        return self.exceeded(f"more than {self.limits.max_sparse_entries} sparse-map entries (member "
+                             f"'{one_line(name)}' has {entries})", "max_sparse_entries")
 
     def check(self) -> None:
         """Raise KeyboardInterrupt in a worker thread once the comparison was interrupted."""

@@ -20,8 +20,18 @@ import libarchive.exception
 from verifier.errors import InputError, LimitExceeded, where
 from verifier.formats.reading import Budget, blocks, link_name, member_name, message, open_archive, text
 from verifier.formats.sniff import compression_of
+from verifier.formats.tar_scan import sparse_maps_of
 from verifier.printable import one_line
 from verifier.settings import UnpackLimits
+
+
+def _budget(path: Path, label: str, limits: UnpackLimits) -> Budget:
+    """The archive's budget, its sparse maps checked from the headers first when it is a
+    plain tar (a compressed one is counted as libarchive reads it)."""
+    budget = Budget(path, label, limits)
+    if compression_of(path) is None:
+        budget.declared_maps(sparse_maps_of(path))
+    return budget
 
 
 @contextmanager
@@ -55,7 +65,7 @@ def safe_member_name(raw: bytes, archive: str, limits: UnpackLimits) -> PurePosi
 
 def check_archive(path: Path, label: str, limits: UnpackLimits) -> int:
     """Walk every member (streaming), checking names and budgets; returns the member count."""
-    budget = Budget(path, label, limits)
+    budget = _budget(path, label, limits)
     with open_tar(path, label) as archive:
         for entry in archive:
             budget.member(entry)
@@ -69,7 +79,7 @@ def check_archive(path: Path, label: str, limits: UnpackLimits) -> int:
 
 def unpack(path: Path, label: str, dest: Path, limits: UnpackLimits) -> int:
     """Unpack a tar archive into ``dest`` safely; returns the member count."""
-    budget = Budget(path, label, limits)
+    budget = _budget(path, label, limits)
     with open_tar(path, label) as archive:
         for entry in archive:
             budget.member(entry)

@@ -18,6 +18,7 @@ from verifier.compare.interface import CompareContext, Side
 from verifier.compare.members import Member, compare_members, list_both
 from verifier.formats import sniff
 from verifier.formats.reading import Budget, blocks, link_name, member_name, open_archive, owner_names, text
+from verifier.formats.tar_scan import sparse_maps_of
 from verifier.printable import name_text
 
 KINDS = {stat.S_IFREG: "reg", stat.S_IFDIR: "dir", stat.S_IFLNK: "sym", stat.S_IFCHR: "chr",
@@ -68,6 +69,8 @@ class LibarchiveContainer:
     @reads_archive
     def _list(self, side: Side, ctx: CompareContext) -> list[Member]:
         budget = Budget(side.path, side.label, ctx.settings.unpack, ctx.stop)
+        if self.format_name == "tar":
+            budget.declared_maps(sparse_maps_of(side.path))
         members = []
         with open_archive(side.path, self.format_name) as archive:
             for entry in archive:
