@@ -158,8 +158,14 @@ def test_a_huge_sparse_map_is_refused(fmt: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["gnu-old", "pax-1.0"])  # the two formats whose maps are not in a bounded header
 def test_a_huge_sparse_map_is_refused_before_libarchive_holds_it(fmt: str, tmp_path: Path) -> None:
-    """1,000,000 entries: libarchive alone would hold about 80 MB a side before the count."""
-    a, b = pair(tmp_path, FORMATS[fmt], 1_000_000, TIB)
+    """1,000,000 entries: libarchive alone would hold about 80 MB a side before the count.
+    The tars are built in a child process: building them here would grow this process,
+    whose peak a later test's child would inherit (ru_maxrss survives fork and exec)."""
+    a, b = tmp_path / "a.tar", tmp_path / "b.tar"
+    subprocess.run([sys.executable, "-c", "import sys; from tests.compare.test_sparse_and_interrupt import FORMATS; "
+                    "build = FORMATS[sys.argv[1]]; "
+                    "[open(p, 'wb').write(build(1_000_000, int(s))) for p, s in zip(sys.argv[2::2], sys.argv[3::2])]",
+                    fmt, str(a), str(TIB), str(b), str(TIB + 2)], cwd=ROOT, check=True)
     started = time.monotonic()
     with subprocess.Popen(["/usr/bin/time", "-f", "%M", sys.executable, "-c",
                            "from verifier.cli.app import main; main()", "compare", str(a), str(b)],
