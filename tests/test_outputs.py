@@ -96,14 +96,15 @@ def test_output_count_is_limited(tmp_path: Path) -> None:
 
 
 MEMORY_PROBE = textwrap.dedent("""
-    import resource, sys
+    import sys
     from pathlib import Path
     sys.path.insert(0, sys.argv[3])
+    from tests.peak import own_peak_kib
     from verifier.sandbox.outputs import collect
     from verifier.settings import SandboxLimits
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = own_peak_kib()
     collected = collect(Path(sys.argv[1]), Path(sys.argv[2]), ("out/*",), SandboxLimits())
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = own_peak_kib()
     print(len(collected.outputs), (after - before) // 1024)
 """)
 

@@ -119,11 +119,12 @@ def test_publish_of_a_failing_build(tmp_path: Path, busybox_rootfs: Path, capsys
 
 
 VERIFY_AND_MEASURE = """
-import resource, sys
+import sys
 sys.path.insert(0, sys.argv[1])
+from tests.peak import own_peak_kib
 from verifier.cli.app import run
 code = run(sys.argv[2:])
-print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(code, own_peak_kib() // 1024)
 """
 
 

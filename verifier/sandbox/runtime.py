@@ -9,10 +9,12 @@ keyed by podman's version, so warm runs do not probe again.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 from pathlib import Path
 
+from verifier import cache_fs
 from verifier.atomic import write_bytes
 from verifier.errors import SandboxError
 from verifier.sandbox.podman import Podman, last_line
@@ -20,6 +22,7 @@ from verifier.settings import Settings
 from verifier.stages import RuntimeChoice
 
 PROBE_FILE = "runtime-choice.json"
+PODMAN_HOME = "podman-home"
 
 
 def ulimit_flags(settings: Settings) -> list[str]:
@@ -50,7 +53,7 @@ def choose_runtime(podman: Podman, settings: Settings, probe_image: str | None =
 
 def _default_runtime(podman: Podman, settings: Settings) -> str:
     done = podman.run(["info", "--format", "{{.Host.OCIRuntime.Name}}"], check=False, what="podman info",
-                      home=settings.cache_dir / "podman-home")
+                      home=_podman_home(settings))
     if done.returncode != 0:
         raise SandboxError(f"podman: cannot start: {last_line(done.stderr)}")
     return done.stdout.strip() or "crun"
@@ -72,9 +75,20 @@ def _probe(podman: Podman, settings: Settings, image: str | None) -> RuntimeChoi
     return RuntimeChoice(default, f"{default} failed ({last_line(done.stderr)}) and runc is not installed")
 
 
+def _podman_home(settings: Settings) -> Path:
+    """podman's HOME under the cache: a real directory, never a planted link elsewhere."""
+    with cache_fs.directory(settings.cache_dir, PODMAN_HOME):
+        return settings.cache_dir / PODMAN_HOME
+
+
 def _read_cached(path: Path, key: str) -> RuntimeChoice | None:
     try:
-        doc = json.loads(path.read_text())
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:  # missing, or a planted link: probe again (the write replaces it)
+        return None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            doc = json.loads(f.read(64 << 10))
         if doc.get("podman_version") == key:
             return RuntimeChoice(doc["name"], doc["reason"] + " (cached decision)")
     except (OSError, ValueError, KeyError, AttributeError):
