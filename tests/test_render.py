@@ -269,6 +269,17 @@ def test_text_tables_fit_100_columns(report: Report) -> None:
     assert "a-very-long-source" in text and "VERY_LONG_VARIABLE" in text  # wrapped, not dropped
 
 
+def test_text_tables_never_cut_a_size_in_two(report: Report) -> None:
+    environment = replace(report.inputs.environment, size=116_637_327_001)
+    a = report.artifacts[1]
+    big = replace(a, official=replace(a.official, size=1_234_567_890), rebuilt=replace(a.rebuilt, size=1_234_567_891))
+    report = with_artifacts(replace(report, inputs=replace(report.inputs, environment=environment)),
+                            report.artifacts[0], big, *report.artifacts[2:])
+    text = render(report, ReportFormat.TEXT)
+    assert "116637327001" in text and "1234567890/1234567891" in text
+    assert all(len(line) <= 100 for line in text.split("\n") if "116637327001" in line or "1234567890/" in line)
+
+
 def test_empty_fields_are_left_out(report: Report) -> None:
     report = replace(report, build=replace(report.build, variables={}, reason="", unmatched_globs=()),
                      packages=Packages(PackageStatus.NOT_CHECKED, "", None, (), None))

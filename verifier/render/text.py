@@ -22,13 +22,14 @@ MAX_ROWS = 50
 MAX_TREES = 20
 MEMBERS_SHOWN = 8
 WIDTH = 100
-INPUT_WIDTHS = [11, 20, 13, 8, 38]
+# sizes are never wrapped (a number cut in two reads as another number): the other columns give way
+INPUT_WIDTHS: list[int | None] = [11, 20, 13, None, 35]
 ARTIFACT_HEADERS = ("artifact", "status", "official sha256", "rebuilt sha256", "size")
-ARTIFACT_WIDTHS = [34, 10, 15, 15, 15]
+ARTIFACT_WIDTHS: list[int | None] = [30, 10, 15, 15, None]
 FIELD_WIDTHS = [18, 78]
 
 
-def _table(rows: list[s.Row], headers: tuple[str, ...] = (), widths: list[int] | None = None) -> str:
+def _table(rows: list[s.Row], headers: tuple[str, ...] = (), widths: list[int | None] | None = None) -> str:
     cleaned = [[clean(v) for v in row] for row in rows]
     return str(tabulate(cleaned, headers=list(headers), tablefmt="simple", disable_numparse=True,
                         maxcolwidths=widths or FIELD_WIDTHS))
