@@ -18,6 +18,7 @@ from securesystemslib._gpg import exceptions as gpg_exceptions  # what GPGSigner
 from securesystemslib.exceptions import UnsupportedLibraryError
 from securesystemslib.signer import GPGKey, GPGSigner, Key, Signer
 
+from verifier.atomic import write_bytes
 from verifier.attestation.ed25519 import weak_key_reason
 from verifier.errors import InputError, where
 from verifier.manifest import strict_json_loads
@@ -67,8 +68,6 @@ def gpg_signer(text: str, place: str) -> Signer:
 def export_public_key(text: str, path: Path) -> str:
     keyid = _keyid(text, str(path))
     _, public = _import(keyid, keyid)
-    from verifier.atomic import write_bytes
-
     write_bytes(path, (json.dumps({"format": FORMAT, "keyid": public.keyid, "key": public.to_dict()},
                                   indent=2, sort_keys=True) + "\n").encode())
     return public.keyid

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from securesystemslib.signer import CryptoSigner, Signer, SSlibKey
 
+from verifier.attestation import gpg
 from verifier.attestation.ed25519 import weak_key_reason
 from verifier.errors import InputError, where
 
@@ -56,8 +57,6 @@ def load_public_key(path: Path) -> SSlibKey:
     refuses other types and weak points."""
     data = _read_key_file(path, private=False)
     if data.lstrip().startswith(b"{"):
-        from verifier.attestation import gpg
-
         return gpg.load_public_key(data, path)  # type: ignore[return-value]
     try:
         public = serialization.load_pem_public_key(data)
@@ -92,8 +91,6 @@ def signer_from_uri(uri: str) -> Signer:
     if scheme in ("file", "file2"):
         return _file_signer(Path(rest))
     if scheme == "gnupg":
-        from verifier.attestation import gpg
-
         return gpg.gpg_signer(rest, uri)
     raise InputError(where(uri, f"unsupported signing key scheme {scheme!r} (file:PATH or gnupg:FINGERPRINT)"))
 
