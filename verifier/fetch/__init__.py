@@ -8,6 +8,7 @@ an IntegrityError naming the input, the expected and the actual digest.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import urllib3
+from rich.progress import DownloadColumn, Progress as Bar, TransferSpeedColumn
 
 from verifier.cache import ContentCache, HashingWriter
 from verifier.digests import CHUNK, FileDigest
@@ -217,8 +219,6 @@ def load_manifest(location: str, settings: Settings, cache: ContentCache) -> Loa
 
 
 def _digest(data: bytes) -> tuple[str, int]:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest(), len(data)
 
 
@@ -246,8 +246,6 @@ def progress_for(settings: Settings, manifest: ReleaseManifest) -> Iterator[Prog
     if not settings.progress:
         yield None
         return
-    from rich.progress import DownloadColumn, Progress as Bar, TransferSpeedColumn
-
     pins = [manifest.environment, *([manifest.lockfile] if manifest.lockfile else []),
             *manifest.sources, *manifest.artifacts]
     with Bar(*Bar.get_default_columns(), DownloadColumn(), TransferSpeedColumn(), transient=True) as bar:
