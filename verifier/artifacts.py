@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from verifier.compare.api import compare_paths
 from verifier.compare.difference import Difference
 from verifier.compare.hints import BuildClock
 from verifier.errors import VerifierError
@@ -71,8 +72,6 @@ def auditor(settings: Settings, normalizers: tuple[str, ...], clock: BuildClock,
     ``progress`` is told each member compared (a status line)."""
 
     def explain(official: Path, rebuilt: Path, name: str) -> Explanation:
-        from verifier.compare.api import compare_paths
-
         try:
             c = compare_paths(official, rebuilt, settings, normalizers=normalizers,
                               labels=(f"official/{name}", f"rebuilt/{name}"), clock=clock,
