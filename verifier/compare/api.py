@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from verifier.compare.difference import Difference
+from verifier.compare.directories import compare_directories
 from verifier.compare.engine import compare_sides, same_content
 from verifier.compare.hints import BuildClock, add_hints
 from verifier.compare.interface import CompareContext, Recurse, Side
-from verifier.compare.normalize import Normalization, check_names, normalize
+from verifier.compare.normalize import check_names, normalize
+from verifier.compare.result import Comparison
 from verifier.errors import InputError, where
 from verifier.printable import name_text
 from verifier.settings import Settings
-
-
-@dataclass(frozen=True)
-class Comparison:
-    identical: bool  # from the bytes only (size, then byte-for-byte)
-    difference: Difference | None
-    degradations: tuple[str, ...] = ()
-    equivalent: bool = False  # identical after the chosen normalisers
-    normalized: Normalization | None = None  # None: no normaliser was asked for
 
 
 def _check(path: Path) -> None:
@@ -56,8 +48,6 @@ def compare_paths(a: Path, b: Path, settings: Settings, *, normalizers: tuple[st
     check_names(normalizers)
     la, lb = labels or (name_text(str(a)), name_text(str(b)))  # a host path's bytes may not be UTF-8
     if a.is_dir() or b.is_dir():
-        from verifier.compare.directories import compare_directories
-
         return compare_directories(a, b, settings, la, lb, normalizers, clock, reporting(progress))
     if same_content(a, b):
         return Comparison(True, None)

@@ -12,6 +12,7 @@ from verifier.compare.engine import compare_sides
 from verifier.compare.hints import BuildClock, add_hints
 from verifier.compare.interface import CompareContext, Recurse, Side
 from verifier.compare.normalize import normalize
+from verifier.compare.result import Comparison
 from verifier.printable import name_text, one_line
 from verifier.settings import Settings
 
@@ -35,9 +36,7 @@ def _pair(rel: str, x: Path, y: Path, la: str, lb: str, ctx: CompareContext) -> 
 
 
 def compare_directories(a: Path, b: Path, settings: Settings, la: str, lb: str,
-                        normalizers: tuple[str, ...], clock: BuildClock, recurse: Recurse = compare_sides):
-    from verifier.compare.api import Comparison
-
+                        normalizers: tuple[str, ...], clock: BuildClock, recurse: Recurse = compare_sides) -> Comparison:
     if not (a.is_dir() and b.is_dir()):
         tree = Difference(la, lb, ("one side is a directory, the other a file",), kind="member")
         return Comparison(False, tree)
