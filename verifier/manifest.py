@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import jsonschema
+
 from verifier.errors import InputError, where
 from verifier.urls import has_userinfo, redact
 
@@ -108,8 +110,6 @@ def validate(document: Any, place: str) -> None:
     version = document.get("manifest_version")
     if version != MANIFEST_VERSION:
         raise InputError(where(place, f"unsupported manifest_version {version!r} (this verifier reads {MANIFEST_VERSION})"))
-    import jsonschema  # imported on first validation: keeps every command's start-up fast
-
     validator = jsonschema.Draft202012Validator(_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is not None:
