@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from verifier.compare.hints import BuildClock
+from verifier.atomic import write_bytes
 from verifier.cli.options import UnpackLimit, unpack_limits
+from verifier.compare.hints import BuildClock
 from verifier.errors import InputError
 from verifier.outcome import CompareStatus
 from verifier.settings import Settings
@@ -65,7 +66,6 @@ def compare_command(
     unpack_limit: UnpackLimit = None,
 ) -> CompareStatus:
     """Compare two files or directories and explain every difference."""
-    from verifier.atomic import write_bytes
     from verifier.render.comparison import render_comparison
     from verifier.render.formats import ReportFormat
     from verifier.report.comparison import cap_diffs, load_comparison

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from verifier.cli.options import CacheDir, Runtime, WorkDir, settings_from_options
+from verifier.errors import InputError
 from verifier.outcome import CommandStatus
 
 
@@ -23,7 +24,6 @@ def lock_command(
     runtime: Runtime = "auto",
 ) -> CommandStatus:
     """Resolve build dependencies in a sandbox WITH network and write a verifier lockfile."""
-    from verifier.errors import InputError
     from verifier.cache import ContentCache
     from verifier.packages.lock import LockRequest, lock
     from verifier.sandbox.podman import Podman

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import typer
 
 from verifier.atomic import write_bytes as write_atomically
 from verifier.errors import InputError
+from verifier.report.codec import report_bytes
 from verifier.report.model import Report
 
 
@@ -32,10 +34,7 @@ def emit_report(report: Report, report_path: Path, *, fmt: str, output: Path | N
 
 
 def sign_report(report: Report, report_path: Path, signing_keys: list[str]) -> Path:
-    import hashlib
-
     from verifier import attestation
-    from verifier.report.codec import report_bytes
 
     digest = hashlib.sha256(report_bytes(report)).hexdigest()
     signed = attestation.sign_report(report, digest, attestation.SigningRequest(tuple(signing_keys)))
