@@ -11,6 +11,7 @@ from verifier.cli.options import (
     AllowPrivate, BuildTimeout, CacheDir, DownloadDeadline, MinDownloadRate, Offline, Runtime, UnpackLimit,
     WorkDir, settings_from_options,
 )
+from verifier.cli.output import emit_report
 from verifier.outcome import Verdict
 
 
@@ -47,8 +48,6 @@ def verify_command(
     options = VerifyOptions(normalizers=normalizers, accept_equivalent=accept_equivalent,
                             explain=not no_explain, report_path=report)
     outcome = verify(manifest, settings, open_sandbox(settings), ContentCache(settings.cache_dir), options)
-    from verifier.cli.output import emit_report
-
     emit_report(outcome.report, outcome.report_path, fmt=fmt, output=output,
                 signing_keys=signing_key or [], badge=badge)
     typer.echo(f"verdict: {outcome.verdict.verdict.value}; report: {outcome.report_path}", err=True)
