@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import jsonschema
-
 from verifier.errors import InputError, where
 from verifier.urls import has_userinfo, redact
 
@@ -110,6 +108,8 @@ def validate(document: Any, place: str) -> None:
     version = document.get("manifest_version")
     if version != MANIFEST_VERSION:
         raise InputError(where(place, f"unsupported manifest_version {version!r} (this verifier reads {MANIFEST_VERSION})"))
+    import jsonschema  # on first validation: the manifest module is loaded at every start-up (report model)
+
     validator = jsonschema.Draft202012Validator(_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is not None:

@@ -9,7 +9,6 @@ import typer
 
 from verifier.atomic import write_bytes as write_atomically
 from verifier.errors import InputError
-from verifier.report.codec import report_bytes
 from verifier.report.model import Report
 
 
@@ -35,6 +34,7 @@ def emit_report(report: Report, report_path: Path, *, fmt: str, output: Path | N
 
 def sign_report(report: Report, report_path: Path, signing_keys: list[str]) -> Path:
     from verifier import attestation
+    from verifier.report.codec import report_bytes
 
     digest = hashlib.sha256(report_bytes(report)).hexdigest()
     signed = attestation.sign_report(report, digest, attestation.SigningRequest(tuple(signing_keys)))

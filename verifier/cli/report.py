@@ -12,7 +12,6 @@ from verifier.cli.output import write_atomically
 from verifier.files import read_limited
 from verifier.errors import InputError, IntegrityError, where
 from verifier.outcome import CommandStatus, VerificationResult
-from verifier.report.codec import MAX_REPORT_BYTES, load_report, parse_report
 
 if TYPE_CHECKING:
     from verifier.attestation import VerifiedAttestation
@@ -45,6 +44,8 @@ def _print_verified(path: Path, v: VerifiedAttestation) -> None:
 
 
 def _check_report_digest(report: Path, attested: str | None) -> None:
+    from verifier.report.codec import MAX_REPORT_BYTES
+
     actual = hashlib.sha256(_read_limited(report, MAX_REPORT_BYTES, "report")).hexdigest()
     if actual != attested:
         raise IntegrityError(where(report, f"sha256 {actual} is not the attested report's ({attested})"))
@@ -83,6 +84,7 @@ def render_command(
 ) -> CommandStatus:
     """Re-render a saved report in another format."""
     from verifier.render import render, render_badge
+    from verifier.report.codec import load_report
 
     chosen = _format(fmt)
     doc = load_report(report)
@@ -118,6 +120,7 @@ def sign_command(
 ) -> CommandStatus:
     """Sign a saved report as an in-toto statement with a SLSA VSA predicate (FAILED too)."""
     from verifier import attestation as att
+    from verifier.report.codec import MAX_REPORT_BYTES, parse_report
 
     data = _read_limited(report, MAX_REPORT_BYTES, "report")
     doc, digest = parse_report(data, report), hashlib.sha256(data).hexdigest()  # one read: the bytes signed are the bytes checked
