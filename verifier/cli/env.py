@@ -1,0 +1,61 @@
+"""`verifier env build` and `verifier env check`: build environments nobody has to take on
+trust (docs/environments.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from verifier.cli.options import AllowPrivate, UnpackLimit, WorkDir, settings_from_options
+from verifier.environments.build import build, lock_path_for, native_architecture, system_archive
+from verifier.environments.lock import VARIANTS, EnvRequest, load_lock, parse_pins
+from verifier.errors import InputError
+from verifier.outcome import CommandStatus
+
+
+def build_command(
+    out: Annotated[Path, typer.Option("--out", help="The environment archive to write (.tar.zst).")],
+    packages: Annotated[Optional[str], typer.Option("--packages", help="Exact packages NAME=VERSION[,NAME=VERSION…] on top of minbase.")] = None,
+    lockfile: Annotated[Optional[Path], typer.Option("--lockfile", help="Rebuild what this env.lock.json records.")] = None,
+    suite: Annotated[Optional[str], typer.Option("--suite", help="Debian suite (default bookworm; with --lockfile: the lock's).")] = None,
+    archive: Annotated[Optional[str], typer.Option("--archive", help="Mirror URL (default: this machine's apt sources; with --lockfile: the lock's).")] = None,
+    source_date_epoch: Annotated[Optional[int], typer.Option("--source-date-epoch", help="Every timestamp in the rootfs is clamped to this (required without --lockfile).")] = None,
+    lock: Annotated[Optional[Path], typer.Option("--lock", help="Where to write the lock (default: beside --out, NAME.lock.json).")] = None,
+    work_dir: WorkDir = None,
+    allow_private_addresses: AllowPrivate = False,
+    unpack_limit: UnpackLimit = None,
+) -> CommandStatus:
+    """Build a reproducible Debian rootfs archive from an exact package list, and its lock."""
+    settings = settings_from_options(work_dir=work_dir, allow_private_addresses=allow_private_addresses,
+                                     unpack_limit=unpack_limit)
+    request = _request(packages, lockfile, suite, archive, source_date_epoch)
+    built = build(request, out, lock or lock_path_for(out), settings)
+    typer.echo(f"built {built.archive} (sha256 {built.lock.env_sha256}, {len(built.lock.packages)} packages)")
+    typer.echo(f"lock: {built.lock_path}")
+    return CommandStatus.DONE
+
+
+def _request(packages: str | None, lockfile: Path | None, suite: str | None, archive: str | None,
+             epoch: int | None) -> EnvRequest:
+    if (packages is None) == (lockfile is None):
+        raise InputError("env build: give --packages LIST or --lockfile FILE (one of them)")
+    if lockfile is not None:
+        locked = load_lock(lockfile).request
+        if epoch is not None and epoch != locked.source_date_epoch:
+            raise InputError(f"--source-date-epoch {epoch}: the lock {lockfile} says {locked.source_date_epoch}")
+        if suite is not None and suite != locked.suite:
+            raise InputError(f"--suite {suite}: the lock {lockfile} says {locked.suite}")
+        return EnvRequest(locked.suite, (archive or locked.archive).rstrip("/"), locked.variant,
+                          locked.architecture, locked.source_date_epoch, locked.include)
+    if epoch is None or epoch < 0:
+        raise InputError("env build: --source-date-epoch N (N >= 0) is required with --packages")
+    return EnvRequest(suite or "bookworm", (archive or system_archive()).rstrip("/"), VARIANTS[0],
+                      native_architecture(), epoch, parse_pins(packages or "", "--packages"))
+
+
+def register(app: typer.Typer) -> None:
+    env = typer.Typer(name="env", help="Build and check reproducible build environments.", no_args_is_help=True)
+    env.command("build")(build_command)
+    app.add_typer(env, name="env")

@@ -1,0 +1,167 @@
+"""`verifier env build`: a Debian rootfs archive built by mmdebstrap from an exact package
+list, authenticated through the archive's signed Release chain, normalised, and its
+``env.lock.json``.
+
+mmdebstrap with SOURCE_DATE_EPOCH clamps every mtime, leaves no apt lists, caches or logs
+and no machine id; ``rootfs.normalisation_problems`` checks that it did. The build's apt
+lists are copied out before mmdebstrap cleans them (a customize hook), so the lock records
+the InRelease file apt authenticated and each installed .deb's digest from the signed
+Packages index.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from verifier.atomic import write_bytes
+from verifier.environments.lock import EnvLock, EnvRequest, Pin, lock_json
+from verifier.environments.release import installed_packages, packages_index, release_record, sha256_file
+from verifier.environments.rootfs import normalisation_problems, read_rootfs
+from verifier.errors import FetchError, InfrastructureError, InputError, where
+from verifier.fetch.addresses import AddressPolicy, check_url
+from verifier.settings import Settings
+from verifier.tools import require
+
+SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
+QUERY = "${Package}\\t${Version}\\t${Architecture}\\n"
+NOT_FOUND = (re.compile(r"E: Version '([^']+)' for '([^']+)' was not found"),
+             re.compile(r"E: Unable to locate package (\S+)"),
+             re.compile(r"E: Package '([^']+)' has no installation candidate"))
+ZSTD_LEVEL = "-6"
+
+
+@dataclass(frozen=True)
+class BuiltEnvironment:
+    archive: Path
+    lock_path: Path
+    lock: EnvLock
+
+
+def system_archive(sources: tuple[Path, ...] = SOURCES) -> str:
+    """The Debian mirror of this machine's apt sources (never a name written in the code)."""
+    files = [p for s in sources if s.exists() for p in ([s] if s.is_file() else sorted(s.iterdir()))
+             if p.suffix in (".list", ".sources")]
+    for path in files:
+        for line in path.read_text("utf-8", "replace").splitlines():
+            words = line.split()
+            if words[:1] == ["URIs:"] or words[:1] == ["deb"]:
+                for url in words[1:]:
+                    if url.startswith(("http://", "https://")) and re.search(r"/debian/?$", url):
+                        return url.rstrip("/")
+    raise InputError("no Debian mirror found in this machine's apt sources; give --archive URL")
+
+
+def native_architecture() -> str:
+    return subprocess.run([require("dpkg"), "--print-architecture"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def check_archive(url: str, settings: Settings) -> None:
+    """The mirror's URL and every address it resolves to, by the fetch address policy."""
+    check_url(url, "--archive")
+    parts = urlsplit(url)
+    try:
+        AddressPolicy(allow_private=settings.fetch.allow_private_addresses).resolve(
+            parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    except OSError as exc:
+        raise FetchError(where(url, f"cannot resolve the archive's host ({exc})")) from None
+
+
+def lock_path_for(out: Path) -> Path:
+    name = out.name
+    for suffix in (".tar.zst", ".tar.gz", ".tar.xz", ".tar"):
+        if name.endswith(suffix):
+            return out.with_name(name[: -len(suffix)] + ".lock.json")
+    return out.with_name(name + ".lock.json")
+
+
+def rebuild_command(lock_path: Path, out: Path) -> str:
+    return f"verifier env build --lockfile {shlex.quote(lock_path.name)} --out {shlex.quote(out.name)}"
+
+
+def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings) -> BuiltEnvironment:
+    check_archive(request.archive, settings)
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="env-build-", dir=settings.work_dir) as tmp:
+        work = Path(tmp)
+        tar = _mmdebstrap(request, work)
+        compressed = work / "env.tar.zst"
+        _compress(tar, compressed)
+        problems = normalisation_problems(read_rootfs(compressed, settings.unpack), request.source_date_epoch)
+        if problems:
+            raise InfrastructureError(f"the built environment is not normalised: {problems[0]}"
+                                      f"{f' (and {len(problems) - 1} more)' if len(problems) > 1 else ''}")
+        index = packages_index(work / "lists")
+        packages = installed_packages((work / "installed.tsv").read_text("utf-8", "replace"), index,
+                                      request.architecture)
+        _check_pins(request.include, packages)
+        lock = EnvLock(request, release_record(work / "lists"), packages, sha256_file(compressed),
+                       _tools(), rebuild_command(lock_path, out))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(compressed, out) if _same_fs(compressed, out) else write_bytes(out, compressed.read_bytes())
+    write_bytes(lock_path, lock_json(lock))
+    return BuiltEnvironment(out, lock_path, lock)
+
+
+def _same_fs(a: Path, b: Path) -> bool:
+    return a.stat().st_dev == b.parent.stat().st_dev
+
+
+def _mmdebstrap(request: EnvRequest, work: Path) -> Path:
+    lists, installed, tar = work / "lists", work / "installed.tsv", work / "rootfs.tar"
+    lists.mkdir()
+    args = [require("mmdebstrap"), f"--variant={request.variant}", f"--architectures={request.architecture}",
+            "--format=tar",
+            f"--customize-hook=sync-out /var/lib/apt/lists {shlex.quote(str(lists))}",
+            f"--customize-hook=chroot \"$1\" dpkg-query -W -f='{QUERY}' > {shlex.quote(str(installed))}"]
+    if request.include:
+        args.append("--include=" + ",".join(str(p) for p in request.include))
+    args += [request.suite, str(tar), request.archive]
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(request.source_date_epoch), "LC_ALL": "C.UTF-8",
+           "TMPDIR": str(work)}  # mmdebstrap's chroot is made in the build's own work directory
+    run = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    if run.returncode != 0:
+        raise _failure(request, run.stderr)
+    return tar
+
+
+def _failure(request: EnvRequest, stderr: str) -> Exception:
+    for pattern in NOT_FOUND:
+        match = pattern.search(stderr)
+        if match:
+            what = "=".join(reversed(match.groups())) if len(match.groups()) == 2 else match.group(1)
+            return InputError(where(f"{request.archive} {request.suite}", f"the archive has no package {what}"))
+    errors = [line for line in stderr.splitlines() if line.startswith(("E:", "W:", "mmdebstrap:"))] or stderr.splitlines()
+    return InfrastructureError(f"mmdebstrap failed for {request.suite} from {request.archive}: "
+                               f"{(errors or ['no message'])[-1][:300]}")
+
+
+def _compress(tar: Path, out: Path) -> None:
+    """zstd, one thread, a fixed level: the same tar always gives the same bytes."""
+    run = subprocess.run([require("zstd"), "-q", ZSTD_LEVEL, "-T1", "-f", str(tar), "-o", str(out)],
+                         capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        raise InfrastructureError(f"zstd failed compressing the environment: {run.stderr.strip()[:200]}")
+    tar.unlink()
+
+
+def _check_pins(pins: tuple[Pin, ...], packages: tuple) -> None:
+    have = {p.name: p.version for p in packages}
+    for pin in pins:
+        if have.get(pin.name) != pin.version:
+            raise InputError(f"{pin}: asked for, but the environment has {pin.name}={have.get(pin.name, 'nothing')}")
+
+
+def _tools() -> tuple[tuple[str, str], ...]:
+    versions = []
+    for tool, args in (("mmdebstrap", ["--version"]), ("zstd", ["--version"])):
+        out = subprocess.run([require(tool), *args], capture_output=True, text=True, check=False).stdout
+        versions.append((tool, (out.strip().splitlines() or ["unknown"])[0]))
+    return tuple(versions)

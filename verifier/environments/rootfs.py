@@ -1,0 +1,113 @@
+"""A rootfs archive read as data (libarchive, within the unpack budgets), never unpacked
+onto the host: each member's metadata and content digest, the installed packages and
+which package owns which file (``var/lib/dpkg/info/*.list``), and the normalisation
+rules every built environment must meet."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import libarchive.entry
+import libarchive.exception
+
+from verifier.errors import InputError, where
+from verifier.formats.reading import Budget, blocks, link_name, member_name, message, open_archive, text
+from verifier.formats.sniff import compression_of
+from verifier.settings import UnpackLimits
+
+DPKG_INFO = "var/lib/dpkg/info/"
+DPKG_STATUS = "var/lib/dpkg/status"
+MUST_BE_EMPTY_DIRS = ("var/lib/apt/lists/", "var/cache/apt/archives/", "var/log/")  # only empty files or lock files here
+ALLOWED_EMPTY = ("lock",)
+
+
+@dataclass(frozen=True)
+class Member:
+    kind: str  # file | dir | symlink | hardlink | char | block | fifo
+    mode: int
+    uid: int
+    gid: int
+    mtime: int
+    size: int
+    sha256: str  # of the content; "" for non-files
+    link: str
+
+
+@dataclass(frozen=True)
+class Rootfs:
+    members: dict[str, Member]  # by name without the leading "./"
+    owners: dict[str, tuple[str, ...]]  # "/usr/bin/hello" -> ("hello",)
+    status: bytes  # var/lib/dpkg/status
+
+
+def plain(name: str) -> str:
+    return name[2:] if name.startswith("./") else name.lstrip("/")
+
+
+def _kind(entry: libarchive.entry.ArchiveEntry) -> str:
+    for kind, test in (("hardlink", entry.islnk), ("symlink", entry.issym), ("dir", entry.isdir),
+                       ("file", entry.isfile), ("char", entry.ischr), ("block", entry.isblk), ("fifo", entry.isfifo)):
+        if test:
+            return kind
+    return "other"
+
+
+def read_rootfs(path: Path, limits: UnpackLimits) -> Rootfs:
+    """Every member of a (compressed) tar rootfs, with owners and dpkg status."""
+    budget = Budget(path, str(path), limits)
+    members: dict[str, Member] = {}
+    lists: dict[str, bytes] = {}
+    status = b""
+    try:
+        with open_archive(path, "tar", compression_of(path) or "none") as archive:
+            for entry in archive:
+                budget.member(entry)
+                name = plain(text(member_name(entry)))
+                kind = _kind(entry)
+                h, content = hashlib.sha256(), bytearray()
+                keep = name == DPKG_STATUS or (name.startswith(DPKG_INFO) and name.endswith(".list"))
+                if kind == "file":
+                    for block in blocks(entry, budget):
+                        h.update(block)
+                        if keep:
+                            content += block
+                link = text(link_name(entry)) if kind in ("symlink", "hardlink") else ""
+                members[name] = Member(kind, entry.mode & 0o7777, entry.uid, entry.gid, int(entry.mtime or 0),
+                                       entry.size or 0, h.hexdigest() if kind == "file" else "", link)
+                if name == DPKG_STATUS:
+                    status = bytes(content)
+                elif keep:
+                    lists[name[len(DPKG_INFO):-len(".list")].split(":")[0]] = bytes(content)
+    except libarchive.exception.ArchiveError as exc:
+        raise InputError(where(path, f"not a readable rootfs tar archive ({message(exc)})")) from None
+    return Rootfs(members, _owners(lists), status)
+
+
+def _owners(lists: dict[str, bytes]) -> dict[str, tuple[str, ...]]:
+    owners: dict[str, list[str]] = {}
+    for package, content in sorted(lists.items()):
+        for line in content.decode("utf-8", "surrogateescape").splitlines():
+            if line.strip() and line != "/.":
+                owners.setdefault(line, []).append(package)
+    return {name: tuple(pkgs) for name, pkgs in owners.items()}
+
+
+def owner_of(rootfs: Rootfs, name: str) -> str:
+    found = rootfs.owners.get("/" + name.rstrip("/"))
+    return ", ".join(found) if found else "no package (made while installing)"
+
+
+def normalisation_problems(rootfs: Rootfs, source_date_epoch: int) -> list[str]:
+    """What makes an archive depend on when and where it was built."""
+    problems = []
+    for name, m in sorted(rootfs.members.items()):
+        if m.mtime > source_date_epoch:
+            problems.append(f"{name}: mtime {m.mtime} is after SOURCE_DATE_EPOCH {source_date_epoch}")
+        if name == "etc/machine-id" and m.size not in (0,):
+            problems.append(f"{name}: a machine id ({m.size} bytes)")
+        if (m.kind == "file" and name.startswith(MUST_BE_EMPTY_DIRS) and m.size
+                and name.rsplit("/", 1)[-1] not in ALLOWED_EMPTY):
+            problems.append(f"{name}: a non-empty list, cache or log file")
+    return problems
