@@ -9,7 +9,6 @@ from typing import Annotated, Optional
 import typer
 
 from verifier.cli.options import AllowPrivate, UnpackLimit, WorkDir, settings_from_options
-from verifier.environments.build import build, lock_path_for, native_architecture, system_archive
 from verifier.environments.lock import VARIANTS, EnvRequest, load_lock, parse_pins
 from verifier.errors import InputError
 from verifier.outcome import CommandStatus
@@ -28,6 +27,8 @@ def build_command(
     unpack_limit: UnpackLimit = None,
 ) -> CommandStatus:
     """Build a reproducible Debian rootfs archive from an exact package list, and its lock."""
+    from verifier.environments.build import build, lock_path_for  # libarchive, fetch: not at start-up
+
     settings = settings_from_options(work_dir=work_dir, allow_private_addresses=allow_private_addresses,
                                      unpack_limit=unpack_limit)
     request = _request(packages, lockfile, suite, archive, source_date_epoch)
@@ -49,6 +50,8 @@ def _request(packages: str | None, lockfile: Path | None, suite: str | None, arc
             raise InputError(f"--suite {suite}: the lock {lockfile} says {locked.suite}")
         return EnvRequest(locked.suite, (archive or locked.archive).rstrip("/"), locked.variant,
                           locked.architecture, locked.source_date_epoch, locked.include)
+    from verifier.environments.build import native_architecture, system_archive
+
     if epoch is None or epoch < 0:
         raise InputError("env build: --source-date-epoch N (N >= 0) is required with --packages")
     return EnvRequest(suite or "bookworm", (archive or system_archive()).rstrip("/"), VARIANTS[0],
