@@ -35,6 +35,9 @@ NOT_FOUND = (re.compile(r"E: Version '([^']+)' for '([^']+)' was not found"),
              re.compile(r"E: Unable to locate package (\S+)"),
              re.compile(r"E: Package '([^']+)' has no installation candidate"))
 ZSTD_LEVEL = "-6"
+# apt chowns these to _apt only when _apt can reach the build directory (else it downloads
+# unsandboxed as root): the owner would depend on the permissions of --work-dir's parents.
+APT_PARTIAL = ("/var/lib/apt/lists/partial", "/var/cache/apt/archives/partial")
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,8 @@ def _mmdebstrap(request: EnvRequest, work: Path) -> Path:
     args = [require("mmdebstrap"), f"--variant={request.variant}", f"--architectures={request.architecture}",
             "--format=tar",
             f"--customize-hook=sync-out /var/lib/apt/lists {shlex.quote(str(lists))}",
-            f"--customize-hook=chroot \"$1\" dpkg-query -W -f='{QUERY}' > {shlex.quote(str(installed))}"]
+            f"--customize-hook=chroot \"$1\" dpkg-query -W -f='{QUERY}' > {shlex.quote(str(installed))}",
+            f"--customize-hook=chroot \"$1\" chown _apt:root {' '.join(APT_PARTIAL)}"]
     if request.include:
         args.append("--include=" + ",".join(str(p) for p in request.include))
     args += [request.suite, str(tar), request.archive]
