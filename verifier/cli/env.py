@@ -11,7 +11,8 @@ import typer
 from verifier.cli.options import AllowPrivate, UnpackLimit, WorkDir, settings_from_options
 from verifier.environments.lock import VARIANTS, EnvRequest, load_lock, parse_pins
 from verifier.errors import InputError
-from verifier.outcome import CommandStatus
+from verifier.outcome import CommandStatus, CompareStatus
+from verifier.printable import one_line
 
 
 def build_command(
@@ -58,7 +59,48 @@ def _request(packages: str | None, lockfile: Path | None, suite: str | None, arc
                       native_architecture(), epoch, parse_pins(packages or "", "--packages"))
 
 
+def check_command(
+    archive: Annotated[Path, typer.Argument(help="The published environment archive (.tar.zst).")],
+    lock: Annotated[Path, typer.Argument(help="Its env.lock.json.")],
+    archive_url: Annotated[Optional[str], typer.Option("--archive", help="Another mirror of the lock's archive.")] = None,
+    work_dir: WorkDir = None,
+    allow_private_addresses: AllowPrivate = False,
+    unpack_limit: UnpackLimit = None,
+) -> CompareStatus:
+    """Rebuild an environment from its lock and compare: IDENTICAL (exit 0) or DIFFERENT (exit 1, explained)."""
+    from verifier.environments.check import check_environment  # rebuild, auditor: not at start-up
+    from verifier.render.text import tree_lines
+
+    settings = settings_from_options(work_dir=work_dir, allow_private_addresses=allow_private_addresses,
+                                     unpack_limit=unpack_limit)
+    result = check_environment(archive, lock, settings, archive_url)
+    if result.status is CompareStatus.IDENTICAL:
+        typer.echo(f"IDENTICAL: {one_line(str(archive))} is what {one_line(str(lock))} rebuilds "
+                   f"(sha256 {result.rebuilt_sha256})")
+    else:
+        typer.echo(f"DIFFERENT: {one_line(str(archive))} (sha256 {result.published_sha256}) is not what "
+                   f"{one_line(str(lock))} rebuilds (sha256 {result.rebuilt_sha256})")
+        typer.echo(f"files that differ ({len(result.files)}), published -> rebuilt:")
+        for f in result.files:
+            typer.echo(f"  {one_line(f.name)}  [package: {one_line(f.package)}]  {one_line(f.what)}")
+        if result.packages:
+            typer.echo("installed packages of the published rootfs against the lock:")
+            for line in result.packages:
+                typer.echo(f"  {one_line(line)}")
+        if result.explanation is not None:
+            typer.echo("the auditor's explanation:")
+            typer.echo("\n".join(tree_lines(result.explanation)))
+    if result.rebuild_drift:
+        typer.echo("the rebuild installed other packages than the lock lists (the archive moved?):")
+        for line in result.rebuild_drift:
+            typer.echo(f"  {one_line(line)}")
+    if result.locked_sha256 not in (result.published_sha256, result.rebuilt_sha256):
+        typer.echo(f"note: the lock records sha256 {result.locked_sha256}, neither of the above")
+    return result.status
+
+
 def register(app: typer.Typer) -> None:
     env = typer.Typer(name="env", help="Build and check reproducible build environments.", no_args_is_help=True)
     env.command("build")(build_command)
+    env.command("check")(check_command)
     app.add_typer(env, name="env")

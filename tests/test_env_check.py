@@ -1,0 +1,101 @@
+"""Issue 12, step 2: `verifier env check ENV_ARCHIVE ENV_LOCK` rebuilds the environment from
+its lock and compares digests: IDENTICAL (exit 0), or DIFFERENT (exit 1) naming each
+differing file of the rootfs and the package that owns it.
+
+Each check rebuilds minbase + hello from the real archive (about 20 s).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tool
+from verifier.cli.app import run
+from verifier.errors import ExitCode
+
+EPOCH = 1700000000
+pytestmark = [pytest.mark.network_archive, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    require_tool("mmdebstrap")
+    require_tool("gpgv")
+    base = tmp_path_factory.mktemp("published")
+    assert run(["env", "build", "--packages", "hello=2.10-3", "--source-date-epoch", str(EPOCH),
+                "--out", str(base / "env.tar.zst"), "--work-dir", str(base / "work"),
+                "--allow-private-addresses"]) == 0
+    return base / "env.tar.zst"
+
+
+def check(archive: Path, lock: Path, work: Path) -> int:
+    return run(["env", "check", str(archive), str(lock), "--work-dir", str(work), "--allow-private-addresses"])
+
+
+def plant(source: Path, dest: Path) -> None:
+    """A copy of the rootfs with /usr/bin/hello changed and a setuid file added."""
+    plain = subprocess.run(["zstd", "-dc", str(source)], check=True, capture_output=True).stdout
+    out = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(plain)) as src, tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as dst:
+        for member in src:
+            data = src.extractfile(member).read() if member.isfile() else None
+            if member.name == "./usr/bin/hello":
+                data = data.replace(b"Hello, world!", b"Hello, trust!")
+            dst.addfile(member, io.BytesIO(data) if data is not None else None)
+        extra = tarfile.TarInfo("./usr/local/bin/helper")
+        extra.mode, extra.size, extra.mtime = 0o4755, 3, EPOCH
+        dst.addfile(extra, io.BytesIO(b"#!\n"))
+    dest.write_bytes(subprocess.run(["zstd", "-q", "-c"], input=out.getvalue(), check=True, capture_output=True).stdout)
+
+
+def test_the_published_environment_rebuilds_identical(published: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert check(published, published.with_name("env.lock.json"), tmp_path / "work") == ExitCode.OK
+    out = capsys.readouterr().out
+    assert out.startswith(f"IDENTICAL: {published} is what")
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_planted_change_is_different_naming_the_file_and_its_package(published: Path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    tampered = tmp_path / "tampered.tar.zst"
+    plant(published, tampered)
+    assert check(tampered, published.with_name("env.lock.json"), tmp_path / "work") == ExitCode.DIFFERENT
+    out = capsys.readouterr().out
+    assert out.startswith(f"DIFFERENT: {tampered} (sha256 ")
+    listed = out.split("the auditor's explanation:")[0]
+    assert "  usr/bin/hello  [package: hello]  content differs" in listed
+    assert ("  usr/local/bin/helper  [package: no package (made while installing)]  only in the published "
+            "archive (file setuid/setgid, mode 4755)") in listed
+    assert "files that differ (2)" in listed  # nothing else is named
+    assert "usr/bin/hello" in out.split("the auditor's explanation:")[1]
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_lock_naming_a_version_the_archive_lacks_is_one_line_exit_2(published: Path, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads(published.with_name("env.lock.json").read_bytes())
+    data["request"]["include"] = ["hello=9.9-9"]
+    lock = tmp_path / "env.lock.json"
+    lock.write_text(json.dumps(data))
+    assert check(published, lock, tmp_path / "work") == ExitCode.BAD_INPUT
+    err = capsys.readouterr().err
+    assert "the archive has no package hello=9.9-9" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("which", ["lock", "archive"])
+def test_inputs_that_are_not_a_lock_or_a_rootfs_are_one_line_exit_2(published: Path, tmp_path: Path, which: str,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"\x28\xb5\x2f\xfd garbage" if which == "archive" else b'{"format": "other"}')
+    args = (published, bad) if which == "lock" else (bad, published.with_name("env.lock.json"))
+    assert check(*args, tmp_path / "work") == ExitCode.BAD_INPUT
+    err = capsys.readouterr().err
+    assert str(bad) in err and len(err.strip().splitlines()) == 1
+    assert ("not an environment lock" if which == "lock" else "not a readable rootfs tar archive") in err
