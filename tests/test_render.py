@@ -24,6 +24,7 @@ from verifier.render.tree import MAX_DEPTH, outline, walk
 from verifier.report.codec import load_report, parse_report, report_bytes
 from verifier.report.model import Artifact, Packages, RebuiltDigest, Report
 from verifier.stages import ArtifactStatus, BuildStatus, PackageStatus, Verdict
+from verifier.verdict import artifact_reason
 
 REPORTS = Path(__file__).parent.parent / "fixtures" / "reports"
 GOLDEN = REPORTS / "golden"
@@ -250,10 +251,45 @@ def test_summary_of_20000_outputs_is_capped(report: Report, fmt: ReportFormat, l
     out = render(many, fmt)
     assert time.monotonic() - started < 5
     assert len(out.encode()) < limit
-    assert "more artifacts" in out and "more reasons" in out and "JSON report" in out
     plain = out.replace("\\", "")  # Markdown escapes punctuation
+    assert "more artifacts" in out and "20,000 extra outputs not listed in the release" in plain
+    assert "JSON report" in out
     assert "hello-1.0.tar.gz" in plain and "obj/out-00000.o" in plain and "out-19999.o" not in plain
     assert "out-19999.o" in render(many, ReportFormat.JSON)
+
+
+def _one_pinned_among_outputs(report: Report, count: int) -> Report:
+    """A release whose only pinned artifact rebuilt identically, among ``count - 1`` unlisted outputs
+    that were compared (and given reasons) first."""
+    pinned = Artifact("out.bin", ArtifactStatus.IDENTICAL, report.artifacts[0].official, report.artifacts[0].rebuilt)
+    extra = [Artifact(f"obj/out-{i:05d}.o", ArtifactStatus.EXTRA, None, RebuiltDigest(f"{i:064x}", i))
+             for i in range(count - 1)]
+    reasons = tuple(artifact_reason(a.name, a.status) for a in extra)
+    return replace(report, verdict=Verdict.DIFFERENT, artifacts=(*extra, pinned), reasons=reasons)
+
+
+def _row_with(out: str, fmt: ReportFormat, name: str) -> str:
+    """The artifacts table's row naming ``name``, one line of text whatever the format."""
+    if fmt == ReportFormat.HTML:
+        rows = re.findall(r"<tr>.*?</tr>", out)
+    else:
+        rows = out.replace("\\", "").split("\n")
+    found = [row for row in rows if name in row and ("IDENTICAL" in row or "EXTRA" in row)]
+    assert found, (fmt, name)
+    return found[0]
+
+
+@pytest.mark.parametrize("fmt", [ReportFormat.TEXT, ReportFormat.MARKDOWN, ReportFormat.HTML])
+def test_the_pinned_artifact_is_shown_before_thousands_of_extra_outputs(report: Report, fmt: ReportFormat) -> None:
+    """Reviewer finding on issue 14 defect 11: the cap hid the release's only pinned artifact."""
+    out = render(_one_pinned_among_outputs(report, 3000), fmt)
+    plain = out.replace("\\", "")
+    assert "IDENTICAL" in _row_with(out, fmt, "out.bin")
+    assert plain.index("out.bin") < plain.index("obj/out-00000.o")
+    assert "2,999 extra outputs not listed in the release, see the JSON report" in plain
+    assert "the rebuild produced an output the release does not list" not in plain  # not one reason each
+    assert "more reasons" not in plain
+    assert re.search(r"more artifacts \([\d,]+ EXTRA\), see the JSON report", plain)  # says what it leaves out
 
 
 def test_text_tables_fit_100_columns(report: Report) -> None:

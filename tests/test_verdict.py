@@ -99,3 +99,11 @@ def test_unchecked_packages_with_a_lockfile_is_inconclusive() -> None:
 def test_matching_packages_with_a_lockfile_is_reproducible() -> None:
     v = decide(build(), [artifact("a", ArtifactStatus.IDENTICAL)], OK_PACKAGES, lockfile_declared=True)
     assert v.verdict == Verdict.REPRODUCIBLE
+
+
+def test_reasons_about_official_artifacts_come_before_extra_outputs() -> None:
+    """Thousands of unlisted outputs compared first must not push the official artifacts' reasons down."""
+    outputs = [artifact(f"obj/{i}.o", ArtifactStatus.EXTRA) for i in range(50)]
+    v = decide(build(), [*outputs, artifact("out.bin", ArtifactStatus.MISSING)], UNCHECKED, lockfile_declared=False)
+    assert v.verdict == Verdict.DIFFERENT and len(v.reasons) == 51
+    assert v.reasons[0].startswith("out.bin: ") and v.reasons[1].startswith("obj/0.o: ")

@@ -53,14 +53,23 @@ def decide(
 
 
 def _artifact_differences(artifacts: Sequence[ArtifactResult], accept_equivalent: bool) -> list[str]:
+    """One reason per artifact that is not identical: the official artifacts' first, the extra
+    outputs' last (thousands of unlisted outputs must not push an official artifact's reason
+    out of a capped summary)."""
     reasons = []
-    for a in artifacts:
+    for a in sorted(artifacts, key=lambda a: a.status == ArtifactStatus.EXTRA):
         if a.status == ArtifactStatus.IDENTICAL:
             continue
         if a.status == ArtifactStatus.EQUIVALENT and accept_equivalent:
             continue
-        reasons.append(f"{a.name}: {_describe(a.status)}")
+        reasons.append(artifact_reason(a.name, a.status))
     return reasons
+
+
+def artifact_reason(name: str, status: ArtifactStatus) -> str:
+    """The reason given for an artifact that is not identical (presenters recognise the extra
+    outputs' reasons by it, to summarise them in one line)."""
+    return f"{name}: {_describe(status)}"
 
 
 def _describe(status: ArtifactStatus) -> str:

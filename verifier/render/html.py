@@ -80,9 +80,13 @@ def _more(count: int, what: str) -> str:
     return f'<p class="comment">{html_text(s.more_line(count, what))}</p>' if count else ""
 
 
+def _more_text(line: str) -> str:
+    return f'<p class="comment">{html_text(line)}</p>' if line else ""
+
+
 def _header(report: Report) -> str:
     verdict = report.verdict.value
-    shown, more = s.capped(report.reasons, HEADER_REASONS)
+    shown, more = s.reasons(report, HEADER_REASONS)
     reasons = "".join(f"<li>{html_text(r)}</li>" for r in shown)
     reasons += f"<li>… and {more} more reasons: see Differences and Artifacts below, and the JSON report</li>" if more else ""
     return (f'<header id="verdict" class="verdict v-{verdict}"><h1>{verdict}</h1>'
@@ -188,7 +192,7 @@ def _differences(report: Report) -> str:
 
 
 def _artifacts(report: Report) -> str:
-    shown, more = s.capped(s.differing_first(report), MAX_ROWS)
+    shown, more = s.summary_artifacts(report, MAX_ROWS)
     head = "<tr>" + "".join(f"<th>{html_text(h)}</th>" for h in s.ARTIFACT_HEADERS) + "</tr>"
     body = []
     for a in shown:
@@ -197,7 +201,7 @@ def _artifacts(report: Report) -> str:
         same = official is not None and rebuilt == official
         body.append(f'<tr>{_cell(name)}<td class="s-{status}">{status}</td>{_digest(official)}'
                     f'{"<td>same</td>" if same else _digest(rebuilt)}{_cell(sizes)}</tr>')
-    return f"<table>{head}{''.join(body)}</table>{_more(more, 'artifacts')}" if body else "<p>no artifacts</p>"
+    return f"<table>{head}{''.join(body)}</table>{_more_text(more)}" if body else "<p>no artifacts</p>"
 
 
 def _inputs(report: Report) -> str:

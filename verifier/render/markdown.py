@@ -86,7 +86,7 @@ def _differences(report: Report) -> list[str]:
 
 
 def _artifacts(report: Report) -> list[str]:
-    shown, more = s.capped(s.differing_first(report), MAX_ROWS)
+    shown, more = s.summary_artifacts(report, MAX_ROWS)
     rows = []
     for a in shown:
         name, _, official, rebuilt, sizes = s.artifact_row(a)
@@ -95,7 +95,7 @@ def _artifacts(report: Report) -> list[str]:
         rows.append(f"| {md_text(name)} | {_status(a.status)} | {_digest(official)} | "
                     f"{'same' if same else _digest(rebuilt)} | {md_text(sizes)} | {notes} |")
     head = ["| artifact | status | official sha256 | rebuilt sha256 | size | notes |", "|---|---|---|---|---|---|"]
-    tail = ["", f"_{md_text(s.more_line(more, 'artifacts'))}_"] if more else []
+    tail = ["", f"_{md_text(more)}_"] if more else []
     return head + rows + tail if rows else ["_no artifacts_"]
 
 

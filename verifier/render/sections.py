@@ -5,19 +5,24 @@ Presenters escape every value themselves; nothing here formats for a medium.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import TypeVar
 
 from verifier.manifest import PinnedFile
 from verifier.report.model import Artifact, Report, timestamp
 from verifier.stages import ArtifactStatus, PackageStatus
+from verifier.verdict import artifact_reason
 
 Cell = str | int | float | bool | None
 Row = tuple[Cell, ...]
 T = TypeVar("T")
 MAX_REASONS = 20  # a summary names this many reasons; the JSON keeps them all
-NOT_IDENTICAL_FIRST = {ArtifactStatus.DIFFERENT: 0, ArtifactStatus.MISSING: 0, ArtifactStatus.EXTRA: 0,
-                       ArtifactStatus.EQUIVALENT: 1, ArtifactStatus.IDENTICAL: 2}
+# the official (pinned) artifacts first, those that differ leading; outputs the release does not
+# list last: thousands of them must not push the release's own artifacts out of a capped table
+SUMMARY_ORDER = {ArtifactStatus.DIFFERENT: 0, ArtifactStatus.MISSING: 1, ArtifactStatus.EQUIVALENT: 2,
+                 ArtifactStatus.IDENTICAL: 3, ArtifactStatus.EXTRA: 4}
+EXTRA_REASONS_LISTED = 3  # more reasons about extra outputs than this are summarised in one line
 VERDICT_COLOR = {"REPRODUCIBLE": "brightgreen", "EQUIVALENT": "yellowgreen",
                  "DIFFERENT": "red", "INCONCLUSIVE": "lightgrey"}
 
@@ -34,11 +39,29 @@ def capped(values: Sequence[T], limit: int) -> tuple[Sequence[T], int]:
 
 
 def more_line(count: int, what: str) -> str:
-    return f"… and {count} more {what}, see the JSON report" if count else ""
+    return f"… and {count:,} more {what}, see the JSON report" if count else ""
 
 
-def reasons(report: Report) -> tuple[Sequence[str], int]:
-    return capped(report.reasons, MAX_REASONS)
+def more_artifacts(hidden: Sequence[Artifact]) -> str:
+    """``… and 2,950 more artifacts (2,950 EXTRA), see the JSON report``."""
+    if not hidden:
+        return ""
+    counts = Counter(a.status for a in hidden)
+    by_status = ", ".join(f"{counts[st]:,} {st.value}" for st in SUMMARY_ORDER if counts[st])
+    return f"… and {len(hidden):,} more artifacts ({by_status}), see the JSON report"
+
+
+def reasons(report: Report, limit: int = MAX_REASONS) -> tuple[Sequence[str], int]:
+    """The verdict's reasons for a summary: those about the official artifacts (and the rest)
+    first; the extra outputs' reasons last, in one line when there are many; then capped."""
+    extra = {artifact_reason(a.name, a.status) for a in report.artifacts if a.status == ArtifactStatus.EXTRA}
+    about_extra = [r for r in report.reasons if r in extra]
+    listed = [r for r in report.reasons if r not in extra]
+    if len(about_extra) > EXTRA_REASONS_LISTED:
+        listed.append(f"{len(about_extra):,} extra outputs not listed in the release, see the JSON report")
+    else:
+        listed += about_extra
+    return capped(listed, limit)
 
 
 def seconds(value: float | None) -> str | None:
@@ -47,8 +70,15 @@ def seconds(value: float | None) -> str | None:
 
 
 def differing_first(report: Report) -> list[Artifact]:
-    """The artifacts, those that are not identical first (what a capped summary must show)."""
-    return sorted(report.artifacts, key=lambda a: NOT_IDENTICAL_FIRST[a.status])
+    """The artifacts in the order a capped summary must show them: the official ones first
+    (DIFFERENT, MISSING, EQUIVALENT, IDENTICAL), the extra outputs last."""
+    return sorted(report.artifacts, key=lambda a: SUMMARY_ORDER[a.status])
+
+
+def summary_artifacts(report: Report, limit: int) -> tuple[Sequence[Artifact], str]:
+    """The first ``limit`` artifacts in summary order and the line saying what is left out."""
+    ordered = differing_first(report)
+    return ordered[:limit], more_artifacts(ordered[limit:])
 
 
 def explained(report: Report) -> list[Artifact]:

@@ -92,8 +92,8 @@ def _differences(report: Report) -> str:
     return "\n".join(out)
 
 
-def _artifact_rows(report: Report) -> tuple[list[s.Row], int]:
-    shown, more = s.capped(s.differing_first(report), MAX_ROWS)
+def _artifact_rows(report: Report) -> tuple[list[s.Row], str]:
+    shown, more = s.summary_artifacts(report, MAX_ROWS)
     rows = []
     for a in shown:
         name, status, official, rebuilt, sizes = s.artifact_row(a)
@@ -107,7 +107,7 @@ def _artifacts(report: Report) -> str:
     if not rows:
         return "no artifacts"
     table = _table(rows, ARTIFACT_HEADERS, ARTIFACT_WIDTHS)
-    return table + (f"\n{s.more_line(more, 'artifacts')}" if more else "")
+    return table + (f"\n{clean(more)}" if more else "")
 
 
 def _inputs(report: Report) -> str:
