@@ -10,7 +10,10 @@ import hashlib
 import io
 import json
 import os
+import pty
 import re
+import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -81,6 +84,7 @@ def test_build_log_lines_reach_the_callback_in_order(tmp_path: Path) -> None:
 
 
 def test_compare_reports_each_member_as_it_goes(tmp_path: Path) -> None:
+    """The comparison API's ``progress`` callback only; the command's status line is tested below."""
     files = {"VERSION": "1.0\n", "src/main.c": "int main(void) { return 0; }\n"}
     a = tar(tmp_path, "a.tar.gz", files, compress="gzip")
     b = tar(tmp_path, "b.tar.gz", {**files, "src/main.c": "return 1;\n"}, mtime=EPOCH + 1, compress="gzip")
@@ -97,6 +101,56 @@ def test_compare_command_prints_no_status_when_stderr_is_not_a_terminal(
     b = tar(tmp_path, "b.tar", files, mtime=EPOCH + 1)
     assert run(["compare", str(a), str(b)]) == 1
     assert capsys.readouterr().err == ""
+
+
+def _compare_with_stderr_on(tmp_path: Path, terminal: bool) -> tuple[int, bytes, bytes]:
+    """``verifier compare`` in a child process whose standard error is a pseudo-terminal (or a
+    pipe); standard output is a pipe in both cases. Returns (exit status, stdout, stderr)."""
+    files = {f"src/file-{i:03d}.c": f"int f{i}(void) {{ return {i}; }}\n" for i in range(300)}
+    a = tar(tmp_path, "a.tar", files)
+    b = tar(tmp_path, "b.tar", {k: v.replace("return", "return -") for k, v in files.items()}, mtime=EPOCH + 1)
+    code = "import sys; from verifier.cli.app import run; sys.exit(run(sys.argv[1:]))"
+    argv = [sys.executable, "-c", code, "compare", str(a), str(b)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm", "COLUMNS": "100"}
+    env.pop("FORCE_COLOR", None)
+    if not terminal:
+        done = subprocess.run(argv, capture_output=True, env=env, timeout=120, check=False)
+        return done.returncode, done.stdout, done.stderr
+    master, slave = pty.openpty()
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL, env=env) as child:
+        os.close(slave)
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            err += chunk
+        out = child.stdout.read() if child.stdout else b""
+        status = child.wait(timeout=120)
+    os.close(master)
+    return status, out, err
+
+
+def test_compare_command_shows_live_progress_on_a_terminal(tmp_path: Path) -> None:
+    """Reviewer finding: a long ``verifier compare`` showed nothing on a terminal. Now its status
+    line counts the members compared and names the latest; the report on stdout is unchanged."""
+    status, out, err = _compare_with_stderr_on(tmp_path, terminal=True)
+    shown = err.decode("utf-8", "replace")
+    assert status == 1, shown
+    assert "comparing" in shown
+    counts = {int(n) for n in re.findall(r"(\d+) compared · ", shown)}
+    assert counts and max(counts) > 300, shown  # every member, the archive and pkg/ itself
+    assert re.search(r"\d+ compared · (pkg/)?src/file-\d{3}\.c", shown), shown
+    assert b"compared \xc2\xb7" not in out and b"file-000.c" in out  # the report, without the status line
+
+
+def test_compare_command_shows_no_progress_when_stderr_is_a_pipe(tmp_path: Path) -> None:
+    status, out, err = _compare_with_stderr_on(tmp_path, terminal=False)
+    assert status == 1 and b"file-000.c" in out
+    assert err == b""
 
 
 def test_fetch_prints_a_capped_table_for_many_artifacts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -37,10 +38,15 @@ def _clock(source_date_epoch: int | None, build_time: str | None) -> BuildClock:
 
 def _document(a: Path, b: Path, normalize: tuple[str, ...], clock: BuildClock,
               settings: Settings) -> ComparisonDocument:
+    """Compare A and B; on a terminal a status line shows the members compared so far and the
+    latest one (nothing is printed when standard error is not a terminal)."""
     from verifier.compare.api import compare_paths
     from verifier.report.comparison import comparison_document
+    from verifier.status import StatusLine
 
-    return comparison_document(a, b, compare_paths(a, b, settings, normalizers=normalize, clock=clock))
+    with StatusLine(settings.progress).step("comparing") as step:
+        comparison = compare_paths(a, b, settings, normalizers=normalize, clock=clock, progress=step.member)
+    return comparison_document(a, b, comparison)
 
 
 def _cap_output(text: str, max_bytes: int, status: str) -> str:
@@ -78,7 +84,7 @@ def compare_command(
         raise InputError("compare: give two paths A and B, or --load FILE")
     else:
         names = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
-        settings = Settings(unpack=unpack_limits(unpack_limit))
+        settings = Settings(unpack=unpack_limits(unpack_limit), progress=sys.stderr.isatty())
         doc = _document(a, b, names, _clock(source_date_epoch, build_time), settings)
     if max_diff_lines is not None:
         doc = cap_diffs(doc, max(max_diff_lines, 1))
