@@ -79,6 +79,7 @@ CASES: dict[str, tuple[Callable[[Path], Pair], Callable[[Path], Pair]]] = {
                           lambda t: _tars(t, EPOCH, b_extra=("--mode=g+w",))),
     "file permissions differ": (lambda t: _modes(t, 0o664), lambda t: _tars(t, EPOCH, b_text="z\n")),
     "different umasks": (lambda t: _modes(t, 0o664), lambda t: _modes(t, 0o755)),
+    "setuid/setgid/sticky bits differ": (lambda t: _modes(t, 0o4644), lambda t: _modes(t, 0o664)),
     "gzip header records a timestamp": (lambda t: _gzips(t, EPOCH), lambda t: _gzips(t, 0, b"other\n")),
     "zip extra fields differ": (lambda t: _zips(t, b"\xfe\xca\x00\x00"), lambda t: _zips(t, b"", (2024, 1, 1, 0, 0, 0))),
     "zip entry timestamps differ": (lambda t: _zips(t, b"", (2024, 1, 1, 0, 0, 0)), lambda t: _zips(t, b"\xfe\xca\x00\x00")),

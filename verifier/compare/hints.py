@@ -27,6 +27,7 @@ FIELD_HINTS = {
     "uname": f"owner names differ: {OWNERS}",
     "gname": f"group names differ: {OWNERS}",
     "mode": "file permissions differ: the umask or file modes are not normalised (umask 022)",
+    "special bits": "setuid/setgid/sticky bits differ: a privilege change, which no normaliser removes",
     "inode": "cpio records inode numbers: create the archive with cpio --reproducible (renumbered inodes)",
     "extra": "zip extra fields differ (extended timestamps or uid/gid fields): strip them (zip -X)",
 }

@@ -1,14 +1,17 @@
 """Comparing containers of members (tar, cpio, ar, zip): listings, metadata, order, content.
 
 A format lists its members as ``Member`` records (metadata as plain data plus a content
-digest), computed by streaming. Members pair by name, then removed/added pairs with the
-same digest are reported as renames. Only members whose content digests differ are
+digest), computed by streaming. Members pair by name and occurrence (the second entry
+named ``a.txt`` with the other side's second ``a.txt``), so an archive holding one name
+twice has every entry compared, and a name occurring more than once is itself reported;
+then removed/added pairs with the same digest are reported as renames. Only members whose content digests differ are
 extracted (to synthetic temp paths) and compared recursively.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +31,8 @@ class Member:
     meta: dict[str, object] = field(default_factory=dict)
 
 
-Extract = Callable[[Side, set[str], CompareContext], dict[str, Path]]
+Key = tuple[str, int]  # a member's name and its occurrence among the entries of that name (0 first)
+Extract = Callable[[Side, set[Key], CompareContext], dict[Key, Path]]
 Lister = Callable[[Side, CompareContext], list[Member]]
 LISTING_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="list")
 
@@ -64,71 +68,104 @@ def _join(future: Future, ctx: CompareContext) -> None:
         raise
 
 
+def keyed(names: Iterable[str]) -> list[Key]:
+    """Each name with its occurrence index, in order: what extractors and listings pair by."""
+    seen: Counter[str] = Counter()
+    keys = []
+    for name in names:
+        keys.append((name, seen[name]))
+        seen[name] += 1
+    return keys
+
+
+def _by_key(members: Sequence[Member]) -> dict[Key, Member]:
+    return dict(zip(keyed(m.name for m in members), members))
+
+
+def _label(key: Key) -> str:
+    name, occurrence = key
+    return name_text(name) + (f" (entry {occurrence + 1} of that name)" if occurrence else "")
+
+
 def compare_members(a: Side, b: Side, left: Sequence[Member], right: Sequence[Member], ctx: CompareContext,
                     extract: Extract, *, ordered: bool = True) -> Difference | None:
-    ma, mb = {m.name: m for m in left}, {m.name: m for m in right}
-    details: list[Difference | None] = [_listing(a, b, left, right, ma, mb)]
+    ma, mb = _by_key(left), _by_key(right)
+    details: list[Difference | None] = [_duplicates(a, b, left, right), _listing(a, b, ma, mb)]
     if ordered:
-        details.append(_order(a, b, left, right, mb))
-    common = [m.name for m in left if m.name in mb]
-    details += [_metadata(a, b, ma[n], mb[n]) for n in common]
-    differing = {n for n in common if ma[n].sha256 != mb[n].sha256 or ma[n].size != mb[n].size}
-    differing = {n for n in differing if ma[n].sha256 is not None and mb[n].sha256 is not None}
+        details.append(_order(a, b, ma, mb))
+    common = [k for k in ma if k in mb]
+    details += [_metadata(a, b, k, ma[k], mb[k]) for k in common]
+    differing = {k for k in common if ma[k].sha256 != mb[k].sha256 or ma[k].size != mb[k].size}
+    differing = {k for k in differing if ma[k].sha256 is not None and mb[k].sha256 is not None}
     if differing:
         paths_a, paths_b = extract(a, differing, ctx), extract(b, differing, ctx)
-        position = {m.name: i for i, m in enumerate(left)}
-        for name in sorted(differing, key=position.__getitem__):
-            sa = Side(f"{a.label}::{name_text(name)}", paths_a[name])
-            sb = Side(f"{b.label}::{name_text(name)}", paths_b[name])
+        for key in [k for k in ma if k in differing]:
+            sa = Side(f"{a.label}::{_label(key)}", paths_a[key])
+            sb = Side(f"{b.label}::{_label(key)}", paths_b[key])
             details.append(ctx.compare_files(sa, sb))
     return Difference.from_details(a.label, b.label, details)
 
 
-def _listing(a: Side, b: Side, left: Sequence[Member], right: Sequence[Member],
-             ma: dict[str, Member], mb: dict[str, Member]) -> Difference | None:
-    only_a = [m for m in left if m.name not in mb]
-    only_b = [m for m in right if m.name not in ma]
+def _duplicates(a: Side, b: Side, left: Sequence[Member], right: Sequence[Member]) -> Difference | None:
+    """A name held by more than one entry, on either side: extracting such an archive keeps
+    only one of them, so it is reported (and no normaliser removes it), even when both sides
+    hold the same entries."""
+    ca, cb = Counter(m.name for m in left), Counter(m.name for m in right)
+    names = [n for n in dict.fromkeys([*ca, *cb]) if ca[n] > 1 or cb[n] > 1]
+    if not names:
+        return None
+    comments = [f"member name '{name_text(n)}' occurs {ca[n]} time(s) in the first and {cb[n]} in the second: "
+                "entries of one name are paired in order" for n in names[:MAX_LISTED]]
+    if len(names) > MAX_LISTED:
+        comments.append(f"{len(names)} duplicated member names; list truncated")
+    return Difference(f"{a.label} (duplicate member names)", f"{b.label} (duplicate member names)",
+                      tuple(comments), kind="member")
+
+
+def _listing(a: Side, b: Side, ma: dict[Key, Member], mb: dict[Key, Member]) -> Difference | None:
+    only_a = [k for k in ma if k not in mb]
+    only_b = [k for k in mb if k not in ma]
     if not only_a and not only_b:
         return None
-    renames = _renames(only_a, only_b)
-    lines_a = [_line(m) for m in only_a if m.name not in renames][:MAX_LISTED]
-    lines_b = [_line(m) for m in only_b if m.name not in renames.values()][:MAX_LISTED]
-    comments = [f"renamed: {name_text(old)} -> {name_text(new)} (same content)" for old, new in list(renames.items())[:MAX_LISTED]]
+    renames = _renames([(k, ma[k]) for k in only_a], [(k, mb[k]) for k in only_b])
+    lines_a = [_line(k, ma[k]) for k in only_a if k not in renames][:MAX_LISTED]
+    lines_b = [_line(k, mb[k]) for k in only_b if k not in renames.values()][:MAX_LISTED]
+    comments = [f"renamed: {_label(old)} -> {_label(new)} (same content)" for old, new in list(renames.items())[:MAX_LISTED]]
     if len(only_a) + len(only_b) > 2 * MAX_LISTED:
         comments.append(f"{len(only_a)} member(s) only in the first, {len(only_b)} only in the second; lists truncated")
     diff = "".join(f"-{line}\n" for line in lines_a) + "".join(f"+{line}\n" for line in lines_b)
     return Difference(f"{a.label} (members)", f"{b.label} (members)", tuple(comments), diff or None, kind="member")
 
 
-def _renames(only_a: list[Member], only_b: list[Member]) -> dict[str, str]:
-    by_digest = {m.sha256: m.name for m in only_b if m.sha256}
-    return {m.name: by_digest[m.sha256] for m in only_a if m.sha256 and m.sha256 in by_digest}
+def _renames(only_a: list[tuple[Key, Member]], only_b: list[tuple[Key, Member]]) -> dict[Key, Key]:
+    by_digest = {m.sha256: k for k, m in only_b if m.sha256}
+    return {k: by_digest[m.sha256] for k, m in only_a if m.sha256 and m.sha256 in by_digest}
 
 
-def _line(m: Member) -> str:
-    return f"{one_line(m.name)} ({m.size} bytes)"
+def _line(key: Key, m: Member) -> str:
+    name, occurrence = key
+    return f"{one_line(name)} ({m.size} bytes" + (f", entry {occurrence + 1} of that name)" if occurrence else ")")
 
 
-def _order(a: Side, b: Side, left: Sequence[Member], right: Sequence[Member], mb: dict[str, Member]) -> Difference | None:
-    common_a = [m.name for m in left if m.name in mb]
-    names_a = set(common_a)
-    common_b = [m.name for m in right if m.name in names_a]
+def _order(a: Side, b: Side, ma: dict[Key, Member], mb: dict[Key, Member]) -> Difference | None:
+    common_a = [k for k in ma if k in mb]
+    common_b = [k for k in mb if k in ma]
     if common_a == common_b:
         return None
     first = next(i for i, (x, y) in enumerate(zip(common_a, common_b)) if x != y)
-    window_a = "\n".join(map(one_line, common_a[first:first + 10]))
-    window_b = "\n".join(map(one_line, common_b[first:first + 10]))
+    window_a = "\n".join(one_line(k[0]) for k in common_a[first:first + 10])
+    window_b = "\n".join(one_line(k[0]) for k in common_b[first:first + 10])
     return Difference(f"{a.label} (member order)", f"{b.label} (member order)",
                       (f"the same members in a different order, first at position {first}",),
                       f"-{window_a.replace(chr(10), chr(10) + '-')}\n+{window_b.replace(chr(10), chr(10) + '+')}\n",
                       kind="order")
 
 
-def _metadata(a: Side, b: Side, x: Member, y: Member) -> Difference | None:
+def _metadata(a: Side, b: Side, key: Key, x: Member, y: Member) -> Difference | None:
     keys = sorted(set(x.meta) | set(y.meta))
     fields = [Difference.field(k, x.meta.get(k), y.meta.get(k), kind="metadata") for k in keys]
     if x.sha256 is None and y.sha256 is None:
         fields.append(Difference.field("size", x.size, y.size, kind="metadata"))
-    return Difference.from_details(f"{a.label}::{name_text(x.name)} (metadata)",
-                                   f"{b.label}::{name_text(y.name)} (metadata)",
+    return Difference.from_details(f"{a.label}::{_label(key)} (metadata)",
+                                   f"{b.label}::{_label(key)} (metadata)",
                                    fields, kind="metadata")

@@ -51,7 +51,9 @@ NORMALIZERS: dict[str, Normalizer] = {
     "pyc-header": Normalizer(".pyc header fields (invalidation flags, source mtime and size, source hash); "
                              "the code itself is still compared", frozenset({"header"}),
                              frozenset({"pyc flags", "pyc source mtime", "pyc source size", "pyc source hash"})),
-    "permissions": Normalizer("member permission bits", frozenset({"metadata"}), frozenset({"mode"})),
+    # "mode" is the nine rwx bits only: setuid/setgid/sticky ("special bits") and "type" are other fields
+    "permissions": Normalizer("member rwx permission bits (never setuid, setgid, sticky or the file type)",
+                              frozenset({"metadata"}), frozenset({"mode"})),
     "rpm-signature": Normalizer("RPM signature and digest tags (SIGMD5, SHA1/SHA256 header, payload digests, sizes)",
                                 frozenset({"field"}), SIGNATURE_TAGS),
     "rpm-buildinfo": Normalizer("RPM BUILDTIME, BUILDHOST and COOKIE", frozenset({"field"}),

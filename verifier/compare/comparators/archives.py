@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import stat
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from verifier.compare.comparators.tar_end import end_node
 from verifier.compare.difference import Difference
 from verifier.compare.entry_fields import entry_inode, entry_xattrs
 from verifier.compare.interface import CompareContext, Side
-from verifier.compare.members import Member, compare_members, list_both
+from verifier.compare.members import Key, Member, compare_members, list_both
+from verifier.compare.modes import mode_fields
 from verifier.formats import sniff
 from verifier.formats.reading import Budget, blocks, link_name, member_name, open_archive, owner_names, text
 from verifier.formats.tar_scan import sparse_maps_of
@@ -38,7 +40,7 @@ def _kind(entry: libarchive.entry.ArchiveEntry, fmt: str) -> str:
 
 def _meta(entry: libarchive.entry.ArchiveEntry, fmt: str) -> dict[str, object]:
     kind = _kind(entry, fmt)
-    meta: dict[str, object] = {"type": kind, "mode": oct(stat.S_IMODE(entry.mode)), "mtime": entry.mtime}
+    meta: dict[str, object] = {"type": kind, **mode_fields(entry.mode), "mtime": entry.mtime}
     if fmt != "ar":
         uname, gname = owner_names(entry)
         meta.update(uid=entry.uid, gid=entry.gid, uname=uname, gname=gname)
@@ -87,18 +89,23 @@ class LibarchiveContainer:
         return members
 
     @reads_archive
-    def _extract(self, side: Side, names: set[str], ctx: CompareContext) -> dict[str, Path]:
+    def _extract(self, side: Side, keys: set[Key], ctx: CompareContext) -> dict[Key, Path]:
+        """The regular members named by (name, occurrence): occurrences count every entry
+        of a name, as the listing does."""
         budget = Budget(side.path, side.label, ctx.settings.unpack, ctx.stop)
-        out: dict[str, Path] = {}
+        out: dict[Key, Path] = {}
+        seen: Counter[str] = Counter()
         with open_archive(side.path, self.format_name) as archive:
             for entry in archive:
                 name = name_of(entry)
-                if name in names and name not in out and _kind(entry, self.format_name) == "reg":
+                key = (name, seen[name])
+                seen[name] += 1
+                if key in keys and _kind(entry, self.format_name) == "reg":
                     path = ctx.new_temp_file()
                     with open(path, "wb") as f:
                         for block in blocks(entry, budget):
                             f.write(block)
-                    out[name] = path
+                    out[key] = path
         return out
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:

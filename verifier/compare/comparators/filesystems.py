@@ -13,7 +13,8 @@ from pathlib import Path
 from verifier.compare.comparators.archives import LibarchiveContainer
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, ToolFailed, TruncatedArchive
-from verifier.compare.members import Member, compare_members, list_both
+from verifier.compare.members import Key, Member, compare_members, list_both
+from verifier.compare.modes import ls_mode
 from verifier.digests import CHUNK
 from verifier.formats import sniff
 from verifier.formats.reading import Budget, text
@@ -88,7 +89,7 @@ class SquashfsContainer:
             if not m or not m["path"]:
                 continue
             path, _, link = m["path"][1:].partition(" -> ")
-            meta: dict[str, object] = {"mode": m["mode"], "owner": m["owner"], "mtime": m["date"]}
+            meta: dict[str, object] = {**ls_mode(m["mode"]), "owner": m["owner"], "mtime": m["date"]}
             if link:
                 meta["link"] = link
             size = int(m["size"].replace(",", ""))
@@ -101,13 +102,14 @@ class SquashfsContainer:
             members.append(Member(path, digest, size, meta))
         return members
 
-    def _extract(self, side: Side, names: set[str], ctx: CompareContext) -> dict[str, Path]:
+    def _extract(self, side: Side, keys: set[Key], ctx: CompareContext) -> dict[Key, Path]:
+        """A filesystem holds each path once: every key is (path, 0)."""
         out, budget = {}, Budget(side.path, side.label, ctx.settings.unpack, ctx.stop)
-        for name in names:
+        for key in keys:
             path = ctx.new_temp_file()
             with open(path, "wb") as f:
-                self._cat(side, name, f.write, budget)
-            out[name] = path
+                self._cat(side, key[0], f.write, budget)
+            out[key] = path
         return out
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:

@@ -13,22 +13,38 @@ of its own.
 from __future__ import annotations
 
 import hashlib
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from verifier.compare.comparators.archives import KINDS
 from verifier.compare.comparators.zipdir import (DIRECTORY_FIRST, METHODS, PREFIXED, Directory, Entry, data_start,
                                                  ends_with_zip, member_chunks, read_directory, read_prefix,
                                                  stored_chunks)
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
-from verifier.compare.members import Member, both, compare_members, list_both
+from verifier.compare.members import Key, Member, both, compare_members, keyed, list_both
+from verifier.compare.modes import special_bits
 from verifier.formats import sniff
 from verifier.formats.reading import Budget
 
+
+UNIX = 3  # create_system: the high 16 bits of external_attr are a unix st_mode
+
+
+def _unix_fields(entry: Entry) -> dict[str, object]:
+    """The member's type and special bits, from the unix mode in its external attributes:
+    fields of their own, so the ``zip-metadata`` normaliser (which removes external_attr)
+    never hides a member becoming a symlink or gaining a setuid bit."""
+    mode = entry.external_attr >> 16 if entry.create_system == UNIX else 0
+    kind = "dir" if entry.is_dir() else KINDS.get(stat.S_IFMT(mode), "reg")
+    return {"type": kind, "special bits": special_bits(mode)}
+
+
 def _meta(entry: Entry) -> dict[str, object]:
     attr = entry.external_attr
-    return {
+    return {**_unix_fields(entry),
         "date_time": "%04d-%02d-%02d %02d:%02d:%02d" % entry.date_time,
         "compression": METHODS.get(entry.method, str(entry.method)),
         "external_attr": oct(attr >> 16) if attr >> 16 else hex(attr),
@@ -76,14 +92,14 @@ class ZipComparator:
                 members.append(Member(e.name, digest, e.size, _meta(e)))
         return members
 
-    def _extract(self, side: Side, directory: Directory, names: set[str], ctx: CompareContext) -> dict[str, Path]:
-        out: dict[str, Path] = {}
+    def _extract(self, side: Side, directory: Directory, keys: set[Key], ctx: CompareContext) -> dict[Key, Path]:
+        out: dict[Key, Path] = {}
         budget = Budget(side.path, side.label, ctx.settings.unpack, ctx.stop)
         with open(side.path, "rb") as f:
-            for entry in directory.entries:
-                if entry.name in names and entry.name not in out:
-                    out[entry.name] = ctx.new_temp_file()
-                    with open(out[entry.name], "wb") as dest:
+            for key, entry in zip(keyed(e.name for e in directory.entries), directory.entries):
+                if key in keys:
+                    out[key] = ctx.new_temp_file()
+                    with open(out[key], "wb") as dest:
                         for chunk in member_chunks(f, entry, directory.base, side):
                             budget.grow(len(chunk))
                             dest.write(chunk)
