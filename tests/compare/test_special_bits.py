@@ -127,3 +127,17 @@ def test_zip_metadata_never_hides_a_setuid_bit_or_a_symlink(tmp_path: Path, cfg:
     assert not result.equivalent and fields(result.difference)["type"] == "-reg\n+sym\n"
     e = _zip(tmp_path / "e.zip", stat.S_IFREG | 0o644)
     assert compare_paths(a, e, cfg, normalizers=("zip-metadata",)).equivalent
+
+
+def test_directory_trees_compare_modes_and_empty_directories(tmp_path: Path, cfg: Settings) -> None:
+    """Before, two trees differing only in a setuid bit or an empty directory were IDENTICAL."""
+    a, b = _tree(tmp_path / "a", 0o755), _tree(tmp_path / "b", 0o4755)
+    result = compare_paths(a, b, cfg, normalizers=("permissions",))
+    assert not result.identical and not result.equivalent
+    assert fields(result.difference)["special bits"] == "-none\n+setuid\n"
+    c = _tree(tmp_path / "c", 0o775)
+    assert compare_paths(a, c, cfg, normalizers=("permissions",)).equivalent
+    d = _tree(tmp_path / "d", 0o755)
+    (d / "usr" / "lib").mkdir()
+    result = compare_paths(a, d, cfg)
+    assert not result.identical and "+usr/lib/" in (result.difference.details[0].unified_diff or "")
