@@ -142,7 +142,7 @@ def test_redirects_are_followed_and_bounded(http_server: Server, fast: Settings)
 
 def test_redirect_to_a_local_file_is_refused(http_server: Server, fast: Settings) -> None:
     url = http_server.add("/evil", location="file:///etc/passwd")
-    with pytest.raises(FetchError, match="redirect to a file URL refused"):
+    with pytest.raises(InputError, match="redirect to a file URL refused"):  # a policy refusal: exit 2
         fetch_file(pin_for(url), cache_of(fast), fast)
 
 

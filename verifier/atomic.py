@@ -11,6 +11,7 @@ machine's /dev/null into a file).
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -19,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+from verifier.errors import InfrastructureError, InputError, VerifierError, where
 
 CHUNK = 1 << 20
 
@@ -32,13 +35,53 @@ def _is_stream(path: Path) -> bool:
     return not (stat.S_ISREG(kind) or stat.S_ISDIR(kind))
 
 
+_DISK = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})  # the machine failed: exit 5
+
+
+def output_error(path: Path, exc: OSError) -> VerifierError:
+    """The one-line error for an output path that cannot be written: a full disk or an I/O
+    error is the machine's (exit 5); anything else (a directory, a missing or read-only
+    parent, no permission) is the path the user chose (exit 2)."""
+    if exc.errno in _DISK:
+        return InfrastructureError(where(path, f"cannot write: {exc.strerror}"))
+    if isinstance(exc, IsADirectoryError):
+        return InputError(where(path, "cannot write: is a directory"))
+    return InputError(where(path, f"cannot write: {exc.strerror or exc}"))
+
+
 @contextmanager
 def atomic_writer(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """A file to write ``path``'s new content into; an output path that cannot be written is
+    a one-line error naming it (``output_error``), never a traceback. Errors raised by the
+    caller's own code inside the block pass through, but for a full disk or an I/O error."""
+    own = False  # an OSError raised by the caller's block, not by writing ``path``
+    try:
+        with _writer(path, mode) as f:
+            try:
+                yield f
+            except OSError as exc:
+                if exc.errno in _DISK:
+                    raise output_error(path, exc) from None
+                own = True
+                raise
+    except OSError as exc:
+        if own or exc.errno is None:
+            raise
+        raise output_error(path, exc) from None
+
+
+@contextmanager
+def _writer(path: Path, mode: int) -> Iterator[BinaryIO]:
     if _is_stream(path):
         with open(path, "wb") as stream:  # O_TRUNC is ignored by devices and FIFOs
             yield stream
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file where a parent directory should be
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         os.fchmod(fd, mode)

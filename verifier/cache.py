@@ -32,6 +32,7 @@ from verifier import cache_fs as fs
 from verifier.cache_fs import CacheTampered
 from verifier.digests import CHUNK, FileDigest, digest_stream, is_sha256
 from verifier.errors import FetchError, InfrastructureError, IntegrityError, where
+from verifier.files import open_regular
 
 __all__ = ["CacheTampered", "ContentCache", "HashingWriter"]
 
@@ -142,7 +143,7 @@ class ContentCache:
     def add_file(self, source: Path) -> tuple[Path, FileDigest]:
         """Copy a local file in (hashing as it goes); returns the entry and its digest."""
         with self.temp_file() as tmp:
-            with open(source, "rb") as f, open(tmp, "wb") as out:
+            with open_regular(source, "input") as f, open(tmp, "wb") as out:
                 writer = HashingWriter(out)
                 while chunk := f.read(CHUNK):
                     writer.write(chunk)

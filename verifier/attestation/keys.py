@@ -20,25 +20,22 @@ from securesystemslib.signer import CryptoSigner, Signer, SSlibKey
 from verifier.attestation import gpg
 from verifier.attestation.ed25519 import weak_key_reason
 from verifier.errors import InputError, where
+from verifier.files import open_regular
 
 MAX_KEY_BYTES = 64 << 10
 PRIVATE_MODE = 0o600
 
 
 def _read_key_file(path: Path, *, private: bool) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            info = os.fstat(f.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise InputError(where(path, "key is not a regular file"))
-            if private and info.st_mode & 0o077:
-                mode = stat.S_IMODE(info.st_mode)
-                raise InputError(where(path, f"private key permissions {mode:04o} are too open (chmod 600)"))
+    with open_regular(path, "key", missing="key file not found") as f:
+        info = os.fstat(f.fileno())
+        if private and info.st_mode & 0o077:
+            mode = stat.S_IMODE(info.st_mode)
+            raise InputError(where(path, f"private key permissions {mode:04o} are too open (chmod 600)"))
+        try:
             data = f.read(MAX_KEY_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(where(path, "key file not found")) from None
-    except OSError as exc:
-        raise InputError(where(path, f"cannot read key file: {exc.strerror}")) from None
+        except OSError as exc:
+            raise InputError(where(path, f"cannot read key file: {exc.strerror}")) from None
     if len(data) > MAX_KEY_BYTES:
         raise InputError(where(path, f"key file larger than {MAX_KEY_BYTES} bytes"))
     return data

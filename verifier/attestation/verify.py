@@ -20,6 +20,7 @@ from verifier.attestation.envelope import parse_envelope
 from verifier.attestation.keys import load_public_key
 from verifier.attestation.statement import read_statement
 from verifier.errors import InputError, IntegrityError, where
+from verifier.files import open_regular
 from verifier.outcome import VerificationResult
 
 
@@ -69,12 +70,12 @@ def _check_signatures(envelope: Envelope, keys: list[SSlibKey], threshold: int, 
 
 def _sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
+    with open_regular(path, "artifact") as f:
+        try:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
-    except OSError as exc:
-        raise InputError(where(path, f"cannot read artifact: {exc.strerror}")) from None
+        except OSError as exc:
+            raise InputError(where(path, f"cannot read artifact: {exc.strerror}")) from None
     return digest.hexdigest()
 
 

@@ -24,7 +24,7 @@ from rich.progress import DownloadColumn, Progress as Bar, TransferSpeedColumn
 from verifier.cache import ContentCache, HashingWriter
 from verifier.digests import CHUNK, FileDigest
 from verifier.errors import FetchError, InputError, IntegrityError, VerifierError, where
-from verifier.files import read_limited
+from verifier.files import open_regular, read_limited
 from verifier.fetch.addresses import AddressPolicy, check_url, is_local_address
 from verifier.fetch.connection import Client, client
 from verifier.fetch.http import (
@@ -33,6 +33,7 @@ from verifier.fetch.http import (
 from verifier.manifest import MAX_MANIFEST_BYTES, PinnedFile, ReleaseManifest, parse
 from verifier.settings import Settings
 from verifier.stages import CachedFile, FetchedInputs
+from verifier.urls import redact
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,11 @@ def is_remote(location: str) -> bool:
 
 
 def local_path(url_or_path: str) -> Path:
+    """The local file a path or ``file:`` URL names; any other scheme is refused (exit 2)."""
     parts = urlsplit(url_or_path)
+    if parts.scheme not in ("", "file"):
+        raise InputError(where(redact(url_or_path), f"unsupported URL scheme {parts.scheme!r}: only http, https and file "
+                                            "URLs or local paths (write ./ before a path containing ':')"))
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost"):
             raise InputError(where(url_or_path, "file URLs must name a local path"))
@@ -71,22 +76,19 @@ def _check_pin(pin: PinnedFile, actual: FileDigest) -> None:
 
 def _copy_local(pin: PinnedFile, dest: Path) -> FileDigest:
     path = local_path(pin.url)
-    try:
-        with open(path, "rb") as f, open(dest, "wb") as out:
-            writer = HashingWriter(out)
+    with open_regular(path, pin.name, missing=f"no such file ({pin.name})") as f, \
+            open(dest, "wb") as out:
+        writer = HashingWriter(out)
+        try:
             while chunk := f.read(CHUNK):
                 if writer.size + len(chunk) > pin.size:
                     raise IntegrityError(where(pin.name, f"file longer than the pinned size {pin.size} bytes ({path})"))
                 writer.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-            return writer.digest()
-    except IsADirectoryError:
-        raise InputError(where(path, f"is a directory, not the file {pin.name}")) from None
-    except FileNotFoundError:
-        raise InputError(where(path, f"no such file ({pin.name})")) from None
-    except PermissionError:
-        raise InputError(where(path, f"permission denied ({pin.name})")) from None
+        except OSError as exc:
+            raise InputError(where(path, f"cannot read {pin.name}: {exc.strerror}")) from None
+        out.flush()
+        os.fsync(out.fileno())
+        return writer.digest()
 
 
 def _http(settings: Settings, allow_private: bool | None = None) -> contextlib.AbstractContextManager[Client]:
@@ -200,9 +202,9 @@ def load_manifest(location: str, settings: Settings, cache: ContentCache) -> Loa
     if is_remote(location):
         check_url(location, "manifest")
     if not is_remote(location):
-        path = local_path(location).resolve() if urlsplit(location).scheme in ("", "file") else None
+        path = local_path(location).resolve()
         data = _read_local_manifest(location)
-        manifest = parse(data, str(path or location))
+        manifest = parse(data, str(path))
         return LoadedManifest(manifest, FileDigest(*_digest(data)))
     if settings.offline:
         known = cache.recall_url(location)

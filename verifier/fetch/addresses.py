@@ -39,9 +39,13 @@ def explain(host: str, address: str, category: str) -> str:
     named = f"{address} is" if host.strip("[]") == address else f"{host} resolves to {address},"
     if category in NEVER:
         extra = " (cloud metadata services live there)" if category == "link-local" else ""
-        return f"{named} a {category} address{extra}: verifier never connects there"
-    return (f"{named} a {category} address: refused unless {ALLOW_OPTION} is given "
+        return f"{named} {_article(category)} {category} address{extra}: verifier never connects there"
+    return (f"{named} {_article(category)} {category} address: refused unless {ALLOW_OPTION} is given "
             f"or the manifest itself comes from such an address")
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 def _plain_category(ip: IPAddress) -> str | None:

@@ -125,9 +125,9 @@ def _redirect_target(current: str, location: str, label: str) -> str:
     target = urljoin(current, location)
     old, new = urlsplit(current).scheme, urlsplit(target).scheme
     if new not in ("http", "https"):
-        raise FetchError(where(label, f"redirect to a {new or 'relative'} URL refused: {redact(target)}"))
+        raise InputError(where(label, f"redirect to a {new or 'relative'} URL refused: {redact(target)}"))
     if old == "https" and new == "http":
-        raise FetchError(where(label, f"redirect from https to http refused: {redact(target)}"))
+        raise InputError(where(label, f"redirect from https to http refused: {redact(target)}"))
     return target
 
 
