@@ -141,3 +141,29 @@ def test_directory_trees_compare_modes_and_empty_directories(tmp_path: Path, cfg
     (d / "usr" / "lib").mkdir()
     result = compare_paths(a, d, cfg)
     assert not result.identical and "+usr/lib/" in (result.difference.details[0].unified_diff or "")
+
+
+def _sqfs_xattr(tmp: Path, name: str, mtime: int, xattr: bytes | None) -> Path:
+    src = tmp / f"{name}.d"
+    src.mkdir()
+    (src / "tool").write_bytes(b"#!/bin/sh\n")
+    if xattr is not None:
+        os.setxattr(src / "tool", "user.test", xattr)
+    os.utime(src / "tool", (mtime, mtime))
+    out = tmp / name
+    subprocess.run(["mksquashfs", str(src), str(out), "-quiet", "-noappend", "-all-root", "-mkfs-time", "0", "-xattrs"],
+                   check=True, capture_output=True)
+    return out
+
+
+def test_squashfs_xattrs_are_never_hidden(tmp_path: Path, cfg: Settings) -> None:
+    """unsquashfs 4.5 does not list xattrs (a file capability): the xattr tables are compared."""
+    a = _sqfs_xattr(tmp_path, "a.sqfs", EPOCH, None)
+    b = _sqfs_xattr(tmp_path, "b.sqfs", EPOCH + 600, b"cap")
+    result = compare_paths(a, b, cfg, normalizers=("timestamps",))
+    assert not result.equivalent and "extended attributes differ" in str(result.difference.to_json())
+    c = _sqfs_xattr(tmp_path, "c.sqfs", EPOCH, b"cap")
+    d = _sqfs_xattr(tmp_path, "d.sqfs", EPOCH + 600, b"other")
+    assert not compare_paths(c, d, cfg, normalizers=("timestamps",)).equivalent
+    e = _sqfs_xattr(tmp_path, "e.sqfs", EPOCH + 600, b"cap")
+    assert compare_paths(c, e, cfg, normalizers=("timestamps",)).equivalent

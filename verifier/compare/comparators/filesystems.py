@@ -25,6 +25,7 @@ SQUASHFS_LIST = re.compile(r"^(?P<mode>[-dlcbps][-rwxsStT]{9})\s+(?P<owner>\S+)\
                            r"(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d)\s+squashfs-root(?P<path>/.*)?$")
 TIMEOUT = 600
 SQUASHFS_SUPERBLOCK = 96
+NO_TABLE = 0xFFFFFFFFFFFFFFFF  # a superblock table offset meaning "no such table"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,40 @@ def squashfs_bytes(path: Path) -> int:
     with open(path, "rb") as f:
         superblock = f.read(SQUASHFS_SUPERBLOCK)
     return int.from_bytes(superblock[40:48], "little") if len(superblock) == SQUASHFS_SUPERBLOCK else 0
+
+
+def squashfs_xattrs(side: Side) -> str | None:
+    """sha256 of a squashfs image's extended attributes (file capabilities, SELinux labels,
+    user xattrs), None when it has none. unsquashfs 4.5 cannot list them per member, so the
+    xattr table is compared whole: its key/value and id blocks (from ``xattr_table_start``
+    up to the index at ``xattr_id_table_start``) refer to each other by relative offsets
+    only, so a table that merely moved (other tables grew) reads the same."""
+    with open(side.path, "rb") as f:
+        superblock = f.read(SQUASHFS_SUPERBLOCK)
+        index = int.from_bytes(superblock[56:64], "little") if len(superblock) == SQUASHFS_SUPERBLOCK else NO_TABLE
+        if index == NO_TABLE:
+            return None
+        f.seek(index)
+        head = f.read(16)
+        start = int.from_bytes(head[:8], "little")
+        if len(head) < 16 or start > index:
+            raise CorruptArchive(side.label, "its xattr table index points nowhere", f"byte {index}")
+        h = hashlib.sha256(head[8:12])  # the number of xattr ids
+        f.seek(start)
+        remaining = index - start
+        while remaining and (chunk := f.read(min(CHUNK, remaining))):
+            h.update(chunk)
+            remaining -= len(chunk)
+    return h.hexdigest()
+
+
+def _xattrs_node(a: Side, b: Side) -> Difference | None:
+    if squashfs_xattrs(a) == squashfs_xattrs(b):
+        return None
+    return Difference(f"{a.label} (xattrs)", f"{b.label} (xattrs)",
+                      ("the images' extended attributes differ (file capabilities, SELinux labels, user xattrs); "
+                       "unsquashfs 4.5 cannot list them per member, so their xattr tables are compared whole",),
+                      kind="bytes")
 
 
 @dataclass(frozen=True)
@@ -118,4 +153,5 @@ class SquashfsContainer:
             if actual < expected:
                 raise TruncatedArchive(side.label, f"the image has {actual} of the {expected} bytes its superblock "
                                        "declares", f"ends at byte {actual}")
-        return compare_members(a, b, *list_both(self._list, a, b, ctx), ctx, self._extract)
+        members = compare_members(a, b, *list_both(self._list, a, b, ctx), ctx, self._extract)
+        return Difference.from_details(a.label, b.label, [_xattrs_node(a, b), *(members.details if members else ())])
