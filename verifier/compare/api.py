@@ -47,6 +47,7 @@ def compare_paths(a: Path, b: Path, settings: Settings, *, normalizers: tuple[st
     _check(b)
     check_names(normalizers)
     la, lb = labels or (name_text(str(a)), name_text(str(b)))  # a host path's bytes may not be UTF-8
+    a, b = a.resolve(), b.resolve()  # the user's own links are followed; nothing below them is
     if a.is_dir() or b.is_dir():
         return compare_directories(a, b, settings, la, lb, normalizers, clock, reporting(progress))
     if same_content(a, b):

@@ -15,12 +15,14 @@ is a bug in verifier and propagates (``verifier compare`` exits 70).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from verifier.compare.comparators import FALLBACK, REGISTRY
 from verifier.compare.difference import Difference
 from verifier.compare.interface import (COMPARATOR_ERRORS, HEAD_BYTES, CompareContext, Comparator, Side,
                                         UnreadableInput)
+from verifier.compare.regular import open_regular
 from verifier.formats import sniff
 
 SAME_BLOCK = 4 << 20
@@ -28,11 +30,12 @@ PLAIN_NAMES = {"diffoscope": "a format without a native comparator", "text": "te
                "binary": "data of no recognised format"}
 
 
-def same_content(a: Path, b: Path) -> bool:
-    if a.stat().st_size != b.stat().st_size:
-        return False
-    x, y = bytearray(SAME_BLOCK), bytearray(SAME_BLOCK)  # reused: no allocation per block
-    with open(a, "rb") as fa, open(b, "rb") as fb:
+def same_content(a: Path, b: Path, la: str | None = None, lb: str | None = None) -> bool:
+    """Whether two regular files hold the same bytes (``UnreadableInput`` for anything else)."""
+    with open_regular(a, la) as fa, open_regular(b, lb) as fb:
+        if os.fstat(fa.fileno()).st_size != os.fstat(fb.fileno()).st_size:
+            return False
+        x, y = bytearray(SAME_BLOCK), bytearray(SAME_BLOCK)  # reused: no allocation per block
         while True:
             nx, ny = fa.readinto(x), fb.readinto(y)
             if nx != ny:
@@ -44,7 +47,7 @@ def same_content(a: Path, b: Path) -> bool:
 
 
 def _head(path: Path) -> bytes:
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         return f.read(HEAD_BYTES)
 
 
@@ -86,7 +89,15 @@ def _unreadable_node(a: Side, b: Side, exc: UnreadableInput) -> Difference:
 
 
 def compare_sides(a: Side, b: Side, ctx: CompareContext) -> Difference | None:
-    if same_content(a.path, b.path):
+    try:
+        return _compare(a, b, ctx)
+    except UnreadableInput as exc:  # not a regular file (swapped since it was listed): never read
+        ctx.degrade(f"{exc.message}; not compared")
+        return Difference(a.label, b.label, (f"{exc.message}; not compared",), kind="unreadable")
+
+
+def _compare(a: Side, b: Side, ctx: CompareContext) -> Difference | None:
+    if same_content(a.path, b.path, a.label, b.label):
         return None
     if ctx.depth > ctx.settings.unpack.max_depth:
         note = ctx.degrade(f"{a.label}: nesting deeper than {ctx.settings.unpack.max_depth} levels; compared as bytes")

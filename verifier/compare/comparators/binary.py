@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
+from verifier.compare.regular import open_regular
 
 BLOCK = 4 << 20
 MAX_RANGES = 16
@@ -58,7 +59,7 @@ class BinaryComparator:
         size_a, size_b = a.path.stat().st_size, b.path.stat().st_size
         ranges: list[tuple[int, int]] = []
         differing_blocks = 0
-        with open(a.path, "rb") as fa, open(b.path, "rb") as fb:
+        with open_regular(a.path, a.label) as fa, open_regular(b.path, b.label) as fb:
             offset = 0
             while True:
                 x, y = fa.read(BLOCK), fb.read(BLOCK)
@@ -82,7 +83,7 @@ class BinaryComparator:
 
     def _dump(self, a: Side, b: Side, ranges: list[tuple[int, int]]) -> str | None:
         lines = []
-        with open(a.path, "rb") as fa, open(b.path, "rb") as fb:
+        with open_regular(a.path, a.label) as fa, open_regular(b.path, b.label) as fb:
             for start, _ in ranges[:4]:
                 at = max(0, start - 8)
                 fa.seek(at)

@@ -17,6 +17,7 @@ import libarchive.exception
 from verifier.compare.comparators.libarchive_errors import translate
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, TruncatedArchive
+from verifier.compare.regular import open_regular
 from verifier.compare.members import both
 from verifier.digests import CHUNK
 from verifier.formats.reading import Budget, blocks, open_archive
@@ -32,7 +33,7 @@ def gzip_header(side: Side) -> dict[str, object]:
 
 
 def _gzip_header(path: Path) -> dict[str, object]:
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         fixed = f.read(10)
         method, flags, mtime, xfl, os_byte = struct.unpack("<BBIBB", fixed[2:])
         header: dict[str, object] = {"method": method, "flags": flags, "mtime": mtime, "xfl": xfl,
@@ -109,7 +110,7 @@ class _Gunzip:
 
 
 def _gunzip(side: Side, dest: Path, ctx: CompareContext) -> None:
-    with open(side.path, "rb") as f, open(dest, "wb") as out:
+    with open_regular(side.path, side.label) as f, open(dest, "wb") as out:
         _Gunzip(side, out, Budget(side.path, side.label, ctx.settings.unpack, ctx.stop)).run(f)
 
 

@@ -15,6 +15,7 @@ from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, ToolFailed, TruncatedArchive
 from verifier.compare.members import Key, Member, compare_members, list_both
 from verifier.compare.modes import ls_mode
+from verifier.compare.regular import open_regular
 from verifier.digests import CHUNK
 from verifier.formats import sniff
 from verifier.formats.reading import Budget, text
@@ -58,7 +59,7 @@ def _unsquashfs(args: list[str], side: Side) -> subprocess.CompletedProcess[byte
 
 def squashfs_bytes(path: Path) -> int:
     """The bytes a squashfs image says it uses (superblock ``bytes_used``, at offset 40)."""
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         superblock = f.read(SQUASHFS_SUPERBLOCK)
     return int.from_bytes(superblock[40:48], "little") if len(superblock) == SQUASHFS_SUPERBLOCK else 0
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from verifier.compare.comparators.binary import BinaryComparator
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
+from verifier.compare.regular import open_regular
 from verifier.formats import sniff
 
 HEADER = struct.Struct("<HHI8s")  # magic, b"\r\n", flags, then source mtime+size or the source hash
@@ -19,7 +20,7 @@ BLOCK = 1 << 20
 
 
 def _header(path: Path) -> dict[str, object]:
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         magic, _, flags, rest = HEADER.unpack(f.read(HEADER.size))
     fields: dict[str, object] = {"pyc magic": magic, "pyc flags": f"{flags} ({FLAGS[flags]})"}
     if flags == 0:
@@ -31,7 +32,7 @@ def _header(path: Path) -> dict[str, object]:
 
 
 def _same_code(a: Side, b: Side) -> bool:
-    with open(a.path, "rb") as fa, open(b.path, "rb") as fb:
+    with open_regular(a.path, a.label) as fa, open_regular(b.path, b.label) as fb:
         fa.seek(HEADER.size)
         fb.seek(HEADER.size)
         while True:

@@ -14,6 +14,7 @@ from rpmfile.errors import RPMError
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, TruncatedArchive
+from verifier.compare.regular import open_regular
 from verifier.digests import CHUNK
 from verifier.formats import sniff
 from verifier.printable import one_line
@@ -49,7 +50,7 @@ def headers(side: Side) -> tuple[dict[str, str], int]:
     (struct.error, UnicodeDecodeError, bare asserts: it has no error type for bad input)
     become a CorruptArchive at the boundary of the one call into it."""
     try:
-        with open(side.path, "rb") as f, rpmfile.RPMFile(fileobj=f) as rpm:
+        with open_regular(side.path, side.label) as f, rpmfile.RPMFile(fileobj=f) as rpm:
             tags = {str(k).lower(): _value(v, str(k).lower() in NAME_TAGS) for k, v in rpm.headers.items()
                     if isinstance(k, str)}
             offset = int(rpm.data_offset)
@@ -67,7 +68,7 @@ def headers(side: Side) -> tuple[dict[str, str], int]:
 
 def _payload(side: Side, offset: int, ctx: CompareContext) -> Side:
     dest = ctx.new_temp_file()
-    with open(side.path, "rb") as f, open(dest, "wb") as out:
+    with open_regular(side.path, side.label) as f, open(dest, "wb") as out:
         f.seek(offset)
         shutil.copyfileobj(f, out, CHUNK)
     return Side(f"{side.label}::(payload)", dest)

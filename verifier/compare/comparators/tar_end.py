@@ -13,6 +13,7 @@ from pathlib import Path
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import Side, TruncatedArchive
+from verifier.compare.regular import open_regular
 from verifier.printable import one_line
 
 BLOCK = 512
@@ -58,7 +59,7 @@ def missing_end(path: Path) -> tuple[str | None, int] | None:
     member without the end-of-archive marker; None when the marker is there, or when the
     walk meets something it cannot read (then libarchive's own error speaks)."""
     size, at, last = path.stat().st_size, 0, None
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         for _ in range(MAX_HEADERS):
             f.seek(at)
             header = f.read(BLOCK)

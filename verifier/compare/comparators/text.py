@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
+from verifier.compare.regular import read_regular
 
 MAX_TEXT_BYTES = 16 << 20
 
@@ -42,8 +43,8 @@ class TextComparator:
         return looks_like_text(head) and side.path.stat().st_size <= MAX_TEXT_BYTES
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
-        ta = a.path.read_bytes().decode("utf-8", "replace")
-        tb = b.path.read_bytes().decode("utf-8", "replace")
+        ta = read_regular(a.path, a.label).decode("utf-8", "replace")
+        tb = read_regular(b.path, b.label).decode("utf-8", "replace")
         comment = None
         if ta.replace("\r\n", "\n") == tb.replace("\r\n", "\n"):
             comment = "only line endings differ (CRLF vs LF)"

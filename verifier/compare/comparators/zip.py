@@ -26,6 +26,7 @@ from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
 from verifier.compare.members import Key, Member, both, compare_members, keyed, list_both
 from verifier.compare.modes import special_bits
+from verifier.compare.regular import open_regular
 from verifier.formats import sniff
 from verifier.formats.reading import Budget
 
@@ -85,7 +86,7 @@ class ZipComparator:
         for e in directory.entries:
             budget.admit(e.name, e.size)
         members = []
-        with open(side.path, "rb") as f:
+        with open_regular(side.path, side.label) as f:
             for e in directory.entries:
                 budget.check()
                 digest = None if e.is_dir() else _stored_digest(f, e, directory, side)
@@ -95,7 +96,7 @@ class ZipComparator:
     def _extract(self, side: Side, directory: Directory, keys: set[Key], ctx: CompareContext) -> dict[Key, Path]:
         out: dict[Key, Path] = {}
         budget = Budget(side.path, side.label, ctx.settings.unpack, ctx.stop)
-        with open(side.path, "rb") as f:
+        with open_regular(side.path, side.label) as f:
             for key, entry in zip(keyed(e.name for e in directory.entries), directory.entries):
                 if key in keys:
                     out[key] = ctx.new_temp_file()

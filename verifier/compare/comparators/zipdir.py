@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from verifier.compare.interface import CorruptArchive, Side, TruncatedArchive, UnreadableInput
+from verifier.compare.regular import open_regular
 from verifier.digests import CHUNK
 from verifier.errors import LimitExceeded
 from verifier.formats.reading import text
@@ -104,7 +105,7 @@ def ends_with_zip(path: Path) -> bool:
     """An end record whose comment ends the file and whose directory is right before it: a
     zip with something in front (a stub, a script). Padded containers (tar) never match."""
     size = path.stat().st_size
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         start = max(0, size - END.size - MAX_COMMENT)
         f.seek(start)
         tail = f.read()
@@ -260,7 +261,7 @@ def _check_sizes(entries: list[Entry], side: Side) -> None:
 
 def read_directory(side: Side, max_members: int, max_name: int) -> Directory:
     size = side.path.stat().st_size
-    with open(side.path, "rb") as f:
+    with open_regular(side.path, side.label) as f:
         count, cd_size, cd_offset, directory_end, comment = _end_record(f, size, side)
         if count > max_members:
             raise LimitExceeded(f"{side.label}: more than {max_members} members (limit max_members={max_members}; "
@@ -342,7 +343,7 @@ def member_chunks(f: BinaryIO, entry: Entry, base: int, side: Side) -> Iterator[
 
 
 def read_prefix(path: Path, directory: Directory, dest: Path) -> None:
-    with open(path, "rb") as f, open(dest, "wb") as out:
+    with open_regular(path) as f, open(dest, "wb") as out:
         left = directory.prefix
         while left and (chunk := f.read(min(CHUNK, left))):
             out.write(chunk)
