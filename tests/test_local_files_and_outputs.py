@@ -112,6 +112,15 @@ def test_a_report_or_key_naming_a_fifo_is_refused_without_hanging(tmp_path: Path
         assert_one_line(err, f"{fifo}: is a FIFO")
 
 
+def test_an_environment_lock_naming_a_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
+    fifo = tmp_path / "env.lock.json"
+    os.mkfifo(fifo)
+    code, err = bounded_cli("env", "build", "--lockfile", fifo, "--out", tmp_path / "env.tar")
+    assert code == ExitCode.BAD_INPUT
+    assert_one_line(err, f"{fifo}: is a FIFO", "environment lock")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["env.lock.json"]
+
+
 # -- 2. output paths that cannot be written --------------------------------------------------
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from verifier.errors import InputError, where
+from verifier.files import open_regular
 
 FORMAT = "verifier-env-lock"
 VERSION = 1
@@ -105,11 +106,11 @@ def lock_json(lock: EnvLock) -> bytes:
 
 def load_lock(path: Path) -> EnvLock:
     place = str(path)
-    try:
-        with open(path, "rb") as f:
+    with open_regular(path, "environment lock") as f:  # a FIFO is refused, never waited on
+        try:
             raw = f.read(MAX_LOCK_BYTES + 1)
-    except OSError as exc:
-        raise InputError(where(place, f"cannot read the environment lock ({exc.strerror})")) from None
+        except OSError as exc:
+            raise InputError(where(place, f"cannot read the environment lock ({exc.strerror})")) from None
     if len(raw) > MAX_LOCK_BYTES:
         raise InputError(where(place, f"not an environment lock (larger than {MAX_LOCK_BYTES} bytes)"))
     try:
