@@ -115,3 +115,21 @@ def test_formats_are_recognised_by_magic_not_name(tmp_path: Path, cfg: Settings)
     a = tar(tmp_path, "a.zip", {"x.txt": "one\n"})
     b = tar(tmp_path, "b.zip", {"x.txt": "two\n"})
     assert member_paths(compare_paths(a, b, cfg).difference) == ["pkg/x.txt"]
+
+
+def test_data_after_the_end_marker_is_never_normalised_away(tmp_path: Path, cfg: Settings) -> None:
+    """Bytes after tar's end-of-archive marker belong to no member: zero padding of any
+    length is not a difference, anything else that differs is (before, EQUIVALENT)."""
+    a = tar(tmp_path, "a.tar", {"f": "x\n"})
+    b = tar(tmp_path, "b.tar", {"f": "x\n"}, mtime=EPOCH + 5)
+    assert compare_paths(a, b, cfg, normalizers=("timestamps",)).equivalent
+    with open(b, "ab") as f:
+        f.write(bytes(10240))  # a longer record: zeros only
+    assert compare_paths(a, b, cfg, normalizers=("timestamps",)).equivalent
+    with open(b, "r+b") as f:
+        f.seek(-100, 2)
+        f.write(b"SECRET")
+    result = compare_paths(a, b, cfg, normalizers=("timestamps",))
+    assert not result.equivalent
+    said = [c for n in result.difference.walk() for c in n.comments]
+    assert any("follows tar's end-of-archive marker" in c and str(b) in c for c in said)

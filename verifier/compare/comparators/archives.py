@@ -12,7 +12,7 @@ from pathlib import Path
 import libarchive
 
 from verifier.compare.comparators.libarchive_errors import reads_archive
-from verifier.compare.comparators.tar_end import end_node
+from verifier.compare.comparators.tar_end import end_node, trailer_node
 from verifier.compare.difference import Difference
 from verifier.compare.entry_fields import entry_inode, entry_xattrs
 from verifier.compare.interface import CompareContext, Side
@@ -113,4 +113,5 @@ class LibarchiveContainer:
         found = compare_members(a, b, left, right, ctx, self._extract, ordered=True)
         if self.format_name != "tar":
             return found
-        return Difference.from_details(a.label, b.label, [end_node(a, b), *(found.details if found else ())])
+        return Difference.from_details(a.label, b.label, [end_node(a, b), trailer_node(a, b),
+                                                          *(found.details if found else ())])

@@ -9,11 +9,13 @@ the members read are still compared.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from verifier.compare.difference import Difference
 from verifier.compare.interface import Side, TruncatedArchive
 from verifier.compare.regular import open_regular
+from verifier.digests import CHUNK
 from verifier.printable import one_line
 
 BLOCK = 512
@@ -54,19 +56,19 @@ def _name(header: bytes) -> str:
     return name.decode("utf-8", "surrogateescape")
 
 
-def missing_end(path: Path) -> tuple[str | None, int] | None:
-    """(the last member's name, where the file ends) when the file ends after a complete
-    member without the end-of-archive marker; None when the marker is there, or when the
-    walk meets something it cannot read (then libarchive's own error speaks)."""
+def _walk(path: Path) -> tuple[str | None, int, bool] | None:
+    """(the last member's name, an offset, whether the marker is there): the marker's offset
+    when it is, where the file ends when it ends after a complete member without it; None
+    when the walk meets something it cannot read (then libarchive's own error speaks)."""
     size, at, last = path.stat().st_size, 0, None
     with open_regular(path) as f:
         for _ in range(MAX_HEADERS):
             f.seek(at)
             header = f.read(BLOCK)
             if len(header) < BLOCK:
-                return (last, size) if not header else None
+                return (last, size, False) if not header else None
             if header == bytes(BLOCK):
-                return None
+                return last, at, True
             length = _number(header[124:136])
             if length is None or not _checksum_ok(header):
                 return None
@@ -78,6 +80,43 @@ def missing_end(path: Path) -> tuple[str | None, int] | None:
             if at > size:
                 return None  # cut inside a member: libarchive says so
     return None
+
+
+def missing_end(path: Path) -> tuple[str | None, int] | None:
+    """(the last member's name, where the file ends) when the file ends after a complete
+    member without the end-of-archive marker; None otherwise."""
+    found = _walk(path)
+    return (found[0], found[1]) if found is not None and not found[2] else None
+
+
+def trailer(path: Path) -> tuple[int, str] | None:
+    """(the first byte that is not zero after the end-of-archive marker, the sha256 of
+    everything from the marker on), None when there is nothing but zeros there: tar pads
+    to its record size with zeros, whose length (the blocking factor) is not compared."""
+    found = _walk(path)
+    if found is None or not found[2]:
+        return None
+    h, first, at = hashlib.sha256(), None, found[1]
+    with open_regular(path) as f:
+        f.seek(at)
+        while chunk := f.read(CHUNK):
+            if first is None and chunk.strip(b"\0"):
+                first = at + len(chunk) - len(chunk.lstrip(b"\0"))
+            h.update(chunk)
+            at += len(chunk)
+    return (first, h.hexdigest()) if first is not None else None
+
+
+def trailer_node(a: Side, b: Side) -> Difference | None:
+    """Bytes after the end-of-archive marker that are not zero, and differ: no member holds
+    them, so they are reported (kind ``bytes``: no normaliser removes them)."""
+    ta, tb = trailer(a.path), trailer(b.path)
+    if ta == tb:
+        return None
+    where = "; ".join(f"{s.label}: from byte {t[0]}" for s, t in ((a, ta), (b, tb)) if t is not None)
+    return Difference(f"{a.label} (after the end of the archive)", f"{b.label} (after the end of the archive)",
+                      (f"data that is not zero follows tar's end-of-archive marker and differs ({where})",),
+                      kind="bytes")
 
 
 def end_node(a: Side, b: Side) -> Difference | None:
