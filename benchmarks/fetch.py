@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from verifier.cache import ContentCache  # noqa: E402
 from verifier.fetch import fetch_file  # noqa: E402
 from verifier.manifest import PinnedFile  # noqa: E402
-from verifier.settings import Settings  # noqa: E402
+from verifier.settings import FetchLimits, Settings  # noqa: E402
 
 
 def serve(path: Path) -> ThreadingHTTPServer:
@@ -77,7 +77,9 @@ def main() -> None:
         def ours() -> None:
             cache_dir = tmp / "cache"
             shutil.rmtree(cache_dir, ignore_errors=True)
-            fetch_file(pin, ContentCache(cache_dir), Settings(cache_dir=cache_dir))
+            # the server is on loopback: allowed explicitly, as --allow-private-addresses does
+            settings = Settings(cache_dir=cache_dir, fetch=FetchLimits(allow_private_addresses=True))
+            fetch_file(pin, ContentCache(cache_dir), settings)
 
         def curl() -> None:
             subprocess.run(["curl", "-sS", "-o", str(tmp / "curl.bin"), url], check=True)
