@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from verifier.compare.difference import Difference
-from verifier.render.values import change
+from verifier.render.values import change, time_lines
 
 MAX_DEPTH = 8
 MAX_NODES = 200
@@ -108,6 +108,8 @@ class _Reader:
         field = FIELD_DIFF.fullmatch(diff) if diff and not details else None
         if field:
             shown_change, diff = change(label, field[1], field[2]), None
+        elif diff:
+            diff = time_lines(label, diff)
         comments, hints, kept = list(comments), list(hints), []
         for child in children:  # fold wrappers that only repeat this node's name
             if child.unread and not (child.children or child.diff or child.change):
