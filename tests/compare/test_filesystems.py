@@ -37,3 +37,18 @@ def test_identical_squashfs_reports_nothing(tmp_path: Path, cfg: Settings) -> No
     a = squashfs(tmp_path / "1", "a", {"f": "same\n"})
     b = squashfs(tmp_path / "2", "b", {"f": "same\n"})
     assert compare_paths(a, b, cfg).identical
+
+
+def test_iso9660_system_area_is_never_normalised_away(tmp_path: Path, cfg: Settings) -> None:
+    """The first 32 KiB (boot code, partition table) belong to no listed file: before, a
+    change there beside a timestamp change was EQUIVALENT under --normalize timestamps."""
+    require_tool("genisoimage")
+    a = iso(tmp_path / "1", "a", {"f": "same\n"})
+    b = iso(tmp_path / "2", "b", {"f": "same\n"})
+    assert compare_paths(a, b, cfg).identical or compare_paths(a, b, cfg, normalizers=("timestamps",)).equivalent
+    with open(b, "r+b") as f:
+        f.write(b"\xeb\x63\x90BOOTCODE")
+    result = compare_paths(a, b, cfg, normalizers=("timestamps",))
+    assert not result.equivalent and not result.identical
+    said = [c for n in result.difference.walk() for c in n.comments]
+    assert any("system area" in c and "first at byte 0" in c for c in said)

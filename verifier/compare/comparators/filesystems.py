@@ -26,7 +26,24 @@ SQUASHFS_LIST = re.compile(r"^(?P<mode>[-dlcbps][-rwxsStT]{9})\s+(?P<owner>\S+)\
                            r"(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d)\s+squashfs-root(?P<path>/.*)?$")
 TIMEOUT = 600
 SQUASHFS_SUPERBLOCK = 96
+ISO_SYSTEM_AREA = 32768
 NO_TABLE = 0xFFFFFFFFFFFFFFFF  # a superblock table offset meaning "no such table"
+
+
+def _system_area(a: Side, b: Side) -> Difference | None:
+    """ISO 9660's first 32 KiB (an isohybrid image's MBR and boot code, a partition table)
+    belong to no file libarchive lists: compared as bytes, a difference is a ``bytes`` node
+    no normaliser removes."""
+    heads = []
+    for side in (a, b):
+        with open_regular(side.path, side.label) as f:
+            heads.append(f.read(ISO_SYSTEM_AREA))
+    if heads[0] == heads[1]:
+        return None
+    first = next((i for i, (x, y) in enumerate(zip(*heads)) if x != y), min(map(len, heads)))
+    return Difference(f"{a.label} (system area)", f"{b.label} (system area)",
+                      (f"the ISO 9660 system area (the first 32 KiB: boot code, partition table) differs, first at "
+                       f"byte {first}",), kind="bytes")
 
 
 @dataclass(frozen=True)
@@ -43,7 +60,8 @@ class Iso9660Container(LibarchiveContainer):
             if actual < expected:
                 raise TruncatedArchive(side.label, f"the image has {actual} of the {expected} bytes its volume "
                                        "descriptor declares", f"ends at byte {actual}")
-        return super().compare(a, b, ctx)
+        found = super().compare(a, b, ctx)
+        return Difference.from_details(a.label, b.label, [_system_area(a, b), *(found.details if found else ())])
 
 
 def _unsquashfs(args: list[str], side: Side) -> subprocess.CompletedProcess[bytes]:
@@ -70,7 +88,7 @@ def squashfs_xattrs(side: Side) -> str | None:
     xattr table is compared whole: its key/value and id blocks (from ``xattr_table_start``
     up to the index at ``xattr_id_table_start``) refer to each other by relative offsets
     only, so a table that merely moved (other tables grew) reads the same."""
-    with open(side.path, "rb") as f:
+    with open_regular(side.path, side.label) as f:
         superblock = f.read(SQUASHFS_SUPERBLOCK)
         index = int.from_bytes(superblock[56:64], "little") if len(superblock) == SQUASHFS_SUPERBLOCK else NO_TABLE
         if index == NO_TABLE:
