@@ -40,3 +40,20 @@ def test_content_mtime_ownership_and_order(tmp_path: Path, cfg: Settings) -> Non
     assert found["mtime"] == f"-{EPOCH}\n+{EPOCH + 1}\n"
     assert found["uid"] == "-0\n+1000\n" and found["gid"] == "-0\n+1000\n"
     assert kinds(diff, "")[0].source1 == str(a), "the root is the pair itself"
+
+
+def test_data_after_the_trailer_is_never_normalised_away(tmp_path: Path, cfg: Settings) -> None:
+    """libarchive stops at TRAILER!!!: bytes after it belong to no member (before, EQUIVALENT)."""
+    a = cpio(tmp_path / "1", "a.cpio", {"f": "x\n"})
+    b = cpio(tmp_path / "2", "b.cpio", {"f": "x\n"}, mtime=EPOCH + 5)
+    assert compare_paths(a, b, cfg, normalizers=("timestamps", "cpio-inodes")).equivalent
+    with open(b, "ab") as f:
+        f.write(bytes(1024))  # padding to a larger block: zeros only
+    assert compare_paths(a, b, cfg, normalizers=("timestamps", "cpio-inodes")).equivalent
+    with open(b, "r+b") as f:
+        f.seek(-20, 2)
+        f.write(b"SECRET")
+    result = compare_paths(a, b, cfg, normalizers=("timestamps", "cpio-inodes"))
+    assert not result.equivalent
+    said = [c for n in result.difference.walk() for c in n.comments]
+    assert any("follows cpio's TRAILER!!! entry" in c and str(b) in c for c in said)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import libarchive
 
+from verifier.compare.comparators.cpio_end import trailer_node as cpio_trailer
 from verifier.compare.comparators.libarchive_errors import reads_archive
 from verifier.compare.comparators.tar_end import end_node, trailer_node
 from verifier.compare.difference import Difference
@@ -111,6 +112,8 @@ class LibarchiveContainer:
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
         left, right = list_both(self._list, a, b, ctx)
         found = compare_members(a, b, left, right, ctx, self._extract, ordered=True)
+        if self.format_name == "cpio":
+            return Difference.from_details(a.label, b.label, [cpio_trailer(a, b), *(found.details if found else ())])
         if self.format_name != "tar":
             return found
         return Difference.from_details(a.label, b.label, [end_node(a, b), trailer_node(a, b),

@@ -89,14 +89,11 @@ def missing_end(path: Path) -> tuple[str | None, int] | None:
     return (found[0], found[1]) if found is not None and not found[2] else None
 
 
-def trailer(path: Path) -> tuple[int, str] | None:
-    """(the first byte that is not zero after the end-of-archive marker, the sha256 of
-    everything from the marker on), None when there is nothing but zeros there: tar pads
-    to its record size with zeros, whose length (the blocking factor) is not compared."""
-    found = _walk(path)
-    if found is None or not found[2]:
-        return None
-    h, first, at = hashlib.sha256(), None, found[1]
+def bytes_after(path: Path, at: int) -> tuple[int, str] | None:
+    """(the first byte that is not zero from ``at`` on, the sha256 of everything from ``at``),
+    None when there is nothing but zeros there: archivers pad to their record or block size
+    with zeros, whose length is not compared."""
+    h, first = hashlib.sha256(), None
     with open_regular(path) as f:
         f.seek(at)
         while chunk := f.read(CHUNK):
@@ -107,16 +104,25 @@ def trailer(path: Path) -> tuple[int, str] | None:
     return (first, h.hexdigest()) if first is not None else None
 
 
-def trailer_node(a: Side, b: Side) -> Difference | None:
-    """Bytes after the end-of-archive marker that are not zero, and differ: no member holds
-    them, so they are reported (kind ``bytes``: no normaliser removes them)."""
-    ta, tb = trailer(a.path), trailer(b.path)
+def trailer(path: Path) -> tuple[int, str] | None:
+    """What follows tar's end-of-archive marker (``bytes_after``)."""
+    found = _walk(path)
+    return bytes_after(path, found[1]) if found is not None and found[2] else None
+
+
+def trailing_node(a: Side, b: Side, ta: tuple[int, str] | None, tb: tuple[int, str] | None,
+                  end: str) -> Difference | None:
+    """Data after the archive's end (``end`` names it) that differs: no member holds it, so
+    it is reported (kind ``bytes``: no normaliser removes it)."""
     if ta == tb:
         return None
     where = "; ".join(f"{s.label}: from byte {t[0]}" for s, t in ((a, ta), (b, tb)) if t is not None)
     return Difference(f"{a.label} (after the end of the archive)", f"{b.label} (after the end of the archive)",
-                      (f"data that is not zero follows tar's end-of-archive marker and differs ({where})",),
-                      kind="bytes")
+                      (f"data that is not zero follows {end} and differs ({where})",), kind="bytes")
+
+
+def trailer_node(a: Side, b: Side) -> Difference | None:
+    return trailing_node(a, b, trailer(a.path), trailer(b.path), "tar's end-of-archive marker")
 
 
 def end_node(a: Side, b: Side) -> Difference | None:
