@@ -20,7 +20,7 @@ from pathlib import Path
 
 from verifier.compare.comparators.archives import KINDS
 from verifier.compare.comparators.zipdir import (DIRECTORY_FIRST, METHODS, PREFIXED, Directory, Entry, data_start,
-                                                 ends_with_zip, member_chunks, read_directory, read_prefix,
+                                                 ends_with_zip, member_chunks, outside_members, read_directory, read_prefix,
                                                  stored_chunks)
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, Side
@@ -126,5 +126,7 @@ class ZipComparator:
 
         left, right = list_both(lambda side, c: self._list(side, of(side), c), a, b, ctx)
         members = compare_members(a, b, left, right, ctx, lambda side, names, c: self._extract(side, of(side), names, c))
+        outside = Difference.field("bytes outside any member", outside_members(a, da), outside_members(b, db),
+                                   kind="content")  # no normaliser removes it: hidden data keeps a pair DIFFERENT
         return Difference.from_details(a.label, b.label, [_header(a, b, da, db), self._prefix(a, b, da, db, ctx),
-                                                          members])
+                                                          members, outside])

@@ -18,6 +18,7 @@ CorruptArchive or TruncatedArchive naming the member and the offset.
 from __future__ import annotations
 
 import bz2
+import hashlib
 import lzma
 import struct
 import zipfile
@@ -80,6 +81,9 @@ class Directory:
     base: int  # added to every entry's offset to find its local header
     layout: str
     prefix: int  # bytes before the zip proper: a stub, or omni.ja's preload length and directory
+    directory_at: int = 0  # where the central directory was found
+    directory_size: int = 0
+    end_at: int = 0  # the zip64 end record or the end record: from here to the file's end is the end
 
 
 def _find_end(f: BinaryIO, size: int, side: Side) -> int:
@@ -278,9 +282,57 @@ def read_directory(side: Side, max_members: int, max_name: int) -> Directory:
     _check_overlaps(entries, base, size, side)
     _check_sizes(entries, side)
     first_member = min((e.offset for e in entries), default=0) + base
+    where = {"directory_at": at, "directory_size": cd_size, "end_at": directory_end}
     if at < first_member:
-        return Directory(tuple(entries), comment, base, DIRECTORY_FIRST, at)
-    return Directory(tuple(entries), comment, base, PREFIXED if first_member > 0 else STANDARD, first_member)
+        return Directory(tuple(entries), comment, base, DIRECTORY_FIRST, at, **where)
+    return Directory(tuple(entries), comment, base, PREFIXED if first_member > 0 else STANDARD, first_member, **where)
+
+
+def _member_span(f: BinaryIO, entry: Entry, base: int, side: Side) -> tuple[int, int, bytes]:
+    """(start, end, local name) of a member: its local header, stored bytes and data descriptor."""
+    start = base + entry.offset
+    end = data_start(f, entry, base, side) + entry.compressed_size
+    f.seek(start + LOCAL.size)
+    local_name = f.read(LOCAL.unpack(_local_header(f, start))[10])
+    if entry.flags & 0x08:  # a data descriptor follows: optional signature, CRC, then 4- or 8-byte sizes
+        f.seek(end)
+        end += 4 if f.read(4) == b"PK\x07\x08" else 0
+        end += 20 if max(entry.size, entry.compressed_size) >= 0xFFFFFFFF else 12
+    return start, end, local_name
+
+
+def _local_header(f: BinaryIO, at: int) -> bytes:
+    f.seek(at)
+    return f.read(LOCAL.size)
+
+
+def outside_members(side: Side, directory: Directory) -> str:
+    """What the listing cannot see: bytes that belong to no member, directory or end record
+    (a hidden entry, padding), and local headers naming another file than the directory does
+    (a streaming reader would see that name). "none", or their count and sha256, to compare.
+    A descriptor or layout this reads wrong only ever adds bytes here: it fails closed."""
+    size = side.path.stat().st_size
+    h, hidden, renamed = hashlib.sha256(), 0, 0
+    with open_regular(side.path, side.label) as f:
+        spans = [(0, directory.prefix), (directory.directory_at, directory.directory_at + directory.directory_size),
+                 (directory.end_at, size)]
+        for e in directory.entries:
+            start, end, local_name = _member_span(f, e, directory.base, side)
+            spans.append((start, end))
+            if text(local_name) != e.name:
+                renamed += 1
+                h.update(b"local name:" + local_name + b"\0")
+        at = 0
+        for start, end in sorted(spans):
+            if start > at:
+                hidden += start - at
+                f.seek(at)
+                for chunk in iter(lambda: f.read(min(CHUNK, start - f.tell())), b""):
+                    h.update(chunk)
+            at = max(at, end)
+    if not hidden and not renamed:
+        return "none"
+    return f"{hidden} bytes in no member, {renamed} local names unlike the directory's (sha256 {h.hexdigest()})"
 
 
 def data_start(f: BinaryIO, entry: Entry, base: int, side: Side) -> int:
