@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from verifier.attestation.envelope import parse_envelope
 from verifier.attestation.keys import load_public_key
 from verifier.attestation.statement import read_statement
 from verifier.errors import InputError, IntegrityError, where
+from verifier.digests import digest_stream
 from verifier.files import open_regular
 from verifier.outcome import VerificationResult
 
@@ -69,14 +69,11 @@ def _check_signatures(envelope: Envelope, keys: list[SSlibKey], threshold: int, 
 
 
 def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open_regular(path, "artifact") as f:
         try:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
+            return digest_stream(f).sha256
         except OSError as exc:
             raise InputError(where(path, f"cannot read artifact: {exc.strerror}")) from None
-    return digest.hexdigest()
 
 
 def _match_artifact(subjects: tuple[tuple[str, str], ...], artifact: Path, place: str) -> tuple[str, str]:

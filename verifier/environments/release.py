@@ -9,7 +9,6 @@ re-checks the chain and writes down what it rests on.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from verifier.environments.lock import InstalledPackage, ReleaseRecord
 from verifier.errors import InfrastructureError, IntegrityError, where
+from verifier.digests import digest_file
 from verifier.tools import require
 
 KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
@@ -32,11 +32,7 @@ class Indexed:
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+    return digest_file(path).sha256
 
 
 def the_one(lists: Path, suffix: str) -> Path:

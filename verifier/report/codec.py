@@ -29,7 +29,6 @@ from verifier.report.model import (
     EnvironmentInfo,
     FileRef,
     Inputs,
-    OfficialFile,
     Packages,
     RebuiltDigest,
     Release,
@@ -305,7 +304,7 @@ def _read_artifact(doc: Json, place: object, at: str) -> Artifact:
         check_tree(tree, place, f"{at}/difference")
     return Artifact(
         name=doc["name"], status=ArtifactStatus(doc["status"]),
-        official=OfficialFile(official["url"], official["sha256"], official["size"]) if official else None,
+        official=FileRef(official["url"], official["sha256"], official["size"]) if official else None,
         rebuilt=RebuiltDigest(rebuilt["sha256"], rebuilt["size"]) if rebuilt else None,
         difference=parse_difference(tree) if tree is not None else None,
         comments=tuple(doc["comments"]), normalizers=tuple(doc["normalizers"]),

@@ -14,7 +14,6 @@ from verifier.report.model import (
     EnvironmentInfo,
     FileRef,
     Inputs,
-    OfficialFile,
     Packages,
     RebuiltDigest,
     Release,
@@ -78,7 +77,7 @@ def _artifact(a: ArtifactResult, urls: Mapping[str, str]) -> Artifact:
     url = urls.get(a.name)
     official = None
     if url is not None and a.official_sha256 is not None and a.official_size is not None:
-        official = OfficialFile(url, a.official_sha256, a.official_size)
+        official = FileRef(url, a.official_sha256, a.official_size)
     rebuilt = RebuiltDigest(a.rebuilt_sha256, a.rebuilt_size) if a.rebuilt_sha256 and a.rebuilt_size is not None else None
     return Artifact(a.name, a.status, official, rebuilt, a.difference, a.comments, a.normalizers)
 

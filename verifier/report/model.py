@@ -34,7 +34,7 @@ class Tool:
 
 @dataclass(frozen=True)
 class FileRef:
-    """A document as fetched: where from, its digest and size."""
+    """A file as fetched (the manifest, an official artifact): where from, its digest and size."""
 
     url: str
     sha256: str
@@ -88,13 +88,6 @@ class Build:
 
 
 @dataclass(frozen=True)
-class OfficialFile:
-    url: str
-    sha256: str
-    size: int
-
-
-@dataclass(frozen=True)
 class RebuiltDigest:
     sha256: str
     size: int
@@ -104,7 +97,7 @@ class RebuiltDigest:
 class Artifact:
     name: str
     status: ArtifactStatus
-    official: OfficialFile | None  # None: EXTRA
+    official: FileRef | None  # None: EXTRA
     rebuilt: RebuiltDigest | None  # None: MISSING
     difference: Difference | None = None
     comments: tuple[str, ...] = ()
