@@ -26,10 +26,13 @@ from verifier.manifest import Environment, Lockfile, PinnedFile, Source, strict_
 from verifier.report.model import (
     Artifact,
     Build,
+    BuildPackage,
     EnvironmentInfo,
     FileRef,
     Inputs,
     Packages,
+    PolicyAttempt,
+    PypiRebuild,
     RebuiltDigest,
     Release,
     Report,
@@ -142,9 +145,28 @@ def _packages(p: Packages) -> Json:
     }
 
 
+def _ref(f: FileRef) -> Json:
+    return {"url": f.url, "sha256": f.sha256, "size": f.size}
+
+
+def _pypi(p: PypiRebuild) -> Json:
+    return {
+        "index_url": p.index_url, "project": p.project, "upload_time": p.upload_time, "generator": p.generator,
+        "build_backend": p.build_backend, "sdist": _ref(p.sdist),
+        "policies": [{"name": a.name, "source_date_epoch": a.source_date_epoch, "time_zone": a.time_zone,
+                      "rebuilt": {"sha256": a.rebuilt.sha256, "size": a.rebuilt.size} if a.rebuilt else None,
+                      "identical": a.identical, "note": a.note} for a in p.policies],
+        "matched_policy": p.matched_policy,
+        "build_packages": [{"name": b.name, "version": b.version, "file": _ref(b.file)} for b in p.build_packages],
+        "lock": p.lock,
+    }
+
+
 def _to_json(r: Report) -> Json:
-    """The report as the JSON document of docs/report-format.md (every key present)."""
+    """The report as the JSON document of docs/report-format.md (every key present; ``pypi``
+    only in a `verifier pypi` report)."""
     m = r.release.manifest
+    optional = {"pypi": _pypi(r.pypi)} if r.pypi is not None else {}
     return {
         "report_version": REPORT_VERSION,
         "tool": {"name": r.tool.name, "version": r.tool.version},
@@ -161,6 +183,7 @@ def _to_json(r: Report) -> Json:
         "timings": dict(r.timings),
         "started": timestamp(r.started),
         "finished": timestamp(r.finished),
+        **optional,
     }
 
 
@@ -318,6 +341,22 @@ def _read_packages(doc: Json) -> Packages:
     return Packages(PackageStatus(doc["status"]), doc["reason"], counts, drift, doc["manifest"])
 
 
+def _read_ref(doc: Json) -> FileRef:
+    return FileRef(doc["url"], doc["sha256"], doc["size"])
+
+
+def _read_pypi(doc: Json | None) -> PypiRebuild | None:
+    if doc is None:
+        return None
+    policies = tuple(PolicyAttempt(
+        a["name"], a["source_date_epoch"], a["time_zone"],
+        RebuiltDigest(a["rebuilt"]["sha256"], a["rebuilt"]["size"]) if a["rebuilt"] else None,
+        a["identical"], a["note"]) for a in doc["policies"])
+    packages = tuple(BuildPackage(b["name"], b["version"], _read_ref(b["file"])) for b in doc["build_packages"])
+    return PypiRebuild(doc["index_url"], doc["project"], doc["upload_time"], doc["generator"], doc["build_backend"],
+                       _read_ref(doc["sdist"]), policies, doc["matched_policy"], packages, doc["lock"])
+
+
 def _from_json(doc: Any, place: object) -> Report:
     """A report from its parsed JSON, validated; any problem is one InputError naming ``place``."""
     if not isinstance(doc, dict) or doc.get("report_version") != REPORT_VERSION:
@@ -340,6 +379,7 @@ def _from_json(doc: Any, place: object) -> Report:
         timings=dict(doc["timings"]),
         started=_time(doc["started"], place, "started"),
         finished=_time(doc["finished"], place, "finished"),
+        pypi=_read_pypi(doc.get("pypi")),
     )
 
 

@@ -116,6 +116,43 @@ class Packages:
 
 
 @dataclass(frozen=True)
+class BuildPackage:
+    """One package of a rebuilt wheel's build environment, as locked (pylock.toml) and installed."""
+
+    name: str
+    version: str
+    file: FileRef  # the wheel installed, where it came from, its sha256 and size
+
+
+@dataclass(frozen=True)
+class PolicyAttempt:
+    """One timestamp policy tried on a wheel rebuild (docs/pypi.md), in the order tried."""
+
+    name: str  # sdist-mtimes | pkg-info-time | wheel-zip-time | time-zone
+    source_date_epoch: int | None  # None: SOURCE_DATE_EPOCH unset
+    time_zone: str  # the TZ the build ran with
+    rebuilt: RebuiltDigest | None  # None: no wheel (not tried, or the build failed)
+    identical: bool
+    note: str = ""  # why it was not tried, or what failed
+
+
+@dataclass(frozen=True)
+class PypiRebuild:
+    """What `verifier pypi` adds: the index, the backend, the policies and the build packages."""
+
+    index_url: str
+    project: str
+    upload_time: str  # the sdist's upload time (ISO 8601 UTC), the build packages' horizon
+    generator: str  # the official wheel's WHEEL Generator, e.g. "flit 3.9.0"
+    build_backend: str  # the sdist's [build-system] build-backend
+    sdist: FileRef
+    policies: tuple[PolicyAttempt, ...]
+    matched_policy: str | None  # None: no policy gave a bit-identical wheel
+    build_packages: tuple[BuildPackage, ...]
+    lock: str | None  # file name of the pylock.toml, beside the report
+
+
+@dataclass(frozen=True)
 class Report:
     tool: Tool
     release: Release
@@ -130,6 +167,7 @@ class Report:
     timings: Mapping[str, float]  # seconds per stage
     started: datetime  # UTC, whole seconds
     finished: datetime
+    pypi: PypiRebuild | None = None  # `verifier pypi` only; left out of the JSON when None
 
     @property
     def title(self) -> str:
