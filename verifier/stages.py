@@ -201,6 +201,49 @@ class PackageComparison:
     counts: PackageCounts | None = None  # None: nothing was compared
 
 
+class EnvironmentStatus(StrEnum):
+    """`verify --rebuild-env`: the published environment against what its lock rebuilds."""
+
+    REBUILT_IDENTICAL = "REBUILT-IDENTICAL"
+    DIFFERENT = "DIFFERENT"
+    NOT_CHECKED = "NOT-CHECKED"  # asked for, but not possible (the reason says why)
+
+
+@dataclass(frozen=True)
+class EnvironmentFile:
+    """A member of the rootfs that differs between the published and the rebuilt archive."""
+
+    name: str  # member name without "./"
+    package: str  # the package owning it, or "no package (…)"
+    change: str  # content differs | only in the published archive (…) | mode 4755 -> 0755 | …
+
+
+@dataclass(frozen=True)
+class EnvironmentPackage:
+    """A package whose installed version differs from the environment lock's (None: absent)."""
+
+    name: str
+    architecture: str
+    lock: str | None
+    installed: str | None
+    note: str = ""  # e.g. "the .deb's sha256 differs from the lock's"
+
+
+@dataclass(frozen=True)
+class EnvironmentCheck:
+    """The published environment rebuilt from its lock (docs/environments.md)."""
+
+    status: EnvironmentStatus
+    reason: str  # one line: why NOT-CHECKED, or what was found
+    lock: PinnedFile | None  # the environment lock used (the manifest's environment.lock or --env-lock)
+    published_sha256: str | None = None
+    rebuilt_sha256: str | None = None
+    files: tuple[EnvironmentFile, ...] = ()  # members that differ, with their packages
+    packages: tuple[EnvironmentPackage, ...] = ()  # the published rootfs's dpkg status against the lock
+    rebuild_drift: tuple[EnvironmentPackage, ...] = ()  # what the rebuild installed against the lock
+    seconds: float | None = None
+
+
 @dataclass(frozen=True)
 class VerdictResult:
     verdict: Verdict

@@ -4,6 +4,12 @@ REPRODUCIBLE needs: a successful build, at least one official artifact, every of
 artifact with a bit-identical rebuilt twin, no extra outputs, and, when the release has a
 lockfile, installed packages that match it. Anything missing or skipped is INCONCLUSIVE;
 any difference is DIFFERENT.
+
+With ``--rebuild-env`` the published environment is rebuilt from its lock first: an
+environment that rebuilds DIFFERENT makes the verdict DIFFERENT whatever the artifacts say
+(the release published an environment that is not what it claims; artifacts rebuilt in it
+prove nothing), its reason first; an environment that could not be checked (NOT-CHECKED)
+turns REPRODUCIBLE or EQUIVALENT into INCONCLUSIVE (the check asked for is missing).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from verifier.stages import (
     ArtifactResult,
     ArtifactStatus,
     BuildStatus,
+    EnvironmentCheck,
+    EnvironmentStatus,
     PackageComparison,
     PackageStatus,
     RebuildResult,
@@ -29,7 +37,33 @@ def decide(
     *,
     lockfile_declared: bool,
     accept_equivalent: bool = False,
+    environment: EnvironmentCheck | None = None,
 ) -> VerdictResult:
+    return _with_environment(_decide_release(rebuild, artifacts, packages, lockfile_declared, accept_equivalent),
+                             environment)
+
+
+def _with_environment(base: VerdictResult, check: EnvironmentCheck | None) -> VerdictResult:
+    """The environment check's say: None (not asked) and REBUILT-IDENTICAL change nothing."""
+    if check is None or check.status == EnvironmentStatus.REBUILT_IDENTICAL:
+        return base
+    if check.status == EnvironmentStatus.DIFFERENT:
+        return VerdictResult(Verdict.DIFFERENT, (environment_reason(check), *base.reasons))
+    reason = f"the environment was not rebuilt from its lock (--rebuild-env): {check.reason}"
+    if base.verdict in (Verdict.REPRODUCIBLE, Verdict.EQUIVALENT):
+        return VerdictResult(Verdict.INCONCLUSIVE, (reason, *base.reasons))
+    return VerdictResult(base.verdict, (*base.reasons, reason))
+
+
+def environment_reason(check: EnvironmentCheck) -> str:
+    first = check.files[0] if check.files else None
+    named = f"; first: {first.name} [package: {first.package}] {first.change}" if first else ""
+    return (f"the published environment is not what its lock rebuilds: {len(check.files)} file(s) of the rootfs "
+            f"differ{named}")
+
+
+def _decide_release(rebuild: RebuildResult | None, artifacts: Sequence[ArtifactResult], packages: PackageComparison,
+                    lockfile_declared: bool, accept_equivalent: bool) -> VerdictResult:
     if rebuild is None:
         return VerdictResult(Verdict.INCONCLUSIVE, ("no rebuild was run",))
     if rebuild.status not in (BuildStatus.SUCCEEDED, BuildStatus.NO_OUTPUTS):

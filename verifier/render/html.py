@@ -219,6 +219,17 @@ def _packages(report: Report) -> str:
     return _section("packages", "Package manifest", body)
 
 
+def _environment_check(report: Report) -> str:
+    if report.environment_check is None:
+        return ""
+    files, more_files = s.environment_file_rows(report)
+    packages, more_packages = s.environment_package_rows(report)
+    body = _table(s.filled(s.environment_check_rows(report)))
+    body += (_table(files, s.ENV_FILE_HEADERS) + _more(more_files, "files")) if files else ""
+    body += (_table(packages, s.ENV_PACKAGE_HEADERS) + _more(more_packages, "packages")) if packages else ""
+    return _section("environment-check", "Environment check", body)
+
+
 def _build(report: Report) -> str:
     tail = report.build.log_tail
     return _table(s.filled(s.build_rows(report))) + (f"<pre>{html_block(tail, 80)}</pre>" if tail else "")
@@ -232,6 +243,7 @@ def render_html(report: Report) -> str:
         _section("differences", "Differences", differences) if differences else "",
         _section("artifacts", "Artifacts", _artifacts(report)),
         _packages(report),
+        _environment_check(report),
         _section("build", "Build", _build(report)),
         _section("inputs", "Inputs", _inputs(report)),
         _section("environment", "Environment", _table(s.filled(s.environment_rows(report)))),

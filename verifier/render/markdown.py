@@ -18,7 +18,8 @@ from verifier.render.values import short_digest
 from verifier.report.model import Report
 
 ICON = {"REPRODUCIBLE": "✅", "EQUIVALENT": "🟡", "DIFFERENT": "❌", "INCONCLUSIVE": "⚠️",
-        "IDENTICAL": "✅", "MISSING": "❌", "EXTRA": "❌", "MATCH": "✅", "DRIFT": "⚠️", "NOT_CHECKED": "➖"}
+        "IDENTICAL": "✅", "MISSING": "❌", "EXTRA": "❌", "MATCH": "✅", "DRIFT": "⚠️", "NOT_CHECKED": "➖",
+        "REBUILT-IDENTICAL": "✅", "NOT-CHECKED": "⚠️"}
 DIFF_LINES = 40
 MAX_TREES = 20
 MAX_ROWS = 300
@@ -109,6 +110,18 @@ def _packages(report: Report) -> list[str]:
     return lines + (_table(drift, s.DRIFT_HEADERS) if drift else [])
 
 
+def _environment_check(report: Report) -> list[str]:
+    c = report.environment_check
+    if c is None:
+        return []
+    lines = ["", f"### Environment check: {_status(c.status)}", "", md_text(c.reason), ""]
+    files, more = s.environment_file_rows(report)
+    lines += _table(files, s.ENV_FILE_HEADERS) + ([f"_{md_text(s.more_line(more, 'files'))}_"] if more else []) if files else []
+    packages, more = s.environment_package_rows(report)
+    lines += [""] + _table(packages, s.ENV_PACKAGE_HEADERS) if packages else []
+    return lines + ([f"_{md_text(s.more_line(more, 'packages'))}_"] if packages and more else [])
+
+
 def _inputs(report: Report) -> list[s.Row]:
     return [(role, name, short_digest(digest), size, url) for role, name, digest, size, url in s.input_rows(report)]
 
@@ -118,6 +131,7 @@ def render_markdown(report: Report) -> str:
     lines = [f"## {_status(report.verdict)}: {md_text(report.title)}", ""]
     lines += [f"- {md_text(r)}" for r in shown] + ([f"- _{md_text(s.more_line(more, 'reasons'))}_"] if more else [])
     lines += _differences(report) + ["", "### Artifacts", ""] + _artifacts(report) + _packages(report)
+    lines += _environment_check(report)
     lines += ["", "<details><summary>Inputs, environment and build</summary>", ""]
     lines += _table(_inputs(report), s.INPUT_HEADERS) + [""]
     lines += _table(s.filled(s.environment_rows(report) + s.build_rows(report)), ("field", "value"))

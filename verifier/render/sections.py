@@ -163,6 +163,39 @@ def drift_rows(report: Report) -> list[Row]:
     return [(d.name, d.lockfile, d.installed, d.buildinfo) for d in report.packages.drift]
 
 
+MAX_ENV_ROWS = 50  # differing rootfs files (and packages) shown; the JSON report has them all
+ENV_FILE_HEADERS = ("file", "package", "published -> rebuilt")
+ENV_PACKAGE_HEADERS = ("package", "architecture", "lock", "installed", "note")
+
+
+def environment_check_rows(report: Report) -> list[Row]:
+    c = report.environment_check
+    if c is None:
+        return []
+    lock = c.lock
+    return [("status", c.status), ("reason", c.reason), ("lock", lock.url if lock else None),
+            ("lock sha256", lock.sha256 if lock else None), ("published sha256", c.published_sha256),
+            ("rebuilt sha256", c.rebuilt_sha256), ("time", seconds(c.seconds))]
+
+
+def environment_file_rows(report: Report) -> tuple[list[Row], int]:
+    files = report.environment_check.files if report.environment_check else ()
+    shown, more = capped(files, MAX_ENV_ROWS)
+    return [(f.name, f.package, f.change) for f in shown], more
+
+
+def environment_package_rows(report: Report) -> tuple[list[Row], int]:
+    """The published rootfs's installed packages against the lock, then the rebuild's drift."""
+    c = report.environment_check
+    if c is None:
+        return [], 0
+    rows = [(p.name, p.architecture, p.lock, p.installed, p.note) for p in c.packages]
+    rows += [(p.name, p.architecture, p.lock, p.installed, p.note or "installed by the rebuild")
+             for p in c.rebuild_drift]
+    shown, more = capped(rows, MAX_ENV_ROWS)
+    return list(shown), more
+
+
 def timing_rows(report: Report) -> list[Row]:
     rows: list[Row] = [(step, seconds(value)) for step, value in sorted(report.timings.items())]
     return rows + [("started", timestamp(report.started)), ("finished", timestamp(report.finished))]

@@ -131,12 +131,26 @@ def _build(report: Report) -> str:
     return table + "\n\nlast lines of the build log:\n" + "\n".join(f"  │ {line}" for line in tail.split("\n"))
 
 
+def _environment_check(report: Report) -> str:
+    parts = [_table(s.filled(s.environment_check_rows(report)))]
+    files, more = s.environment_file_rows(report)
+    if files:
+        parts.append(_table(files, s.ENV_FILE_HEADERS, [40, 20, 36]) + (f"\n{s.more_line(more, 'files')}" if more else ""))
+    packages, more = s.environment_package_rows(report)
+    if packages:
+        parts.append(_table(packages, s.ENV_PACKAGE_HEADERS, [24, 8, 18, 18, 26])
+                     + (f"\n{s.more_line(more, 'packages')}" if more else ""))
+    return "\n\n".join(parts)
+
+
 def render_text(report: Report) -> str:
     parts = [_verdict(report), _section("Artifacts", _artifacts(report))]
     differences = _differences(report)
     parts += [_section("Differences", differences)] if differences else []
     if s.packages_checked(report):
         parts.append(_section("Packages", _packages(report)))
+    if report.environment_check is not None:
+        parts.append(_section("Environment check", _environment_check(report)))
     parts += [
         _section("Build", _build(report)),
         _section("Inputs", _inputs(report)),

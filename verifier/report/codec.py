@@ -42,6 +42,10 @@ from verifier.report.model import (
 from verifier.stages import (
     ArtifactStatus,
     BuildStatus,
+    EnvironmentCheck,
+    EnvironmentFile,
+    EnvironmentPackage,
+    EnvironmentStatus,
     PackageCounts,
     PackageDrift,
     PackageStatus,
@@ -162,11 +166,28 @@ def _pypi(p: PypiRebuild) -> Json:
     }
 
 
+def _env_package(p: EnvironmentPackage) -> Json:
+    return {"name": p.name, "architecture": p.architecture, "lock": p.lock, "installed": p.installed, "note": p.note}
+
+
+def _environment_check(c: EnvironmentCheck) -> Json:
+    return {
+        "status": c.status.value, "reason": c.reason, "lock": _pin(c.lock),
+        "published_sha256": c.published_sha256, "rebuilt_sha256": c.rebuilt_sha256,
+        "files": [{"name": f.name, "package": f.package, "change": f.change} for f in c.files],
+        "packages": [_env_package(p) for p in c.packages],
+        "rebuild_drift": [_env_package(p) for p in c.rebuild_drift],
+        "seconds": c.seconds,
+    }
+
+
 def _to_json(r: Report) -> Json:
     """The report as the JSON document of docs/report-format.md (every key present; ``pypi``
-    only in a `verifier pypi` report)."""
+    only in a `verifier pypi` report, ``environment_check`` only when it was asked for)."""
     m = r.release.manifest
     optional = {"pypi": _pypi(r.pypi)} if r.pypi is not None else {}
+    if r.environment_check is not None:
+        optional["environment_check"] = _environment_check(r.environment_check)
     return {
         "report_version": REPORT_VERSION,
         "tool": {"name": r.tool.name, "version": r.tool.version},
@@ -357,6 +378,23 @@ def _read_pypi(doc: Json | None) -> PypiRebuild | None:
                        _read_ref(doc["sdist"]), policies, doc["matched_policy"], packages, doc["lock"])
 
 
+def _read_env_package(doc: Json) -> EnvironmentPackage:
+    return EnvironmentPackage(doc["name"], doc["architecture"], doc["lock"], doc["installed"], doc["note"])
+
+
+def _read_environment_check(doc: Json | None) -> EnvironmentCheck | None:
+    if doc is None:
+        return None
+    return EnvironmentCheck(
+        status=EnvironmentStatus(doc["status"]), reason=doc["reason"], lock=_file(doc["lock"]),
+        published_sha256=doc["published_sha256"], rebuilt_sha256=doc["rebuilt_sha256"],
+        files=tuple(EnvironmentFile(f["name"], f["package"], f["change"]) for f in doc["files"]),
+        packages=tuple(_read_env_package(p) for p in doc["packages"]),
+        rebuild_drift=tuple(_read_env_package(p) for p in doc["rebuild_drift"]),
+        seconds=doc["seconds"],
+    )
+
+
 def _from_json(doc: Any, place: object) -> Report:
     """A report from its parsed JSON, validated; any problem is one InputError naming ``place``."""
     if not isinstance(doc, dict) or doc.get("report_version") != REPORT_VERSION:
@@ -380,6 +418,7 @@ def _from_json(doc: Any, place: object) -> Report:
         started=_time(doc["started"], place, "started"),
         finished=_time(doc["finished"], place, "finished"),
         pypi=_read_pypi(doc.get("pypi")),
+        environment_check=_read_environment_check(doc.get("environment_check")),
     )
 
 

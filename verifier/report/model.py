@@ -17,6 +17,7 @@ from verifier.manifest import Environment, Lockfile, PinnedFile, Source
 from verifier.stages import (
     ArtifactStatus,
     BuildStatus,
+    EnvironmentCheck,
     PackageCounts,
     PackageDrift,
     PackageStatus,
@@ -168,6 +169,7 @@ class Report:
     started: datetime  # UTC, whole seconds
     finished: datetime
     pypi: PypiRebuild | None = None  # `verifier pypi` only; left out of the JSON when None
+    environment_check: EnvironmentCheck | None = None  # None: --rebuild-env not asked (left out of the JSON)
 
     @property
     def title(self) -> str:
