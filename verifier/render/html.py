@@ -245,6 +245,7 @@ def render_html(report: Report) -> str:
         _packages(report),
         _environment_check(report),
         _section("build", "Build", _build(report)),
+        _section("debian", "Debian", _table(s.filled(s.debian_rows(report)))) if report.debian else "",
         _section("inputs", "Inputs", _inputs(report)),
         _section("environment", "Environment", _table(s.filled(s.environment_rows(report)))),
         _section("timings", "Timings", _table(s.filled(s.timing_rows(report)))),

@@ -134,6 +134,6 @@ def render_markdown(report: Report) -> str:
     lines += _environment_check(report)
     lines += ["", "<details><summary>Inputs, environment and build</summary>", ""]
     lines += _table(_inputs(report), s.INPUT_HEADERS) + [""]
-    lines += _table(s.filled(s.environment_rows(report) + s.build_rows(report)), ("field", "value"))
+    lines += _table(s.filled(s.environment_rows(report) + s.build_rows(report) + s.debian_rows(report)), ("field", "value"))
     lines += ["", "</details>", ""]
     return "\n".join(lines)

@@ -114,6 +114,25 @@ def environment_rows(report: Report) -> list[Row]:
             ("network", report.sandbox.network if report.sandbox else None)]
 
 
+def debian_rows(report: Report) -> list[Row]:
+    """`verifier debian`'s record: the archive's signed chain, the environment's origin, the
+    .buildinfo's signature and the kept files (empty for other reports)."""
+    d = report.debian
+    if d is None:
+        return []
+    a = d.archive
+    origin = {"buildinfo": "the official build's (from the .buildinfo)",
+              "re-resolved": "re-resolved today, NOT the original one"}.get(d.environment, d.environment)
+    signature = f"{d.buildinfo_signature} ({d.signature_detail})" if d.signature_detail else d.buildinfo_signature
+    return [("source", f"{d.source} {d.version}"), ("archive", f"{a.url} {a.suite}"),
+            ("Release sha256", a.release_sha256), ("Release date", a.date),
+            ("signed by", " ".join(a.signed_by)), ("keyring", a.keyring),
+            ("environment", origin), ("buildinfo", d.buildinfo),
+            ("buildinfo signature", signature),
+            ("missing packages", " ".join(d.missing_packages)),
+            ("rebuilt files", " ".join(d.rebuilt_files))]
+
+
 def build_rows(report: Report) -> list[Row]:
     b = report.build
     variables = " ".join(f"{k}={v}" for k, v in sorted(b.variables.items()))

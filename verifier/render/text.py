@@ -153,6 +153,7 @@ def render_text(report: Report) -> str:
         parts.append(_section("Environment check", _environment_check(report)))
     parts += [
         _section("Build", _build(report)),
+        *([_section("Debian", _table(s.filled(s.debian_rows(report))))] if report.debian else []),
         _section("Inputs", _inputs(report)),
         _section("Environment", _table(s.filled(s.environment_rows(report)))),
         _section("Timings", _table(s.filled(s.timing_rows(report)))),

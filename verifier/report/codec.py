@@ -24,9 +24,11 @@ from verifier.errors import InputError, where
 from verifier.files import read_limited
 from verifier.manifest import Environment, Lockfile, PinnedFile, Source, strict_json_loads
 from verifier.report.model import (
+    ArchiveRecord,
     Artifact,
     Build,
     BuildPackage,
+    DebianRecord,
     EnvironmentInfo,
     FileRef,
     Inputs,
@@ -188,6 +190,8 @@ def _to_json(r: Report) -> Json:
     optional = {"pypi": _pypi(r.pypi)} if r.pypi is not None else {}
     if r.environment_check is not None:
         optional["environment_check"] = _environment_check(r.environment_check)
+    if r.debian is not None:
+        optional["debian"] = _debian(r.debian)
     return {
         "report_version": REPORT_VERSION,
         "tool": {"name": r.tool.name, "version": r.tool.version},
@@ -206,6 +210,26 @@ def _to_json(r: Report) -> Json:
         "finished": timestamp(r.finished),
         **optional,
     }
+
+
+def _debian(d: DebianRecord) -> Json:
+    a = d.archive
+    return {"source": d.source, "version": d.version,
+            "archive": {"url": a.url, "suite": a.suite, "release_sha256": a.release_sha256, "date": a.date,
+                        "signed_by": list(a.signed_by), "keyring": a.keyring},
+            "environment": d.environment, "buildinfo": d.buildinfo, "buildinfo_signature": d.buildinfo_signature,
+            "signature_detail": d.signature_detail, "missing_packages": list(d.missing_packages),
+            "rebuilt_files": list(d.rebuilt_files)}
+
+
+def _read_debian(doc: Json | None) -> DebianRecord | None:
+    if doc is None:
+        return None
+    a = doc["archive"]
+    archive = ArchiveRecord(a["url"], a["suite"], a["release_sha256"], a["date"], tuple(a["signed_by"]), a["keyring"])
+    return DebianRecord(doc["source"], doc["version"], archive, doc["environment"], doc["buildinfo"],
+                        doc["buildinfo_signature"], doc["signature_detail"], tuple(doc["missing_packages"]),
+                        tuple(doc["rebuilt_files"]))
 
 
 def write_report(report: Report, out: BinaryIO) -> None:
@@ -419,6 +443,7 @@ def _from_json(doc: Any, place: object) -> Report:
         finished=_time(doc["finished"], place, "finished"),
         pypi=_read_pypi(doc.get("pypi")),
         environment_check=_read_environment_check(doc.get("environment_check")),
+        debian=_read_debian(doc.get("debian")),
     )
 
 

@@ -151,6 +151,31 @@ class PypiRebuild:
     matched_policy: str | None  # None: no policy gave a bit-identical wheel
     build_packages: tuple[BuildPackage, ...]
     lock: str | None  # file name of the pylock.toml, beside the report
+class ArchiveRecord:
+    """The archive's signed chain the official files were authenticated through."""
+
+    url: str
+    suite: str
+    release_sha256: str  # the InRelease file as fetched
+    date: str  # its Date field
+    signed_by: tuple[str, ...]  # key fingerprints gpgv reported a valid signature for
+    keyring: str
+
+
+@dataclass(frozen=True)
+class DebianRecord:
+    """What `verifier debian` adds: where the official files come from, where the build
+    environment comes from, the .buildinfo's signature, and the files the rebuild kept."""
+
+    source: str
+    version: str
+    archive: ArchiveRecord
+    environment: str  # "buildinfo": the official build's packages; "re-resolved": today's build dependencies
+    buildinfo: str | None  # the .buildinfo given, as named
+    buildinfo_signature: str  # "verified", "not signed", "not checked" or "none" (no .buildinfo)
+    signature_detail: str  # the signer's fingerprint, or why it was not checked
+    missing_packages: tuple[str, ...]  # NAME=VERSION the .buildinfo names and the archive lacks
+    rebuilt_files: tuple[str, ...]  # paths of the kept .debs, -dbgsym packages and .buildinfo
 
 
 @dataclass(frozen=True)
@@ -170,6 +195,7 @@ class Report:
     finished: datetime
     pypi: PypiRebuild | None = None  # `verifier pypi` only; left out of the JSON when None
     environment_check: EnvironmentCheck | None = None  # None: --rebuild-env not asked (left out of the JSON)
+    debian: DebianRecord | None = None  # only from `verifier debian`
 
     @property
     def title(self) -> str:
