@@ -1,4 +1,5 @@
-"""diffoscope as the fallback for formats without a native comparator (here ELF)."""
+"""diffoscope for what verifier does not read natively: here the disassembly of ELF code that
+differs (the ELF comparator reads headers and sections itself)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sys
 from pathlib import Path
 
 from fixtures.compare.pairs import elf
-from tests.compare.conftest import tree_text
+from tests.compare.conftest import kinds, tree_text
 from tests.conftest import require_tool
 from verifier.compare.api import compare_paths
 from verifier.settings import Settings
@@ -17,11 +18,11 @@ def _elf_pair(tmp_path: Path) -> tuple[Path, Path]:
     return elf(tmp_path, "a", 1), elf(tmp_path, "b", 2)
 
 
-def test_elf_is_explained_by_the_diffoscope_fallback(tmp_path: Path, cfg: Settings) -> None:
+def test_elf_code_is_disassembled_by_the_diffoscope_fallback(tmp_path: Path, cfg: Settings) -> None:
     require_tool("diffoscope")
     a, b = _elf_pair(tmp_path)
     result = compare_paths(a, b, cfg)
-    assert result.difference.kind == "diffoscope"
+    assert result.difference.kind == "elf" and kinds(result.difference, "diffoscope")
     assert any("diffoscope fallback" in d for d in result.degradations), "the fallback is never silent"
     assert "a.c" in tree_text(result.difference) and "b.c" in tree_text(result.difference)
 
@@ -32,8 +33,9 @@ def test_missing_diffoscope_is_a_visible_degradation(tmp_path: Path, cfg: Settin
     monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     result = compare_paths(a, b, cfg)
-    assert any("diffoscope: not installed (install diffoscope" in d for d in result.degradations)
-    assert result.difference.kind == "bytes" and "bytes differ at" in tree_text(result.difference)
+    assert any("code differs; no disassembly (diffoscope: not installed (install diffoscope" in d
+               for d in result.degradations)
+    assert "(section .text)" in tree_text(result.difference), "the native reading still names the section"
 
 
 def test_a_diffoscope_time_limit_is_a_visible_degradation(tmp_path: Path, cfg: Settings, monkeypatch) -> None:
@@ -47,4 +49,4 @@ def test_a_diffoscope_time_limit_is_a_visible_degradation(tmp_path: Path, cfg: S
     monkeypatch.setattr(diffoscope, "TIMEOUT", 0.5)
     result = compare_paths(a, b, cfg)
     assert any("did not finish within" in d for d in result.degradations)
-    assert result.difference.kind == "bytes"
+    assert "(section .text)" in tree_text(result.difference)

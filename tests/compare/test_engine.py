@@ -148,8 +148,8 @@ def test_a_missing_tool_is_an_infrastructure_error(tmp_path: Path, cfg: Settings
     monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     a, b = tmp_path / "a", tmp_path / "b"
-    a.write_bytes(b"\x7fELF one")
-    b.write_bytes(b"\x7fELF two")
+    a.write_bytes(b"%PDF one")
+    b.write_bytes(b"%PDF two")
     ctx = CompareContext(cfg, 0, tmp_path, [], engine.compare_sides)
     for comparator in (diffoscope.DiffoscopeComparator(), filesystems.SquashfsContainer()):
         with pytest.raises(ToolMissing) as caught:

@@ -44,6 +44,10 @@ RPM_HINTS = {
     "buildhost": "RPM BUILDHOST differs: set %_buildhost to a fixed name",
 }
 INPUT_KINDS = ("unreadable", "format")  # nodes the engine leaves when it cannot read a side as its format
+DRIFT_SECTIONS = (".note.gnu.build-id", ".gnu_debuglink", ".gnu_debugaltlink")
+DRIFT_FIELDS = ("build-id", "debuglink", "debugaltlink")
+DRIFT = "toolchain or debug-info drift: the build environment differs from the original"
+MAX_NAMED = 5  # members named in a grouped hint
 TIMESTAMP_FIELDS = {("metadata", "mtime"), ("metadata", "date_time"), ("header", "mtime"), ("field", "buildtime"),
                     ("header", "pyc source mtime")}
 
@@ -198,6 +202,41 @@ def _content_hints(node: Difference, clock: BuildClock) -> list[str]:
     return hints
 
 
+def member_name(label: str) -> str:
+    """The member a node is about: the last ``::`` part of its label (the file itself outside containers)."""
+    return label.rsplit("::", 1)[-1]
+
+
+def _header_fields(node: Difference) -> dict[str, str]:
+    return {f.source1: f.unified_diff or "" for c in node.details if c.kind == "header" for f in c.details}
+
+
+def _drift(node: Difference) -> tuple[str, str] | None:
+    """An ELF pair whose only differences are the build-id and the debug links: the code is the
+    same, what made the debug info (and so the build-id, and the debug file's CRC) is not."""
+    if node.kind != "elf":
+        return None
+    sections = [c for c in node.details if c.kind == "section"]
+    fields = _header_fields(node)
+    others = [c for c in node.details if c.kind not in ("section", "header")]
+    names = [c.source1.rsplit("(section ", 1)[-1].rstrip(")") for c in sections]
+    if others or not sections or any(n not in DRIFT_SECTIONS for n in names) or any(f not in DRIFT_FIELDS for f in fields):
+        return None
+    said = "; ".join(f"{k}: official {a}, rebuild {b}" for k, (a, b) in
+                     ((k, [line[1:] for line in v.splitlines()][:2]) for k, v in fields.items()))
+    return member_name(node.source1), f"only the ELF build-id and debug links differ, code identical ({said})"
+
+
+def _grouped(found: dict[str, list[tuple[str, str]]]) -> list[str]:
+    """One hint per cause, naming its members (the first with what each side has)."""
+    hints = []
+    for cause, members in found.items():
+        (first, detail), rest = members[0], [m for m, _ in members[1:]]
+        also = f"; also {', '.join(rest[:MAX_NAMED])}" + (f" and {len(rest) - MAX_NAMED} more" if len(rest) > MAX_NAMED else "")
+        hints.append(f"{cause}: {first}: {detail}" + (also if rest else ""))
+    return hints
+
+
 def _input_hints(node: Difference) -> list[str]:
     """An input the auditor could not read as its format (truncated, corrupt, refused), or
     two inputs of different formats: the engine's words for it, which name the file and
@@ -207,10 +246,22 @@ def _input_hints(node: Difference) -> list[str]:
     return list(node.comments[:1])
 
 
-def _annotate(diff: Difference, clock: BuildClock, summary: dict[str, None], first: dict[str, None]) -> Difference:
+def _member_causes(node: Difference) -> list[tuple[str, str, str]]:
+    """(cause, member, what each side has) for the rules that name members."""
+    drift = _drift(node)
+    return [(DRIFT, *drift)] if drift else []
+
+
+Found = dict[str, list[tuple[str, str]]]
+
+
+def _annotate(diff: Difference, clock: BuildClock, summary: dict[str, None], first: dict[str, None],
+              named: Found) -> Difference:
     """Content hints stay on their node; field-level and input hints go to the root only."""
-    children = tuple(_annotate(child, clock, summary, first) for child in diff.details)
+    children = tuple(_annotate(child, clock, summary, first, named) for child in diff.details)
     node = replace(diff, details=children)
+    for cause, member, detail in _member_causes(node):
+        named.setdefault(cause, []).append((member, detail))
     first.update(dict.fromkeys(_input_hints(node)))  # the node says it already: the root only
     local = _content_hints(node, clock)
     for hint in _field_hints(node, clock) + local:
@@ -223,5 +274,6 @@ def add_hints(diff: Difference, clock: BuildClock = BuildClock()) -> Difference:
     unreadable inputs (it changes how everything else reads), then the rest in the order found."""
     summary: dict[str, None] = {}
     first: dict[str, None] = {}
-    root = _annotate(diff, clock, summary, first)
-    return replace(root, hints=tuple(dict.fromkeys([*first, *root.hints, *summary])))
+    named: Found = {}
+    root = _annotate(diff, clock, summary, first, named)
+    return replace(root, hints=tuple(dict.fromkeys([*first, *root.hints, *_grouped(named), *summary])))

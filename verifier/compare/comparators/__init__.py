@@ -7,6 +7,7 @@ from verifier.compare.comparators.binary import BinaryComparator
 from verifier.compare.comparators.compressed import CompressedStream
 from verifier.compare.comparators.deb import DebComparator
 from verifier.compare.comparators.diffoscope import DiffoscopeComparator
+from verifier.compare.comparators.elf import ElfComparator
 from verifier.compare.comparators.filesystems import Iso9660Container, SquashfsContainer
 from verifier.compare.comparators.pyc import PycComparator
 from verifier.compare.comparators.rpm import RpmComparator
@@ -26,7 +27,8 @@ REGISTRY: tuple[Comparator, ...] = (
     LibarchiveContainer("tar", "tar"),
     *(CompressedStream(name, magic, name) for name, magic in COMPRESSIONS),
     PycComparator(),
-    DiffoscopeComparator(),  # only formats with no native comparator (ELF, PDF, images, …)
+    ElfComparator(),  # native: build-id, debug links, sections; diffoscope only for the disassembly
+    DiffoscopeComparator(),  # only formats with no native comparator (PDF, images, …)
     TextComparator(),
     BinaryComparator(),
 )
