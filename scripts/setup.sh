@@ -13,6 +13,7 @@ APT_PACKAGES=(
   gnupg                                           # GnuPG report signing (and its tests)
   python3 python3-venv python3-dev gcc make curl openssl ca-certificates git
   chromium                                        # HTML report checks in the tests
+  redis-server postgresql                         # verifier farm: the Celery broker, the many-machine database (and their tests)
 )
 
 missing=()

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "verifier.cli.lock",
     "verifier.cli.env",
     "verifier.cli.doctor",
+    "verifier.cli.farm",
 )
 
 
