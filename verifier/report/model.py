@@ -151,6 +151,9 @@ class PypiRebuild:
     matched_policy: str | None  # None: no policy gave a bit-identical wheel
     build_packages: tuple[BuildPackage, ...]
     lock: str | None  # file name of the pylock.toml, beside the report
+
+
+@dataclass(frozen=True)
 class ArchiveRecord:
     """The archive's signed chain the official files were authenticated through."""
 
