@@ -16,6 +16,7 @@ from verifier.cache import ContentCache
 from verifier.pipeline import VerifyOptions, verify
 from verifier.render import render
 from verifier.render.formats import ReportFormat
+from verifier.report.codec import load_report
 from verifier.sandbox.fake import FakeBuild, FakeSandbox
 from verifier.settings import Settings
 from verifier.stages import BuildStatus, InstalledPackage, Verdict
@@ -103,6 +104,38 @@ def test_build_failed(settings: Settings, tmp_path: Path) -> None:
     assert "FAILED" in outcome.verdict.reasons[0] and "status 2" in outcome.verdict.reasons[0]
     assert json.loads(outcome.report_path.read_text())["artifacts"][0]["status"] == "MISSING", \
         "nothing is collected from a failed build"
+
+
+# a Debian build whose test suite fails, then hundreds of lines of cleanup after the errors
+FAILING_LOG = ("dh_auto_build\n" + "gcc -O2 -c x.c -Werror=format-security\n" * 3
+               + "checking whether strerror_r returns char... no\n"
+               + "FAIL: test_parse.sh\n" + "x.c:3:5: error: 'y' undeclared\n"
+               + "make[2]: *** [Makefile:100: check] Error 1\n" + "cleanup line\n" * 300
+               + "dh_auto_test: error: make -j2 check returned exit code 2\n")
+
+
+def test_a_failed_build_shows_its_first_error_lines_in_the_summary(settings: Settings, tmp_path: Path) -> None:
+    manifest = release(tmp_path / "rel", {"a.txt": A})
+    failed = FakeBuild({}, status=BuildStatus.FAILED, exit_status=2, log=FAILING_LOG,
+                       reason="the build command exited with status 2: dh_auto_test: error: make -j2 check returned exit code 2")
+    outcome, _ = run_verify(settings, manifest, failed)
+    report = json.loads(outcome.report_path.read_text())
+    assert report["build"]["log_errors"] == ["FAIL: test_parse.sh", "x.c:3:5: error: 'y' undeclared",
+                                             "make[2]: *** [Makefile:100: check] Error 1",
+                                             "dh_auto_test: error: make -j2 check returned exit code 2"]
+    text = render(load_report(outcome.report_path), ReportFormat.TEXT)
+    summary = text[:text.index("\n\n")]
+    assert "first error-looking lines of the build log:" in summary and "│ FAIL: test_parse.sh" in summary
+    assert "Werror" not in summary and "strerror_r" not in summary, "compiler flags and configure checks are not errors"
+    for fmt in (ReportFormat.MARKDOWN, ReportFormat.HTML):
+        assert "undeclared" in render(load_report(outcome.report_path), fmt)
+
+
+def test_a_build_that_succeeds_has_no_error_lines(settings: Settings, tmp_path: Path) -> None:
+    manifest = release(tmp_path / "rel", {"a.txt": A})
+    outcome, _ = run_verify(settings, manifest, FakeBuild({"out/a.txt": A}, log="error: harmless\n"))
+    assert "log_errors" not in json.loads(outcome.report_path.read_text())["build"], "left out: golden files unchanged"
+    assert "error-looking" not in render(load_report(outcome.report_path), ReportFormat.TEXT)
 
 
 def test_build_produced_no_outputs(settings: Settings, tmp_path: Path) -> None:

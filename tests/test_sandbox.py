@@ -78,6 +78,7 @@ def test_failing_build_reports_log_tail(busybox_env, busybox_inputs, settings) -
     assert result.status == BuildStatus.FAILED and result.exit_status == 3
     assert "error: it broke" in result.log_tail and "status 3" in result.reason
     assert "compiling" in result.log_path.read_text()
+    assert result.log_errors == ("error: it broke",), "the first error-looking line, for the summary"
 
 
 def test_timeout(busybox_env, busybox_inputs, settings) -> None:

@@ -146,6 +146,7 @@ class RebuildResult:
     reason: str = ""  # why the build did not succeed, one line
     installed_packages: tuple[InstalledPackage, ...] | None = None  # None: not read
     started_at: float | None = None  # wall-clock epoch seconds when the container started
+    log_errors: tuple[str, ...] = ()  # a failed build's first error-looking log lines (sandbox/log.py)
 
 
 class ArtifactStatus(StrEnum):

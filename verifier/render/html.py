@@ -89,8 +89,10 @@ def _header(report: Report) -> str:
     shown, more = s.reasons(report, HEADER_REASONS)
     reasons = "".join(f"<li>{html_text(r)}</li>" for r in shown)
     reasons += f"<li>… and {more} more reasons: see Differences and Artifacts below, and the JSON report</li>" if more else ""
+    errors = s.build_errors(report)
+    shown_errors = f"<p>{s.ERRORS_HEADING}</p><pre>{html_block(chr(10).join(errors))}</pre>" if errors else ""
     return (f'<header id="verdict" class="verdict v-{verdict}"><h1>{verdict}</h1>'
-            f"<p>{html_text(report.title)}</p><ul>{reasons}</ul></header>")
+            f"<p>{html_text(report.title)}</p><ul>{reasons}</ul>{shown_errors}</header>")
 
 
 def _diff(diff: str) -> str:

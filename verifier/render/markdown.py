@@ -130,6 +130,8 @@ def render_markdown(report: Report) -> str:
     shown, more = s.reasons(report)
     lines = [f"## {_status(report.verdict)}: {md_text(report.title)}", ""]
     lines += [f"- {md_text(r)}" for r in shown] + ([f"- _{md_text(s.more_line(more, 'reasons'))}_"] if more else [])
+    errors = s.build_errors(report)
+    lines += ["", s.ERRORS_HEADING, "", *(f"- {md_text(e)}" for e in errors)] if errors else []
     lines += _differences(report) + ["", "### Artifacts", ""] + _artifacts(report) + _packages(report)
     lines += _environment_check(report)
     lines += ["", "<details><summary>Inputs, environment and build</summary>", ""]

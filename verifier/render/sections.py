@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from verifier.manifest import PinnedFile
 from verifier.report.model import Artifact, Report, timestamp
-from verifier.stages import ArtifactStatus, PackageStatus
+from verifier.stages import ArtifactStatus, BuildStatus, PackageStatus
 from verifier.verdict import artifact_reason
 
 Cell = str | int | float | bool | None
@@ -49,6 +49,15 @@ def more_artifacts(hidden: Sequence[Artifact]) -> str:
     counts = Counter(a.status for a in hidden)
     by_status = ", ".join(f"{counts[st]:,} {st.value}" for st in SUMMARY_ORDER if counts[st])
     return f"… and {len(hidden):,} more artifacts ({by_status}), see the JSON report"
+
+
+ERRORS_HEADING = "first error-looking lines of the build log:"
+
+
+def build_errors(report: Report) -> tuple[str, ...]:
+    """A failed build's first error-looking log lines, for the summary (none when it succeeded)."""
+    b = report.build
+    return () if b.status in (None, BuildStatus.SUCCEEDED) else b.log_errors
 
 
 def reasons(report: Report, limit: int = MAX_REASONS) -> tuple[Sequence[str], int]:

@@ -44,6 +44,8 @@ def _verdict(report: Report) -> str:
     lines = [f"VERDICT: {report.verdict.value}  ({clean(report.title)})"]
     lines += [f"  - {clean(r)}" for r in shown]
     lines += [f"  {s.more_line(more, 'reasons')}"] if more else []
+    errors = s.build_errors(report)
+    lines += [f"  {s.ERRORS_HEADING}"] + [f"    │ {clean(e)}" for e in errors] if errors else []
     return "\n".join(lines) + "\n"
 
 

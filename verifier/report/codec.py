@@ -101,12 +101,15 @@ def _environment(env: EnvironmentInfo | None) -> Json | None:
 
 
 def _build(b: Build) -> Json:
-    return {
+    doc: Json = {
         "command": b.command, "workdir": b.workdir, "outputs": list(b.outputs),
         "source_date_epoch": b.source_date_epoch, "variables": dict(sorted(b.variables.items())),
         "status": b.status.value if b.status else None, "exit_status": b.exit_status, "reason": b.reason,
         "log": b.log, "log_tail": b.log_tail, "seconds": b.seconds, "unmatched_globs": list(b.unmatched_globs),
     }
+    if b.log_errors:  # left out when empty: reports written before it stay byte-identical
+        doc["log_errors"] = list(b.log_errors)
+    return doc
 
 
 def _sandbox(s: SandboxRecord | None) -> Json | None:
@@ -346,7 +349,7 @@ def _read_build(doc: Json) -> Build:
         source_date_epoch=doc["source_date_epoch"], variables=dict(doc["variables"]),
         status=BuildStatus(doc["status"]) if doc["status"] else None, exit_status=doc["exit_status"],
         reason=doc["reason"], log=doc["log"], log_tail=doc["log_tail"], seconds=doc["seconds"],
-        unmatched_globs=tuple(doc["unmatched_globs"]),
+        unmatched_globs=tuple(doc["unmatched_globs"]), log_errors=tuple(doc.get("log_errors", ())),
     )
 
 

@@ -70,6 +70,7 @@ def _build(m: ReleaseManifest, result: RebuildResult | None) -> Build:
         source_date_epoch=planned.source_date_epoch, variables=planned.variables,
         status=result.status, exit_status=result.exit_status, reason=result.reason, log=str(result.log_path),
         log_tail=result.log_tail, seconds=round(result.seconds, 3), unmatched_globs=tuple(result.unmatched_globs),
+        log_errors=result.log_errors,
     )
 
 

@@ -86,6 +86,7 @@ class Build:
     log_tail: str = ""
     seconds: float | None = None
     unmatched_globs: tuple[str, ...] = ()
+    log_errors: tuple[str, ...] = ()  # a failed build's first error-looking log lines; left out of the JSON when empty
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
-"""The build's log: streamed to a size-capped file, the last lines kept for the report."""
+"""The build's log: streamed to a size-capped file, the last lines kept for the report, and
+the first error-looking lines found in it (what a failed build's summary shows)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -13,6 +16,12 @@ LOG_CAP = 64 << 20
 TAIL_LINES = 40
 TAIL_LINE_BYTES = 4096  # of each line kept for the report's log tail
 LINE_CAP = 64 << 10  # a longer line (a build printing megabytes without a newline) is read in pieces
+ERROR_LINES = 8  # the first error-looking lines kept for a failed build's summary
+ERROR_LINE_CHARS = 300
+# compilers and tools (`error:`), make, automake/pytest/ctest test suites (FAIL, FAILED),
+# perl's prove and Test::More, Python tracebacks, debhelper/dpkg-buildpackage
+ERROR_RE = re.compile(r"\b[Ee]rror:|\bERROR:|^make(\[\d+\])?: \*\*\*|\bFAIL(ED)?\b|^Failed \d+/\d+ test|^#\s+Failed test"
+                      r"|^Traceback \(most recent call last\)|\bdied with exit status|^dpkg-buildpackage: error")
 
 
 class LogCapture:
@@ -39,3 +48,23 @@ class LogCapture:
     def text(self) -> str:
         self.thread.join(timeout=10)
         return "\n".join(self.tail)
+
+
+def error_lines(lines: Iterable[str]) -> tuple[str, ...]:
+    """The first lines that look like an error, each cut to ``ERROR_LINE_CHARS``."""
+    found = []
+    for line in lines:
+        if ERROR_RE.search(line):
+            found.append(line.rstrip("\r\n")[:ERROR_LINE_CHARS])
+            if len(found) == ERROR_LINES:
+                break
+    return tuple(found)
+
+
+def first_errors(path: Path) -> tuple[str, ...]:
+    """``error_lines`` of a build log file, read line by line (a missing log has none)."""
+    try:
+        with open(path, "rb") as f:
+            return error_lines(line[:LINE_CAP].decode("utf-8", "replace") for line in iter(lambda: f.readline(LINE_CAP), b""))
+    except FileNotFoundError:
+        return ()

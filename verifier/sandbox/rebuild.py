@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from verifier.sandbox.interface import CollectedOutputs, LineCallback, Sandbox
+from verifier.sandbox.log import first_errors
 from verifier.stages import BuildPreparation, BuildStatus, FetchedInputs, PreparedEnvironment, RebuildResult
 
 NOTHING_COLLECTED = CollectedOutputs((), (), ())
@@ -27,4 +28,5 @@ def rebuild(sandbox: Sandbox, env: PreparedEnvironment, inputs: FetchedInputs,
     return RebuildResult(status=status, exit_status=build.exit_status, outputs=collected.outputs,
                          unmatched_globs=collected.unmatched_globs, log_path=build.log_path, log_tail=build.log_tail,
                          sandbox=record, seconds=build.seconds, reason=reason,
-                         installed_packages=build.installed_packages, started_at=build.started_at)
+                         installed_packages=build.installed_packages, started_at=build.started_at,
+                         log_errors=() if succeeded else first_errors(build.log_path))
