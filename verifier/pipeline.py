@@ -43,6 +43,7 @@ class VerifyOptions:
     accept_equivalent: bool = False
     explain: bool = True  # ask the auditor why differing artifacts differ
     report_path: Path | None = None  # default: <work dir>/<name>-<version>/report.json
+    unavailable: tuple[str, ...] = ()  # original build packages that could not be had: INCONCLUSIVE
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def step_packages(lock: lockfile_step.LockEvidence, result: RebuildResult,
 def step_verdict(result: RebuildResult, artifacts: tuple[ArtifactResult, ...], packages: PackageComparison,
                  manifest: ReleaseManifest, options: VerifyOptions) -> VerdictResult:
     return decide(result, artifacts, packages, lockfile_declared=manifest.lockfile is not None,
-                  accept_equivalent=options.accept_equivalent)
+                  accept_equivalent=options.accept_equivalent, unavailable=options.unavailable)
 
 
 def run_dir_for(manifest: ReleaseManifest, settings: Settings) -> Path:

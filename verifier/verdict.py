@@ -38,9 +38,21 @@ def decide(
     lockfile_declared: bool,
     accept_equivalent: bool = False,
     environment: EnvironmentCheck | None = None,
+    unavailable: Sequence[str] = (),
 ) -> VerdictResult:
-    return _with_environment(_decide_release(rebuild, artifacts, packages, lockfile_declared, accept_equivalent),
+    base = _with_environment(_decide_release(rebuild, artifacts, packages, lockfile_declared, accept_equivalent),
                              environment)
+    return _with_unavailable(base, unavailable)
+
+
+def _with_unavailable(base: VerdictResult, unavailable: Sequence[str]) -> VerdictResult:
+    """Packages of the original build environment that could not be had (`verifier debian`:
+    a .buildinfo's versions the archive lacks): the verdict is INCONCLUSIVE, never DIFFERENT."""
+    if not unavailable:
+        return base
+    shown = ", ".join(unavailable[:20]) + (f" and {len(unavailable) - 20} more" if len(unavailable) > 20 else "")
+    reason = f"the original build environment could not be had: the archive lacks {shown}"
+    return VerdictResult(Verdict.INCONCLUSIVE, (reason, *base.reasons))
 
 
 def _with_environment(base: VerdictResult, check: EnvironmentCheck | None) -> VerdictResult:

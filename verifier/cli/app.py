@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "verifier.cli.report",
     "verifier.cli.keygen",
     "verifier.cli.lock",
+    "verifier.cli.debian",
     "verifier.cli.env",
     "verifier.cli.doctor",
     "verifier.cli.farm",
