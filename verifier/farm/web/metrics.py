@@ -1,0 +1,64 @@
+"""Prometheus metrics, read from the farm's state at each scrape (so every `farm serve`
+process reports the same numbers, whichever one Prometheus asks).
+
+``verifier_farm_jobs{state}``, ``verifier_farm_queue_length``, ``verifier_farm_running``,
+``verifier_farm_results_total{verdict}`` and the histogram
+``verifier_farm_job_duration_seconds{verdict}``. Label values are the farm's own state and
+verdict words; the exposition library escapes them in any case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import (
+    CollectorRegistry,
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+
+from verifier.farm.web.views import STATES, Counts, FarmReader
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+
+def _bound(le: float) -> str:
+    return "+Inf" if le == float("inf") else repr(float(le))
+
+
+def families(counts: Counts) -> Iterator[Metric]:
+    jobs = GaugeMetricFamily("verifier_farm_jobs", "Jobs by state.", labels=["state"])
+    for state in (*STATES, *sorted(set(counts.by_state) - set(STATES))):
+        jobs.add_metric([state], counts.by_state.get(state, 0))
+    yield jobs
+    yield GaugeMetricFamily("verifier_farm_queue_length", "Jobs waiting for a worker.",
+                            value=counts.by_state.get("queued", 0))
+    yield GaugeMetricFamily("verifier_farm_running", "Jobs a worker is running now.",
+                            value=counts.by_state.get("running", 0))
+    results = CounterMetricFamily("verifier_farm_results", "Results stored, by verdict.", labels=["verdict"])
+    for verdict, n in sorted(counts.by_verdict.items()):
+        results.add_metric([verdict], n)
+    yield results
+    durations = HistogramMetricFamily("verifier_farm_job_duration_seconds",
+                                      "Time from a job's start to its result, by verdict.", labels=["verdict"])
+    for verdict, h in sorted(counts.durations.items()):
+        durations.add_metric([verdict], [(_bound(le), n) for le, n in h.buckets], sum_value=h.total)
+    yield durations
+
+
+class _FarmCollector:
+    def __init__(self, reader: FarmReader) -> None:
+        self._reader = reader
+
+    def collect(self) -> Iterator[Metric]:
+        return families(self._reader.counts())
+
+
+def exposition(reader: FarmReader) -> bytes:
+    """The text exposition format, from one read of the farm's counts."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_FarmCollector(reader))
+    return generate_latest(registry)
