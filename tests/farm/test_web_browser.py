@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 def browser(tmp_path: Path) -> Iterator[tuple[Cdp, str, str, Filled]]:
     binary = require_tool("chromium")
     filled = filled_farm(tmp_path)
-    config = WebConfig(filled.farm, filled.farm, WriteToken(TOKEN.encode()), load_keys(list(filled.keys)))
+    config = WebConfig(filled.reader, filled.gate, WriteToken(TOKEN.encode()), load_keys(list(filled.keys)))
     with running(config) as url:
         cdp = Cdp(binary, tmp_path / "profile")
         try:
@@ -38,6 +38,7 @@ def browser(tmp_path: Path) -> Iterator[tuple[Cdp, str, str, Filled]]:
             yield cdp, session, url, filled
         finally:
             cdp.close()
+            filled.db.dispose()
 
 
 def _open(cdp: Cdp, session: str, url: str) -> None:
@@ -68,13 +69,13 @@ def test_dashboard_shows_hostile_names_as_text_and_runs_nothing(browser: tuple[C
         nav: getComputedStyle(document.getElementById('nav')).backgroundColor}))()""")
     assert state["scripts"] == 0 and state["images"] == 0
     assert "evil<script>alert('x')</script>\"'&\\x1b[31m\\x0aVERDICT: REPRODUCIBLE\\u202e" in state["text"]
-    assert state["rows"] == 1 + 5  # header and the five releases
+    assert state["rows"] == 1 + 3  # header and the three releases verified
     assert state["nav"] == "rgb(36, 41, 47)"  # the stylesheet applied
 
 
-def test_result_page_verdict_first_and_report_in_a_sandboxed_frame(browser: tuple[Cdp, str, str, Filled]) -> None:
+def test_job_page_verdict_first_and_report_in_a_sandboxed_frame(browser: tuple[Cdp, str, str, Filled]) -> None:
     cdp, session, url, filled = browser
-    page = f"{url}/results/{filled.hostile_result}"
+    page = f"{url}/jobs/{filled.hostile}"
     _open(cdp, session, page)
     assert _problems(cdp) == []
     assert sorted(_requests(cdp)) == sorted([page, f"{url}/static/farm.css", f"{page}/report.html"])

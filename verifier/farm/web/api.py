@@ -19,11 +19,10 @@ from starlette.routing import BaseRoute, Route
 from verifier.farm.web import documents as doc
 from verifier.farm.web.context import farm_of, limit_of, release_of
 from verifier.farm.web.metrics import CONTENT_TYPE, exposition
-from verifier.farm.web.pages import RECENT, result_or_404
-from verifier.farm.web.views import STATES, FarmWriter, Submission
+from verifier.farm.web.pages import RECENT, active_jobs, job_or_404, result_detail
+from verifier.farm.web.views import KINDS, STATES, FarmWriter, Submission, Submitted
 
 MAX_BODY = 64 << 10
-KINDS = ("manifest", "debian", "pypi")
 MAX_TARGET = 4096
 
 
@@ -35,7 +34,7 @@ def summary(request: Request) -> Response:
     reader = farm_of(request).reader
     return _json({"counts": doc.counts_json(reader.counts()),
                   "releases": [doc.release_json(r) for r in reader.releases(limit_of(request))],
-                  "active": [doc.job_json(j) for j in (*reader.jobs("running", RECENT), *reader.jobs("queued", RECENT))],
+                  "active": [doc.job_json(j) for j in active_jobs(farm_of(request))],
                   "recent": [doc.job_json(j) for j in reader.jobs(None, RECENT)]})
 
 
@@ -55,14 +54,8 @@ def jobs(request: Request) -> Response:
 
 
 def job(request: Request) -> Response:
-    found = farm_of(request).reader.job(request.path_params["job_id"])
-    if found is None:
-        raise HTTPException(404, "no such job")
-    return _json({"job": doc.job_json(found)})
-
-
-def result(request: Request) -> Response:
-    return _json({"result": doc.result_json(farm_of(request).reports.detail(result_or_404(request)))})
+    found = job_or_404(request)
+    return _json(doc.job_detail_json(found, result_detail(farm_of(request), found)))
 
 
 def keys(request: Request) -> Response:
@@ -108,20 +101,26 @@ def _submission(body: dict[str, object]) -> Submission:
     return Submission(str(kind), target)
 
 
+async def _answer(request: Request, submitted: Submitted, status: int) -> Response:
+    found = await run_in_threadpool(farm_of(request).reader.job, submitted.job_id)
+    document = {"created": submitted.created, "job": doc.job_json(found.job) if found else {"id": submitted.job_id}}
+    return _json(document, status)
+
+
 async def submit(request: Request) -> Response:
     writer = _writer(request)
     submitted = await run_in_threadpool(writer.submit, _submission(await _body(request)))
-    found = await run_in_threadpool(farm_of(request).reader.job, submitted.job_id)
-    document = {"created": submitted.created, "job": doc.job_json(found) if found else {"id": submitted.job_id}}
-    return _json(document, 201 if submitted.created else 200)
+    return await _answer(request, submitted, 201 if submitted.created else 200)
 
 
 async def requeue(request: Request) -> Response:
+    """A finished job runs again as a new job (201, its history stays); a queued one is sent
+    again and a running one left alone (200, that job)."""
     writer, job_id = _writer(request), request.path_params["job_id"]
     if await run_in_threadpool(farm_of(request).reader.job, job_id) is None:
         raise HTTPException(404, "no such job")
-    requeued = await run_in_threadpool(writer.requeue, job_id)
-    return _json({"job": doc.job_json(requeued)})
+    submitted = await run_in_threadpool(writer.requeue, job_id)
+    return await _answer(request, submitted, 201 if submitted.created else 200)
 
 
 def routes() -> list[BaseRoute]:
@@ -132,7 +131,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/jobs", submit, methods=["POST"]),
         Route("/api/jobs/{job_id:int}", job),
         Route("/api/jobs/{job_id:int}/requeue", requeue, methods=["POST"]),
-        Route("/api/results/{result_id:int}", result),
         Route("/api/keys", keys),
         Route("/metrics", metrics),
     ]

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from verifier.farm.web.keys import PublicKeyFile
 from verifier.farm.web.results import ResultDetail
-from verifier.farm.web.views import Counts, JobView, ReleaseView, ResultView
+from verifier.farm.web.views import AttemptView, Counts, JobDetail, JobView, ReleaseView, ResultView
 
 API_VERSION = 1
 Json = dict[str, Any]
@@ -32,11 +32,11 @@ def release_path(name: str, version: str | None = None) -> str:
 
 def job_json(job: JobView) -> Json:
     return {
-        "id": job.id, "kind": job.kind, "target": job.target, "name": job.name, "version": job.version,
-        "state": job.state, "attempts": job.attempts, "submitted": when(job.submitted),
-        "finished": when(job.finished), "verdict": job.verdict, "error": job.error or None,
-        "result": f"/api/results/{job.result_id}" if job.result_id is not None else None,
-        "page": f"/jobs/{job.id}",
+        "id": job.id, "kind": job.kind, "target": job.target, "queue": job.queue, "state": job.state,
+        "attempts": job.attempts, "max_attempts": job.max_attempts, "submitted": when(job.submitted),
+        "updated": when(job.updated), "verdict": job.verdict, "name": job.name or None,
+        "version": job.version or None, "signed": job.signed, "error": job.error or None,
+        "page": f"/jobs/{job.id}", "api": f"/api/jobs/{job.id}",
     }
 
 
@@ -46,25 +46,39 @@ def release_json(release: ReleaseView) -> Json:
 
 
 def counts_json(counts: Counts) -> Json:
-    return {"jobs": dict(sorted(counts.by_state.items())), "verdicts": dict(sorted(counts.by_verdict.items()))}
+    return {"jobs": dict(counts.by_state), "verdicts": dict(sorted(counts.by_verdict.items())),
+            "oldest_queued_seconds": counts.oldest_queued_seconds, "running_past_deadline": counts.running_past_deadline,
+            "unsigned_results": counts.unsigned_results,
+            "seconds_to_result": {"p50": counts.latency_p50, "p95": counts.latency_p95}}
+
+
+def attempt_json(a: AttemptView) -> Json:
+    return {"number": a.number, "worker": a.worker, "started": when(a.started), "deadline": when(a.deadline),
+            "finished": when(a.finished), "outcome": a.outcome, "error": a.error or None}
 
 
 def result_json(detail: ResultDetail) -> Json:
     r: ResultView = detail.result
     return {
-        "id": r.id, "job": job_json(r.job), "name": detail.name, "version": detail.version,
-        "verdict": r.verdict, "worker": r.worker, "started": when(r.started), "finished": when(r.finished),
-        "seconds": r.seconds, "report_sha256": r.report_sha256, "reasons": list(detail.reasons),
+        "verdict": r.verdict, "name": r.name, "version": r.version, "worker": r.worker, "attempt": r.attempt,
+        "started": when(r.started), "finished": when(r.finished), "seconds": r.seconds,
+        "report_sha256": r.report_sha256, "report_size": r.report_size, "signer": r.signer or None,
+        "signed": when(r.signed_at), "reasons": list(detail.reasons),
         "differences": [{"artifact": d.name, "status": d.status, "lines": list(d.lines), "more_lines": d.more_lines}
                         for d in detail.diffs],
-        "more_differences": detail.more_diffs, "problem": detail.problem or None,
-        "downloads": downloads(r), "page": f"/results/{r.id}",
+        "more_differences": detail.more_diffs, "problem": detail.problem or None, "downloads": downloads(r),
     }
 
 
+def job_detail_json(job: JobDetail, result: ResultDetail | None) -> Json:
+    return {"job": job_json(job.job), "attempts": [attempt_json(a) for a in job.attempts],
+            "result": result_json(result) if result is not None else None}
+
+
 def downloads(r: ResultView) -> Json:
-    return {"report": f"/results/{r.id}/report.json", "report_html": f"/results/{r.id}/report.html",
-            "envelope": f"/results/{r.id}/report.intoto.json" if r.envelope is not None else None}
+    base = f"/jobs/{r.job_id}"
+    return {"report": f"{base}/report.json", "report_html": f"{base}/report.html",
+            "envelope": f"{base}/report.intoto.json" if r.signed_at is not None else None}
 
 
 def key_json(key: PublicKeyFile) -> Json:

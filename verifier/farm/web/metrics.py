@@ -2,8 +2,10 @@
 process reports the same numbers, whichever one Prometheus asks).
 
 ``verifier_farm_jobs{state}``, ``verifier_farm_queue_length``, ``verifier_farm_running``,
-``verifier_farm_results_total{verdict}`` and the histogram
-``verifier_farm_job_duration_seconds{verdict}``. Label values are the farm's own state and
+``verifier_farm_results_total{verdict}``, the histogram ``verifier_farm_job_duration_seconds{verdict}``
+(an attempt's start to its result), ``verifier_farm_seconds_to_result{quantile}`` (submit
+to result), and the gauges an operator alerts on: the oldest queued job's age, attempts
+running past their deadline, results not signed yet. Label values are the farm's own state and
 verdict words; the exposition library escapes them in any case.
 """
 
@@ -20,6 +22,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
+from verifier.farm.models import JobState
 from verifier.farm.web.views import STATES, Counts, FarmReader
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -35,9 +38,16 @@ def families(counts: Counts) -> Iterator[Metric]:
         jobs.add_metric([state], counts.by_state.get(state, 0))
     yield jobs
     yield GaugeMetricFamily("verifier_farm_queue_length", "Jobs waiting for a worker.",
-                            value=counts.by_state.get("queued", 0))
+                            value=counts.by_state.get(JobState.QUEUED.value, 0))
     yield GaugeMetricFamily("verifier_farm_running", "Jobs a worker is running now.",
-                            value=counts.by_state.get("running", 0))
+                            value=counts.by_state.get(JobState.RUNNING.value, 0))
+    yield GaugeMetricFamily("verifier_farm_oldest_queued_seconds", "Age of the oldest queued job (0: none queued).",
+                            value=counts.oldest_queued_seconds or 0.0)
+    yield GaugeMetricFamily("verifier_farm_running_past_deadline", "Attempts running past their time limit (should stay 0).",
+                            value=counts.running_past_deadline)
+    yield GaugeMetricFamily("verifier_farm_unsigned_results", "Results the attester has not signed yet.",
+                            value=counts.unsigned_results)
+    yield from _latency(counts)
     results = CounterMetricFamily("verifier_farm_results", "Results stored, by verdict.", labels=["verdict"])
     for verdict, n in sorted(counts.by_verdict.items()):
         results.add_metric([verdict], n)
@@ -47,6 +57,15 @@ def families(counts: Counts) -> Iterator[Metric]:
     for verdict, h in sorted(counts.durations.items()):
         durations.add_metric([verdict], [(_bound(le), n) for le, n in h.buckets], sum_value=h.total)
     yield durations
+
+
+def _latency(counts: Counts) -> Iterator[Metric]:
+    latency = GaugeMetricFamily("verifier_farm_seconds_to_result",
+                                "Submit to result, over the latest results, by quantile.", labels=["quantile"])
+    for quantile, value in (("0.5", counts.latency_p50), ("0.95", counts.latency_p95)):
+        if value is not None:
+            latency.add_metric([quantile], value)
+    yield latency
 
 
 class _FarmCollector:

@@ -12,8 +12,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from verifier.errors import InputError
-from verifier.farm.web.context import farm_of, limit_of, release_of
-from verifier.farm.web.views import JobView, ResultView
+from verifier.farm.web.context import Farm, farm_of, limit_of, release_of
+from verifier.farm.web.results import ResultDetail
+from verifier.farm.web.views import ACTIVE, JobDetail, JobView, ResultView
 
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 RECENT = 50
@@ -25,25 +26,32 @@ def _page(request: Request, template: str, **context: object) -> HTMLResponse:
     return HTMLResponse(html)
 
 
-def _job(request: Request) -> JobView:
-    job = farm_of(request).reader.job(request.path_params["job_id"])
-    if job is None:
+def job_or_404(request: Request) -> JobDetail:
+    found = farm_of(request).reader.job(request.path_params["job_id"])
+    if found is None:
         raise HTTPException(404, "no such job")
-    return job
+    return found
 
 
 def result_or_404(request: Request) -> ResultView:
-    result = farm_of(request).reader.result(request.path_params["result_id"])
+    result = job_or_404(request).result
     if result is None:
-        raise HTTPException(404, "no such result")
+        raise HTTPException(404, "this job has no result yet")
     return result
 
 
+def result_detail(farm: Farm, job: JobDetail) -> ResultDetail | None:
+    return None if job.result is None else farm.reports.detail(job.result, farm.reader.report)
+
+
+def active_jobs(farm: Farm) -> list[JobView]:
+    return [j for state in ACTIVE for j in farm.reader.jobs(state, RECENT)]
+
+
 def index(request: Request) -> HTMLResponse:
-    reader = farm_of(request).reader
-    return _page(request, "index.html", counts=reader.counts(), releases=reader.releases(limit_of(request)),
-                 active=[*reader.jobs("running", RECENT), *reader.jobs("queued", RECENT)],
-                 recent=reader.jobs(None, RECENT))
+    farm = farm_of(request)
+    return _page(request, "index.html", counts=farm.reader.counts(), releases=farm.reader.releases(limit_of(request)),
+                 active=active_jobs(farm), recent=farm.reader.jobs(None, RECENT))
 
 
 def release(request: Request) -> HTMLResponse:
@@ -55,36 +63,35 @@ def release(request: Request) -> HTMLResponse:
 
 
 def job(request: Request) -> HTMLResponse:
-    return _page(request, "job.html", job=_job(request))
-
-
-def result(request: Request) -> HTMLResponse:
-    detail = farm_of(request).reports.detail(result_or_404(request))
-    return _page(request, "result.html", detail=detail, r=detail.result)
+    found = job_or_404(request)
+    return _page(request, "job.html", d=found, job=found.job, detail=result_detail(farm_of(request), found))
 
 
 def report_html(request: Request) -> Response:
+    farm = farm_of(request)
     try:
-        page = farm_of(request).reports.page(result_or_404(request))
+        page = farm.reports.page(result_or_404(request), farm.reader.report)
     except InputError as exc:
         raise HTTPException(422, exc.message) from None
     return HTMLResponse(page, headers={"Content-Security-Policy": REPORT_CSP})
 
 
-def _download(data: bytes, name: str, media_type: str) -> Response:
+def _download(data: bytes | None, name: str, media_type: str) -> Response:
+    if data is None:
+        raise HTTPException(404, "not stored")
     return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def report_json(request: Request) -> Response:
     r = result_or_404(request)
-    return _download(r.report, f"result-{r.id}.report.json", "application/json")
+    return _download(farm_of(request).reader.report(r.job_id), f"job-{r.job_id}.report.json", "application/json")
 
 
 def envelope(request: Request) -> Response:
     r = result_or_404(request)
-    if r.envelope is None:
+    if r.signed_at is None:
         raise HTTPException(404, "this result is not signed yet")
-    return _download(r.envelope, f"result-{r.id}.intoto.json", "application/json")
+    return _download(farm_of(request).reader.envelope(r.job_id), f"job-{r.job_id}.intoto.json", "application/json")
 
 
 def keys(request: Request) -> HTMLResponse:
@@ -109,10 +116,9 @@ def routes() -> list[BaseRoute]:
         Route("/favicon.ico", no_icon),
         Route("/release", release),
         Route("/jobs/{job_id:int}", job),
-        Route("/results/{result_id:int}", result),
-        Route("/results/{result_id:int}/report.html", report_html),
-        Route("/results/{result_id:int}/report.json", report_json),
-        Route("/results/{result_id:int}/report.intoto.json", envelope),
+        Route("/jobs/{job_id:int}/report.html", report_html),
+        Route("/jobs/{job_id:int}/report.json", report_json),
+        Route("/jobs/{job_id:int}/report.intoto.json", envelope),
         Route("/keys", keys),
         Route("/keys/{file}", key_file),
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from verifier.errors import InputError
@@ -37,11 +38,9 @@ class ArtifactDiff:
 
 @dataclass(frozen=True)
 class ResultDetail:
-    """What the result page and ``/api/results/ID`` show."""
+    """What a job's page and ``/api/jobs/ID`` show of its result, beyond the row."""
 
     result: ResultView
-    name: str
-    version: str
     reasons: tuple[str, ...]
     diffs: tuple[ArtifactDiff, ...]
     more_diffs: int
@@ -60,34 +59,33 @@ def _diffs(report: Report) -> tuple[tuple[ArtifactDiff, ...], int]:
 
 class Reports:
     """Parsed reports of recent results, per app (results are written once, so a parsed
-    report never goes stale); a page and its embedded report parse the JSON once."""
+    report never goes stale); a page and its embedded report read and parse the JSON once."""
 
     def __init__(self, size: int = CACHED_REPORTS) -> None:
         self._size, self._lock = size, threading.Lock()
         self._parsed: OrderedDict[tuple[int, str], Report] = OrderedDict()
 
-    def read(self, result: ResultView) -> Report:
-        key = (result.id, result.report_sha256)
+    def read(self, result: ResultView, load: Callable[[int], bytes | None]) -> Report:
+        key = (result.job_id, result.report_sha256)
         with self._lock:
             if key in self._parsed:
                 self._parsed.move_to_end(key)
                 return self._parsed[key]
-        report = parse_report(result.report, f"result {result.id}: report")
+        report = parse_report(load(result.job_id) or b"", f"job {result.job_id}: report")
         with self._lock:
             self._parsed[key] = report
             while len(self._parsed) > self._size:
                 self._parsed.popitem(last=False)
         return report
 
-    def detail(self, result: ResultView) -> ResultDetail:
+    def detail(self, result: ResultView, load: Callable[[int], bytes | None]) -> ResultDetail:
         try:
-            report = self.read(result)
+            report = self.read(result, load)
         except InputError as exc:
-            return ResultDetail(result, result.job.name, result.job.version, (), (), 0, exc.message)
+            return ResultDetail(result, (), (), 0, exc.message)
         diffs, more = _diffs(report)
-        return ResultDetail(result, report.release.name, report.release.version, tuple(report.reasons),
-                            diffs, more, "")
+        return ResultDetail(result, tuple(report.reasons), diffs, more, "")
 
-    def page(self, result: ResultView) -> str:
+    def page(self, result: ResultView, load: Callable[[int], bytes | None]) -> str:
         """The report's own HTML page (self-contained, its own CSP); InputError if unreadable."""
-        return render(self.read(result), ReportFormat.HTML)
+        return render(self.read(result, load), ReportFormat.HTML)
