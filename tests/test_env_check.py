@@ -99,3 +99,51 @@ def test_inputs_that_are_not_a_lock_or_a_rootfs_are_one_line_exit_2(published: P
     err = capsys.readouterr().err
     assert str(bad) in err and len(err.strip().splitlines()) == 1
     assert ("not an environment lock" if which == "lock" else "not a readable rootfs tar archive") in err
+
+
+def test_a_lock_naming_a_minbase_version_the_archive_no_longer_has_is_one_line_exit_2(
+        published: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every package of the lock is pinned, minbase's own too: a point release is an error
+    naming the package and version, never a silently different rebuild."""
+    data = json.loads(published.with_name("env.lock.json").read_bytes())
+    base_files = next(p for p in data["packages"] if p["name"] == "base-files")
+    base_files["version"] = "12.4+deb12u0"
+    lock = tmp_path / "env.lock.json"
+    lock.write_text(json.dumps(data))
+    code = run(["env", "build", "--lockfile", str(lock), "--out", str(tmp_path / "env.tar.zst"),
+                "--work-dir", str(tmp_path / "work"), "--allow-private-addresses"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.BAD_INPUT, err
+    assert "the archive no longer has package base-files=12.4+deb12u0 (it has " in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "env.tar.zst").exists() and list((tmp_path / "work").iterdir()) == []
+
+
+def test_verify_rebuild_env_of_a_release_with_a_planted_file_is_different(published: Path, tmp_path: Path) -> None:
+    """A release whose environment was built by `env build`, one file planted: `verify
+    --rebuild-env` rebuilds the environment with mmdebstrap (the build itself runs in the
+    fake sandbox) and the verdict is DIFFERENT, naming the file and its package."""
+    from tests.test_pipeline import A, pin, release
+    from verifier.cache import ContentCache
+    from verifier.environments.step import EnvCheckOptions
+    from verifier.pipeline import VerifyOptions, verify
+    from verifier.sandbox.fake import FakeBuild, FakeSandbox
+    from verifier.settings import FetchLimits, Settings
+    from verifier.stages import Verdict
+
+    rel = tmp_path / "rel"
+    manifest = release(rel, {"a.txt": A})
+    plant(published, rel / "env.tar.zst")
+    (rel / "env.lock.json").write_bytes(published.with_name("env.lock.json").read_bytes())
+    doc = json.loads(manifest.read_text())
+    doc["environment"] = pin(rel / "env.tar.zst", format="rootfs", lock=pin(rel / "env.lock.json"))
+    manifest.write_text(json.dumps(doc))
+    settings = Settings(cache_dir=tmp_path / "cache", work_dir=tmp_path / "work",
+                        fetch=FetchLimits(allow_private_addresses=True))
+    outcome = verify(str(manifest), settings, FakeSandbox(settings, FakeBuild({"out/a.txt": A})),
+                     ContentCache(settings.cache_dir), VerifyOptions(rebuild_env=EnvCheckOptions()))
+    assert outcome.verdict.verdict == Verdict.DIFFERENT, outcome.verdict.reasons
+    check = outcome.report.environment_check
+    assert check is not None and check.status.value == "DIFFERENT"
+    assert [(f.name, f.package, f.change) for f in check.files][0] == ("usr/bin/hello", "hello", "content differs")
+    assert "usr/bin/hello [package: hello] content differs" in outcome.verdict.reasons[0]

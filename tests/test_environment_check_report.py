@@ -86,3 +86,15 @@ def test_an_environment_not_checked_is_inconclusive_never_reproducible() -> None
     differing = decide(build(), [artifact("a", ArtifactStatus.DIFFERENT)], OK_PACKAGES, lockfile_declared=False,
                        environment=NOT_CHECKED)
     assert differing.verdict == Verdict.DIFFERENT and "not rebuilt" in differing.reasons[-1]
+
+
+def test_the_attestation_names_the_environment_lock_and_the_rebuilt_level() -> None:
+    from verifier.attestation.statement import ENVIRONMENT_LEVEL, REPRODUCED_LEVEL, build_statement
+
+    report = load_report(CANONICAL)
+    reproducible = replace(report, verdict=Verdict.REPRODUCIBLE,
+                           artifacts=tuple(a for a in report.artifacts if a.status == ArtifactStatus.IDENTICAL))
+    checked = build_statement(replace(reproducible, environment_check=IDENTICAL), "d" * 64)
+    assert checked.levels == (REPRODUCED_LEVEL, ENVIRONMENT_LEVEL)
+    assert (LOCK.url, LOCK.sha256) in [(ref.uri, ref.sha256) for ref in checked.input_attestations]
+    assert build_statement(reproducible, "d" * 64).levels == (REPRODUCED_LEVEL,)

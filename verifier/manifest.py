@@ -33,6 +33,7 @@ class PinnedFile:
 @dataclass(frozen=True)
 class Environment(PinnedFile):
     format: str = "rootfs"  # rootfs | oci-archive | docker-archive
+    lock: PinnedFile | None = None  # its env.lock.json (docs/environments.md), for verify --rebuild-env
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,8 @@ def parse(data: bytes, location: str) -> ReleaseManifest:
     return ReleaseManifest(
         name=doc["name"],
         version=doc["version"],
-        environment=pin(doc["environment"], Environment, format=doc["environment"]["format"]),
+        environment=pin(doc["environment"], Environment, format=doc["environment"]["format"],
+                        lock=pin(doc["environment"]["lock"]) if doc["environment"].get("lock") else None),
         lockfile=pin(lock, Lockfile, format=lock["format"]) if lock else None,
         sources=tuple(pin(s, Source, unpack=s["unpack"]) for s in doc["sources"]),
         build=BuildSpec(
@@ -195,7 +197,8 @@ def to_document(manifest: ReleaseManifest, relative_to: str | None = None) -> di
         "manifest_version": MANIFEST_VERSION,
         "name": manifest.name,
         "version": manifest.version,
-        "environment": {**pin(manifest.environment), "format": manifest.environment.format},
+        "environment": {**pin(manifest.environment), "format": manifest.environment.format,
+                        **({"lock": pin(manifest.environment.lock)} if manifest.environment.lock else {})},
         "lockfile": {**pin(lock), "format": lock.format} if lock else None,
         "sources": [{**pin(s), "unpack": s.unpack} for s in manifest.sources],
         "build": {

@@ -17,6 +17,9 @@ from verifier.packages import step as lockfile_step
 from verifier.artifacts import auditor, compare_artifacts
 from verifier.cache import ContentCache
 from verifier.compare.hints import BuildClock
+from verifier.environments.build import build as build_environment
+from verifier.environments.check import Builder
+from verifier.environments.step import EnvCheckOptions, check_release_environment
 from verifier.fetch import LoadedManifest, fetch_inputs, load_manifest, scoped_settings
 from verifier.manifest import ReleaseManifest
 from verifier.report.codec import dump_report
@@ -27,6 +30,7 @@ from verifier.sandbox.rebuild import rebuild
 from verifier.settings import Settings
 from verifier.stages import (
     ArtifactResult,
+    EnvironmentCheck,
     FetchedInputs,
     PackageComparison,
     PreparedEnvironment,
@@ -44,6 +48,7 @@ class VerifyOptions:
     explain: bool = True  # ask the auditor why differing artifacts differ
     report_path: Path | None = None  # default: <work dir>/<name>-<version>/report.json
     unavailable: tuple[str, ...] = ()  # original build packages that could not be had: INCONCLUSIVE
+    rebuild_env: EnvCheckOptions | None = None  # --rebuild-env: rebuild the environment from its lock first
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,13 @@ class StepClock:
 
 def step_fetch(loaded: LoadedManifest, settings: Settings, cache: ContentCache) -> FetchedInputs:
     return fetch_inputs(loaded, cache, settings)
+
+
+def step_environment_check(inputs: FetchedInputs, settings: Settings, options: VerifyOptions,
+                           builder: Builder) -> EnvironmentCheck | None:
+    if options.rebuild_env is None:
+        return None
+    return check_release_environment(inputs, settings, options.rebuild_env, builder)
 
 
 def step_environment(inputs: FetchedInputs, sandbox: Sandbox) -> PreparedEnvironment:
@@ -107,9 +119,11 @@ def step_packages(lock: lockfile_step.LockEvidence, result: RebuildResult,
 
 
 def step_verdict(result: RebuildResult, artifacts: tuple[ArtifactResult, ...], packages: PackageComparison,
-                 manifest: ReleaseManifest, options: VerifyOptions) -> VerdictResult:
+                 manifest: ReleaseManifest, options: VerifyOptions,
+                 environment: EnvironmentCheck | None = None) -> VerdictResult:
     return decide(result, artifacts, packages, lockfile_declared=manifest.lockfile is not None,
-                  accept_equivalent=options.accept_equivalent, unavailable=options.unavailable)
+                  accept_equivalent=options.accept_equivalent, unavailable=options.unavailable,
+                  environment=environment)
 
 
 def run_dir_for(manifest: ReleaseManifest, settings: Settings) -> Path:
@@ -117,8 +131,9 @@ def run_dir_for(manifest: ReleaseManifest, settings: Settings) -> Path:
 
 
 def verify(location: str, settings: Settings, sandbox: Sandbox, cache: ContentCache,
-           options: VerifyOptions = VerifyOptions()) -> VerifyOutcome:
-    """Check one release: builds run in ``sandbox``, pinned files live in ``cache``."""
+           options: VerifyOptions = VerifyOptions(), env_builder: Builder = build_environment) -> VerifyOutcome:
+    """Check one release: builds run in ``sandbox``, pinned files live in ``cache``; with
+    ``options.rebuild_env`` the environment is first rebuilt from its lock by ``env_builder``."""
     clock, started, status = StepClock(), datetime.now(UTC), StatusLine(settings.progress)
     with clock.step("fetch"):
         loaded = load_manifest(location, settings, cache)
@@ -126,6 +141,10 @@ def verify(location: str, settings: Settings, sandbox: Sandbox, cache: ContentCa
         inputs = step_fetch(loaded, settings, cache)
     run_dir = run_dir_for(inputs.manifest, settings)
     report_path = options.report_path or run_dir / "report.json"
+    env_check = None
+    if options.rebuild_env is not None:  # timed only when asked: reports without it keep their timings
+        with clock.step("environment_check"), status.step("rebuilding the environment from its lock"):
+            env_check = step_environment_check(inputs, settings, options, env_builder)
     with clock.step("environment"), status.step("preparing the build environment"):
         env = step_environment(inputs, sandbox)
     with clock.step("rebuild"), status.step("rebuilding") as line:
@@ -133,12 +152,12 @@ def verify(location: str, settings: Settings, sandbox: Sandbox, cache: ContentCa
     with clock.step("compare"), status.step("comparing artifacts") as line:
         artifacts = step_compare(inputs, result, settings, options, line)
         packages, packages_file = step_packages(lock, result, report_path.parent)
-    verdict = step_verdict(result, artifacts, packages, inputs.manifest, options)
+    verdict = step_verdict(result, artifacts, packages, inputs.manifest, options, env_check)
     evidence = ReportEvidence(
         manifest=inputs.manifest, manifest_sha256=inputs.manifest_sha256,
         manifest_size=inputs.manifest_size, inputs=inputs, environment=env, rebuild=result,
         artifacts=artifacts, packages=packages, packages_manifest=packages_file, verdict=verdict,
-        timings=clock.total(), started=started, finished=datetime.now(UTC),
+        timings=clock.total(), started=started, finished=datetime.now(UTC), environment_check=env_check,
     )
     report = build_report(evidence)
     dump_report(report, report_path)

@@ -35,6 +35,7 @@ class FetchedInputs:
     sources: tuple[CachedFile, ...]
     artifacts: tuple[CachedFile, ...]
     official_buildinfo: CachedFile | None = None
+    environment_lock: CachedFile | None = None  # the manifest's environment.lock
 
 
 @dataclass(frozen=True)

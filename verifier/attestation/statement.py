@@ -21,7 +21,7 @@ from verifier.errors import InputError, IntegrityError, where
 from verifier.manifest import strict_json_loads
 from verifier.report.model import Report, timestamp
 from verifier.outcome import Verdict, VerificationResult
-from verifier.stages import ArtifactStatus
+from verifier.stages import ArtifactStatus, EnvironmentStatus
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 VSA_PREDICATE_TYPE = "https://slsa.dev/verification_summary/v1"
@@ -29,6 +29,7 @@ PAYLOAD_TYPE = "application/vnd.in-toto+json"
 DEFAULT_VERIFIER_ID = "urn:verifier:rebuild-and-compare"
 DEFAULT_POLICY_URI = "urn:verifier:policy:bit-for-bit-rebuild:v1"
 REPRODUCED_LEVEL = "SLSA_BUILD_REPRODUCED"
+ENVIRONMENT_LEVEL = "VERIFIER_ENVIRONMENT_REBUILT"  # verify --rebuild-env: the environment rebuilt identical
 REPORT_URI = "report.json"
 
 _DIGEST = {"type": "object", "additionalProperties": False, "required": ["sha256"],
@@ -163,7 +164,9 @@ def read_statement(payload: bytes, place: str) -> Statement:
 
 def _input_attestations(report: Report, report_sha256: str) -> tuple[InputRef, ...]:
     manifest, inputs = report.release.manifest, report.inputs
-    pins = [inputs.environment, inputs.lockfile, *inputs.sources]
+    check = report.environment_check
+    env_lock = check.lock if check is not None and check.lock is not None else inputs.environment.lock
+    pins = [inputs.environment, env_lock, inputs.lockfile, *inputs.sources]
     refs = [InputRef(manifest.url, manifest.sha256), *(InputRef(p.url, p.sha256) for p in pins if p is not None)]
     return (*refs, InputRef(REPORT_URI, report_sha256))
 
@@ -183,7 +186,11 @@ def verification_result(report: Report) -> VerificationResult:
 
 def _levels(report: Report) -> tuple[str, ...]:
     identical = all(a.status == ArtifactStatus.IDENTICAL for a in report.artifacts)
-    return (REPRODUCED_LEVEL,) if report.verdict == Verdict.REPRODUCIBLE and identical else ()
+    if report.verdict != Verdict.REPRODUCIBLE or not identical:
+        return ()
+    check = report.environment_check
+    rebuilt = check is not None and check.status == EnvironmentStatus.REBUILT_IDENTICAL
+    return (REPRODUCED_LEVEL, ENVIRONMENT_LEVEL) if rebuilt else (REPRODUCED_LEVEL,)
 
 
 def build_statement(report: Report, report_bytes_sha256: str, *,

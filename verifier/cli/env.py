@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from verifier.cli.options import AllowPrivate, UnpackLimit, WorkDir, settings_from_options
-from verifier.environments.lock import VARIANTS, EnvRequest, load_lock, parse_pins
+from verifier.environments.lock import VARIANTS, EnvRequest, Pin, is_pin_list, load_lock, load_pin_list, parse_pins
 from verifier.errors import InputError
 from verifier.outcome import CommandStatus, CompareStatus
 from verifier.printable import one_line
@@ -18,7 +18,7 @@ from verifier.printable import one_line
 def build_command(
     out: Annotated[Path, typer.Option("--out", help="The environment archive to write (.tar.zst).")],
     packages: Annotated[Optional[str], typer.Option("--packages", help="Exact packages NAME=VERSION[,NAME=VERSION…] on top of minbase.")] = None,
-    lockfile: Annotated[Optional[Path], typer.Option("--lockfile", help="Rebuild what this env.lock.json records.")] = None,
+    lockfile: Annotated[Optional[Path], typer.Option("--lockfile", help="Rebuild what this env.lock.json records (every package at its locked version), or install a plain NAME=VERSION list (one a line).")] = None,
     suite: Annotated[Optional[str], typer.Option("--suite", help="Debian suite (default bookworm; with --lockfile: the lock's).")] = None,
     archive: Annotated[Optional[str], typer.Option("--archive", help="Mirror URL (default: this machine's apt sources; with --lockfile: the lock's).")] = None,
     source_date_epoch: Annotated[Optional[int], typer.Option("--source-date-epoch", help="Every timestamp in the rootfs is clamped to this (required without --lockfile).")] = None,
@@ -32,31 +32,37 @@ def build_command(
 
     settings = settings_from_options(work_dir=work_dir, allow_private_addresses=allow_private_addresses,
                                      unpack_limit=unpack_limit)
-    request = _request(packages, lockfile, suite, archive, source_date_epoch)
-    built = build(request, out, lock or lock_path_for(out), settings)
+    request, versions = _request(packages, lockfile, suite, archive, source_date_epoch)
+    built = build(request, out, lock or lock_path_for(out), settings, versions=versions)
     typer.echo(f"built {built.archive} (sha256 {built.lock.env_sha256}, {len(built.lock.packages)} packages)")
     typer.echo(f"lock: {built.lock_path}")
     return CommandStatus.DONE
 
 
 def _request(packages: str | None, lockfile: Path | None, suite: str | None, archive: str | None,
-             epoch: int | None) -> EnvRequest:
+             epoch: int | None) -> tuple[EnvRequest, tuple[Pin, ...]]:
+    """What to build, and the exact versions it must install (a lock's every package)."""
+    from verifier.environments.build import locked_versions
+
     if (packages is None) == (lockfile is None):
         raise InputError("env build: give --packages LIST or --lockfile FILE (one of them)")
-    if lockfile is not None:
-        locked = load_lock(lockfile).request
+    if lockfile is not None and not is_pin_list(lockfile):
+        lock = load_lock(lockfile)
+        locked = lock.request
         if epoch is not None and epoch != locked.source_date_epoch:
             raise InputError(f"--source-date-epoch {epoch}: the lock {lockfile} says {locked.source_date_epoch}")
         if suite is not None and suite != locked.suite:
             raise InputError(f"--suite {suite}: the lock {lockfile} says {locked.suite}")
         return EnvRequest(locked.suite, (archive or locked.archive).rstrip("/"), locked.variant,
-                          locked.architecture, locked.source_date_epoch, locked.include)
+                          locked.architecture, locked.source_date_epoch, locked.include), locked_versions(lock)
     from verifier.environments.build import native_architecture, system_archive
 
     if epoch is None or epoch < 0:
-        raise InputError("env build: --source-date-epoch N (N >= 0) is required with --packages")
-    return EnvRequest(suite or "bookworm", (archive or system_archive()).rstrip("/"), VARIANTS[0],
-                      native_architecture(), epoch, parse_pins(packages or "", "--packages"))
+        raise InputError("env build: --source-date-epoch N (N >= 0) is required with --packages or a NAME=VERSION list")
+    pins = load_pin_list(lockfile) if lockfile is not None else parse_pins(packages or "", "--packages")
+    request = EnvRequest(suite or "bookworm", (archive or system_archive()).rstrip("/"), VARIANTS[0],
+                         native_architecture(), epoch, pins)
+    return request, pins
 
 
 def check_command(
@@ -68,7 +74,7 @@ def check_command(
     unpack_limit: UnpackLimit = None,
 ) -> CompareStatus:
     """Rebuild an environment from its lock and compare: IDENTICAL (exit 0) or DIFFERENT (exit 1, explained)."""
-    from verifier.environments.check import check_environment  # rebuild, auditor: not at start-up
+    from verifier.environments.check import check_environment, describe  # rebuild, auditor: not at start-up
     from verifier.render.text import tree_lines
 
     settings = settings_from_options(work_dir=work_dir, allow_private_addresses=allow_private_addresses,
@@ -83,17 +89,17 @@ def check_command(
         typer.echo(f"files that differ ({len(result.files)}), published -> rebuilt:")
         for f in result.files:
             typer.echo(f"  {one_line(f.name)}  [package: {one_line(f.package)}]  {one_line(f.what)}")
-        if result.packages:
-            typer.echo("installed packages of the published rootfs against the lock:")
-            for line in result.packages:
-                typer.echo(f"  {one_line(line)}")
-        if result.explanation is not None:
-            typer.echo("the auditor's explanation:")
-            typer.echo("\n".join(tree_lines(result.explanation)))
+    if result.packages:
+        typer.echo("installed packages of the published rootfs (its var/lib/dpkg/status) against the lock:")
+        for change in result.packages:
+            typer.echo(f"  {one_line(describe(change, 'the published rootfs'))}")
+    if result.status is CompareStatus.DIFFERENT and result.explanation is not None:
+        typer.echo("the auditor's explanation:")
+        typer.echo("\n".join(tree_lines(result.explanation)))
     if result.rebuild_drift:
         typer.echo("the rebuild installed other packages than the lock lists (the archive moved?):")
-        for line in result.rebuild_drift:
-            typer.echo(f"  {one_line(line)}")
+        for change in result.rebuild_drift:
+            typer.echo(f"  {one_line(describe(change, 'the rebuild'))}")
     if result.locked_sha256 not in (result.published_sha256, result.rebuilt_sha256):
         typer.echo(f"note: the lock records sha256 {result.locked_sha256}, neither of the above")
     return result.status

@@ -25,6 +25,9 @@ def verify_command(
     no_explain: Annotated[bool, typer.Option("--no-explain", help="Do not deep-diff differing artifacts.")] = False,
     signing_key: Annotated[Optional[list[str]], typer.Option("--signing-key", help="Sign the report: key URI (e.g. file:key.pem); repeatable.")] = None,
     badge: Annotated[Optional[Path], typer.Option("--badge", help="Also write a shields.io endpoint badge JSON here.")] = None,
+    rebuild_env: Annotated[bool, typer.Option("--rebuild-env", help="First rebuild the environment from its lock (manifest environment.lock) and compare digests (docs/environments.md).")] = False,
+    env_lock: Annotated[Optional[Path], typer.Option("--env-lock", help="The environment's env.lock.json, instead of the manifest's (implies --rebuild-env).")] = None,
+    env_mirror: Annotated[Optional[str], typer.Option("--env-mirror", help="Another mirror of the environment lock's archive (with --rebuild-env).")] = None,
     cache_dir: CacheDir = None,
     work_dir: WorkDir = None,
     offline: Offline = False,
@@ -37,6 +40,7 @@ def verify_command(
 ) -> Verdict:
     """Verify that a release's artifacts rebuild bit for bit from its pinned inputs."""
     from verifier.cache import ContentCache  # imported late: keeps `verifier --help` fast
+    from verifier.environments.step import EnvCheckOptions
     from verifier.pipeline import VerifyOptions, verify
     from verifier.sandbox.backends import open_sandbox
 
@@ -45,8 +49,9 @@ def verify_command(
                                      allow_private_addresses=allow_private_addresses,
                                      download_deadline=download_deadline, min_download_rate=min_download_rate)
     normalizers = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
+    env_check = EnvCheckOptions(env_lock, env_mirror) if rebuild_env or env_lock is not None else None
     options = VerifyOptions(normalizers=normalizers, accept_equivalent=accept_equivalent,
-                            explain=not no_explain, report_path=report)
+                            explain=not no_explain, report_path=report, rebuild_env=env_check)
     outcome = verify(manifest, settings, open_sandbox(settings), ContentCache(settings.cache_dir), options)
     emit_report(outcome.report, outcome.report_path, fmt=fmt, output=output,
                 signing_keys=signing_key or [], badge=badge)

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from verifier.atomic import write_bytes
-from verifier.environments.lock import EnvLock, EnvRequest, Pin, lock_json
+from verifier.environments.lock import VARIANTS, EnvLock, EnvRequest, Pin, lock_json
 from verifier.environments.release import installed_packages, packages_index, release_record, sha256_file
 from verifier.environments.rootfs import normalisation_problems, read_rootfs
 from verifier.errors import FetchError, InfrastructureError, InputError, where
@@ -35,6 +35,7 @@ NOT_FOUND = (re.compile(r"E: Version '([^']+)' for '([^']+)' was not found"),
              re.compile(r"E: Unable to locate package (\S+)"),
              re.compile(r"E: Package '([^']+)' has no installation candidate"))
 ZSTD_LEVEL = "-6"
+PREFERENCES = "/etc/apt/preferences.d/verifier-pins"  # only while building: removed before the rootfs is packed
 # apt chowns these to _apt only when _apt can reach the build directory (else it downloads
 # unsandboxed as root): the owner would depend on the permissions of --work-dir's parents.
 APT_PARTIAL = ("/var/lib/apt/lists/partial", "/var/cache/apt/archives/partial")
@@ -45,6 +46,10 @@ class BuiltEnvironment:
     archive: Path
     lock_path: Path
     lock: EnvLock
+
+
+class PinUnavailable(InputError):
+    """The archive does not (or no longer) offer a package at the version asked for (exit 2)."""
 
 
 def system_archive(sources: tuple[Path, ...] = SOURCES) -> str:
@@ -89,12 +94,34 @@ def rebuild_command(lock_path: Path, out: Path) -> str:
     return f"verifier env build --lockfile {shlex.quote(lock_path.name)} --out {shlex.quote(out.name)}"
 
 
-def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings) -> BuiltEnvironment:
+def build_environment(pins: tuple[Pin, ...], out: Path, settings: Settings, *, source_date_epoch: int,
+                      suite: str = "bookworm", archive: str | None = None,
+                      lock_path: Path | None = None) -> BuiltEnvironment:
+    """The library entry point: a rootfs archive at ``out`` (and its lock, beside it unless
+    ``lock_path``) holding minbase plus exactly ``pins`` (e.g. a .buildinfo's
+    Installed-Build-Depends), every pinned package at exactly its version, minbase's own
+    included (``PinUnavailable``, exit 2, when the archive lacks one)."""
+    request = EnvRequest(suite, (archive or system_archive()).rstrip("/"), VARIANTS[0], native_architecture(),
+                         source_date_epoch, tuple(sorted(pins, key=lambda p: p.name)))
+    return build(request, out, lock_path or lock_path_for(out), settings, versions=pins)
+
+
+def locked_versions(lock: EnvLock) -> tuple[Pin, ...]:
+    """Every package a lock records, as the exact versions a rebuild must install."""
+    return tuple(sorted({Pin(p.name, p.version) for p in lock.packages}, key=lambda p: p.name))
+
+
+def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *,
+          versions: tuple[Pin, ...] = ()) -> BuiltEnvironment:
+    """Build ``request`` into ``out`` and write its lock at ``lock_path``. ``versions``: the exact
+    version every named package must be installed at, minbase's own included (apt
+    preferences while building, checked afterwards): a rebuild from a lock passes every
+    package the lock records, so a point release is an error, never a silent change."""
     check_archive(request.archive, settings)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="env-build-", dir=settings.work_dir) as tmp:
         work = Path(tmp)
-        tar = _mmdebstrap(request, work)
+        tar = _mmdebstrap(request, work, versions)
         compressed = work / "env.tar.zst"
         _compress(tar, compressed)
         problems = normalisation_problems(read_rootfs(compressed, settings.unpack), request.source_date_epoch)
@@ -105,6 +132,7 @@ def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings) -
         packages = installed_packages((work / "installed.tsv").read_text("utf-8", "replace"), index,
                                       request.architecture)
         _check_pins(request.include, packages)
+        _check_versions(versions, packages, index, request)
         lock = EnvLock(request, release_record(work / "lists"), packages, sha256_file(compressed),
                        _tools(), rebuild_command(lock_path, out))
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -117,12 +145,22 @@ def _same_fs(a: Path, b: Path) -> bool:
     return a.stat().st_dev == b.parent.stat().st_dev
 
 
-def _mmdebstrap(request: EnvRequest, work: Path) -> Path:
+def preferences(versions: tuple[Pin, ...]) -> str:
+    """apt preferences making each pinned version the only candidate apt will pick."""
+    return "".join(f"Package: {p.name}\nPin: version {p.version}\nPin-Priority: 1001\n\n" for p in versions)
+
+
+def _mmdebstrap(request: EnvRequest, work: Path, versions: tuple[Pin, ...] = ()) -> Path:
     lists, installed, tar = work / "lists", work / "installed.tsv", work / "rootfs.tar"
     lists.mkdir()
     args = [require("mmdebstrap"), f"--variant={request.variant}", f"--architectures={request.architecture}",
-            "--format=tar",
-            f"--customize-hook=sync-out /var/lib/apt/lists {shlex.quote(str(lists))}",
+            "--format=tar"]
+    if versions:
+        prefs = work / "preferences"
+        prefs.write_text(preferences(versions), "utf-8")
+        args += [f"--setup-hook=mkdir -p \"$1/etc/apt/preferences.d\" && cp {shlex.quote(str(prefs))} \"$1{PREFERENCES}\"",
+                 f"--customize-hook=rm -f \"$1{PREFERENCES}\""]
+    args += [f"--customize-hook=sync-out /var/lib/apt/lists {shlex.quote(str(lists))}",
             f"--customize-hook=chroot \"$1\" dpkg-query -W -f='{QUERY}' > {shlex.quote(str(installed))}",
             f"--customize-hook=chroot \"$1\" chown _apt:root {' '.join(APT_PARTIAL)}"]
     if request.include:
@@ -141,7 +179,7 @@ def _failure(request: EnvRequest, stderr: str) -> Exception:
         match = pattern.search(stderr)
         if match:
             what = "=".join(reversed(match.groups())) if len(match.groups()) == 2 else match.group(1)
-            return InputError(where(f"{request.archive} {request.suite}", f"the archive has no package {what}"))
+            return PinUnavailable(where(f"{request.archive} {request.suite}", f"the archive has no package {what}"))
     errors = [line for line in stderr.splitlines() if line.startswith(("E:", "W:", "mmdebstrap:"))] or stderr.splitlines()
     return InfrastructureError(f"mmdebstrap failed for {request.suite} from {request.archive}: "
                                f"{(errors or ['no message'])[-1][:300]}")
@@ -161,6 +199,23 @@ def _check_pins(pins: tuple[Pin, ...], packages: tuple) -> None:
     for pin in pins:
         if have.get(pin.name) != pin.version:
             raise InputError(f"{pin}: asked for, but the environment has {pin.name}={have.get(pin.name, 'nothing')}")
+
+
+def _check_versions(versions: tuple[Pin, ...], packages: tuple, index: dict[tuple[str, str, str], object],
+                    request: EnvRequest) -> None:
+    """Every pinned version installed; one the archive no longer offers is named."""
+    have = {p.name: p.version for p in packages}
+    offered = {(name, version) for name, version, _ in index}
+    for pin in versions:
+        if have.get(pin.name) == pin.version:
+            continue
+        place = f"{request.archive} {request.suite}"
+        if (pin.name, pin.version) not in offered:
+            now = sorted(v for n, v in offered if n == pin.name)
+            raise PinUnavailable(where(place, f"the archive no longer has package {pin} "
+                                              f"(it has {', '.join(now) or 'no such package'})"))
+        raise PinUnavailable(where(place, f"{pin} was asked for, but the build installed "
+                                          f"{pin.name}={have.get(pin.name, 'nothing')}"))
 
 
 def _tools() -> tuple[tuple[str, str], ...]:

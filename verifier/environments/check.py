@@ -10,16 +10,18 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from verifier.compare.api import compare_paths
 from verifier.compare.difference import Difference
-from verifier.environments.build import build
-from verifier.environments.lock import EnvLock, InstalledPackage, load_lock
+from verifier.environments.build import BuiltEnvironment, build, locked_versions
+from verifier.environments.lock import EnvLock, EnvRequest, InstalledPackage, Pin, load_lock
 from verifier.environments.release import sha256_file
 from verifier.environments.rootfs import Member, Rootfs, read_rootfs
 from verifier.errors import InputError, where
 from verifier.outcome import CompareStatus
 from verifier.settings import Settings
+from verifier.stages import EnvironmentPackage
 
 SETUID = 0o6000
 
@@ -38,35 +40,70 @@ class EnvCheck:
     rebuilt_sha256: str
     locked_sha256: str
     files: tuple[FileDifference, ...] = ()
-    packages: tuple[str, ...] = ()  # the published rootfs's dpkg status against the lock
-    rebuild_drift: tuple[str, ...] = ()  # what the rebuild installed against the lock
+    packages: tuple[EnvironmentPackage, ...] = ()  # the published rootfs's dpkg status against the lock
+    rebuild_drift: tuple[EnvironmentPackage, ...] = ()  # what the rebuild installed against the lock
     explanation: Difference | None = None
 
 
-def check_environment(archive: Path, lock_path: Path, settings: Settings, mirror: str | None = None) -> EnvCheck:
+class Builder(Protocol):
+    """``build.build``'s signature: the seam a fast test replaces (mmdebstrap takes ~20 s)."""
+
+    def __call__(self, request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *,
+                 versions: tuple[Pin, ...] = ()) -> BuiltEnvironment: ...
+
+
+@dataclass(frozen=True)
+class Published:
+    """The published archive, read as data before anything is rebuilt."""
+
+    path: Path
+    label: str
+    rootfs: Rootfs
+    sha256: str
+
+
+def read_published(archive: Path, settings: Settings, label: str | None = None) -> Published:
+    """A file that is no rootfs is refused (exit 2) before any rebuild."""
     if not archive.is_file():
-        raise InputError(where(archive, "no such environment archive (a regular file)"))
+        raise InputError(where(label or archive, "no such environment archive (a regular file)"))
+    return Published(archive, label or archive.name, read_rootfs(archive, settings.unpack, label), sha256_file(archive))
+
+
+def installed_against_lock(published: Published, lock: EnvLock) -> tuple[EnvironmentPackage, ...]:
+    """The published rootfs's own package manifest (``var/lib/dpkg/status``, read from the
+    archive as data: no binary inside it runs) against the lock."""
+    return package_changes(lock.packages, dpkg_status(published.rootfs.status))
+
+
+def check_environment(archive: Path, lock_path: Path, settings: Settings, mirror: str | None = None,
+                      builder: Builder = build, label: str | None = None) -> EnvCheck:
     lock = load_lock(lock_path)
-    theirs = read_rootfs(archive, settings.unpack)  # a file that is no rootfs is refused before the rebuild
-    published = sha256_file(archive)
+    return check_published(read_published(archive, settings, label), lock, settings, mirror, builder)
+
+
+def check_published(published: Published, lock: EnvLock, settings: Settings, mirror: str | None = None,
+                    builder: Builder = build) -> EnvCheck:
+    """Rebuild ``lock`` (every package at its locked version) and compare with ``published``."""
+    installed = installed_against_lock(published, lock)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="env-check-", dir=settings.work_dir) as tmp:
         request = lock.request if mirror is None else replace(lock.request, archive=mirror.rstrip("/"))
-        rebuilt = build(request, Path(tmp) / "env.tar.zst", Path(tmp) / "env.lock.json", settings)
-        drift = package_drift(lock.packages, rebuilt.lock.packages, "the rebuild")
-        if published == rebuilt.lock.env_sha256:
-            return EnvCheck(CompareStatus.IDENTICAL, published, rebuilt.lock.env_sha256, lock.env_sha256,
-                            rebuild_drift=drift)
-        return _explain(archive, theirs, rebuilt.archive, lock, published, rebuilt.lock.env_sha256, drift, settings)
+        rebuilt = builder(request, Path(tmp) / "env.tar.zst", Path(tmp) / "env.lock.json", settings,
+                          versions=locked_versions(lock))
+        drift = package_changes(lock.packages, rebuilt.lock.packages)
+        if published.sha256 == rebuilt.lock.env_sha256:
+            return EnvCheck(CompareStatus.IDENTICAL, published.sha256, rebuilt.lock.env_sha256, lock.env_sha256,
+                            packages=installed, rebuild_drift=drift)
+        return _explain(published, rebuilt.archive, lock, rebuilt.lock.env_sha256, installed, drift, settings)
 
 
-def _explain(archive: Path, theirs: Rootfs, rebuilt: Path, lock: EnvLock, published: str, rebuilt_sha: str,
-             drift: tuple[str, ...], settings: Settings) -> EnvCheck:
+def _explain(published: Published, rebuilt: Path, lock: EnvLock, rebuilt_sha: str,
+             installed: tuple[EnvironmentPackage, ...], drift: tuple[EnvironmentPackage, ...],
+             settings: Settings) -> EnvCheck:
     ours = read_rootfs(rebuilt, settings.unpack)
-    files = tuple(file_differences(theirs, ours))
-    installed = package_drift(lock.packages, dpkg_status(theirs.status), "the published rootfs")
-    comparison = compare_paths(archive, rebuilt, settings, labels=(archive.name, "rebuilt from the lock"))
-    return EnvCheck(CompareStatus.DIFFERENT, published, rebuilt_sha, lock.env_sha256, files, installed, drift,
+    files = tuple(file_differences(published.rootfs, ours))
+    comparison = compare_paths(published.path, rebuilt, settings, labels=(published.label, "rebuilt from the lock"))
+    return EnvCheck(CompareStatus.DIFFERENT, published.sha256, rebuilt_sha, lock.env_sha256, files, installed, drift,
                     comparison.difference)
 
 
@@ -116,19 +153,35 @@ def dpkg_status(raw: bytes) -> tuple[InstalledPackage, ...]:
     return tuple(found)
 
 
-def package_drift(locked: tuple[InstalledPackage, ...], found: tuple[InstalledPackage, ...], where_: str) -> tuple[str, ...]:
+DIGEST_DIFFERS = "the .deb's sha256 differs from the lock's"
+
+
+def package_changes(locked: tuple[InstalledPackage, ...],
+                    found: tuple[InstalledPackage, ...]) -> tuple[EnvironmentPackage, ...]:
     """Packages added, removed or at another version (or digest, when both sides know it)."""
     want = {(p.name, p.architecture): p for p in locked}
     have = {(p.name, p.architecture): p for p in found}
-    lines = []
+    changes = []
     for key in sorted(want.keys() | have.keys()):
         w, h = want.get(key), have.get(key)
-        if w is None:
-            lines.append(f"{h.name}={h.version} ({h.architecture}): in {where_}, not in the lock")
-        elif h is None:
-            lines.append(f"{w.name}={w.version} ({w.architecture}): in the lock, not in {where_}")
-        elif w.version != h.version:
-            lines.append(f"{w.name} ({w.architecture}): the lock says {w.version}, {where_} has {h.version}")
+        if w is None or h is None or w.version != h.version:
+            changes.append(EnvironmentPackage(key[0], key[1], w.version if w else None, h.version if h else None))
         elif w.sha256 and h.sha256 and w.sha256 != h.sha256:
-            lines.append(f"{w.name}={w.version} ({w.architecture}): the .deb's sha256 differs from the lock's")
-    return tuple(lines)
+            changes.append(EnvironmentPackage(key[0], key[1], w.version, h.version, DIGEST_DIFFERS))
+    return tuple(changes)
+
+
+def describe(change: EnvironmentPackage, where_: str) -> str:
+    c = change
+    if c.lock is None:
+        return f"{c.name}={c.installed} ({c.architecture}): in {where_}, not in the lock"
+    if c.installed is None:
+        return f"{c.name}={c.lock} ({c.architecture}): in the lock, not in {where_}"
+    if c.lock != c.installed:
+        return f"{c.name} ({c.architecture}): the lock says {c.lock}, {where_} has {c.installed}"
+    return f"{c.name}={c.lock} ({c.architecture}): {c.note}"
+
+
+def package_drift(locked: tuple[InstalledPackage, ...], found: tuple[InstalledPackage, ...], where_: str) -> tuple[str, ...]:
+    """``package_changes`` as lines naming ``where_``."""
+    return tuple(describe(c, where_) for c in package_changes(locked, found))

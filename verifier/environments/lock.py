@@ -104,15 +104,35 @@ def lock_json(lock: EnvLock) -> bytes:
     return (json.dumps(document, indent=2, sort_keys=False) + "\n").encode()
 
 
-def load_lock(path: Path) -> EnvLock:
-    place = str(path)
+def _read(path: Path) -> bytes:
     with open_regular(path, "environment lock") as f:  # a FIFO is refused, never waited on
         try:
             raw = f.read(MAX_LOCK_BYTES + 1)
         except OSError as exc:
-            raise InputError(where(place, f"cannot read the environment lock ({exc.strerror})")) from None
+            raise InputError(where(path, f"cannot read the environment lock ({exc.strerror})")) from None
     if len(raw) > MAX_LOCK_BYTES:
-        raise InputError(where(place, f"not an environment lock (larger than {MAX_LOCK_BYTES} bytes)"))
+        raise InputError(where(path, f"not an environment lock (larger than {MAX_LOCK_BYTES} bytes)"))
+    return raw
+
+
+def is_pin_list(path: Path) -> bool:
+    """A plain NAME=VERSION list (one a line, # comments) rather than an env.lock.json."""
+    return not _read(path).lstrip().startswith(b"{")
+
+
+def load_pin_list(path: Path) -> tuple[Pin, ...]:
+    """A plain list of exact pins, one NAME=VERSION a line; blank lines and # comments skipped."""
+    try:
+        text = _read(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(where(path, "not an environment lock nor a NAME=VERSION list (not UTF-8)")) from None
+    items = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    return parse_pins(",".join(i for i in items if i), str(path))
+
+
+def load_lock(path: Path) -> EnvLock:
+    place = str(path)
+    raw = _read(path)
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError) as exc:

@@ -54,9 +54,10 @@ def _kind(entry: libarchive.entry.ArchiveEntry) -> str:
     return "other"
 
 
-def read_rootfs(path: Path, limits: UnpackLimits) -> Rootfs:
-    """Every member of a (compressed) tar rootfs, with owners and dpkg status."""
-    budget = Budget(path, str(path), limits)
+def read_rootfs(path: Path, limits: UnpackLimits, label: str | None = None) -> Rootfs:
+    """Every member of a (compressed) tar rootfs, with owners and dpkg status; errors name
+    ``label`` (e.g. the manifest's name for a cache entry), else the path."""
+    budget = Budget(path, label or str(path), limits)
     members: dict[str, Member] = {}
     lists: dict[str, bytes] = {}
     status = b""
@@ -81,7 +82,7 @@ def read_rootfs(path: Path, limits: UnpackLimits) -> Rootfs:
                 elif keep:
                     lists[name[len(DPKG_INFO):-len(".list")].split(":")[0]] = bytes(content)
     except libarchive.exception.ArchiveError as exc:
-        raise InputError(where(path, f"not a readable rootfs tar archive ({message(exc)})")) from None
+        raise InputError(where(label or path, f"not a readable rootfs tar archive ({message(exc)})")) from None
     return Rootfs(members, _owners(lists), status)
 
 

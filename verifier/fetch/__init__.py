@@ -239,6 +239,7 @@ def fetch_inputs(loaded: LoadedManifest, cache: ContentCache, settings: Settings
             sources=tuple(get(s) for s in m.sources),
             artifacts=tuple(get(a) for a in m.artifacts),
             official_buildinfo=get(m.official_buildinfo) if m.official_buildinfo else None,
+            environment_lock=get(m.environment.lock) if m.environment.lock else None,
         )
 
 

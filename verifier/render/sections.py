@@ -106,7 +106,9 @@ INPUT_HEADERS = ("input", "name", "sha256", "size", "url")
 def input_rows(report: Report) -> list[Row]:
     manifest, inputs = report.release.manifest, report.inputs
     rows: list[Row] = [("manifest", "release.json", manifest.sha256, manifest.size, manifest.url)]
-    pins: list[tuple[str, PinnedFile | None]] = [("environment", inputs.environment), ("lockfile", inputs.lockfile)]
+    pins: list[tuple[str, PinnedFile | None]] = [("environment", inputs.environment),
+                                                 ("environment lock", inputs.environment.lock),
+                                                 ("lockfile", inputs.lockfile)]
     pins += [("source", s) for s in inputs.sources]
     pins += [("official buildinfo", inputs.official_buildinfo)]
     rows += [(role, pin.name, pin.sha256, pin.size, pin.url) for role, pin in pins if pin is not None]

@@ -85,7 +85,8 @@ def _pin(p: PinnedFile | None, **extra: Any) -> Json | None:
 
 def _inputs(i: Inputs) -> Json:
     return {
-        "environment": _pin(i.environment, format=i.environment.format),
+        "environment": _pin(i.environment, format=i.environment.format,
+                            **({"lock": _pin(i.environment.lock)} if i.environment.lock else {})),
         "lockfile": _pin(i.lockfile, format=i.lockfile.format) if i.lockfile else None,
         "sources": [_pin(s, unpack=s.unpack) for s in i.sources],
         "official_buildinfo": _pin(i.official_buildinfo),
@@ -329,7 +330,8 @@ def _file(doc: Json | None) -> PinnedFile | None:
 def _read_inputs(doc: Json) -> Inputs:
     env, lock = doc["environment"], doc["lockfile"]
     return Inputs(
-        environment=Environment(env["name"], env["url"], env["sha256"], env["size"], format=env["format"]),
+        environment=Environment(env["name"], env["url"], env["sha256"], env["size"], format=env["format"],
+                                lock=_file(env.get("lock"))),
         lockfile=Lockfile(lock["name"], lock["url"], lock["sha256"], lock["size"], format=lock["format"]) if lock else None,
         sources=tuple(Source(s["name"], s["url"], s["sha256"], s["size"], unpack=s["unpack"]) for s in doc["sources"]),
         official_buildinfo=_file(doc["official_buildinfo"]),

@@ -22,6 +22,7 @@ from verifier.report.model import (
 )
 from verifier.stages import (
     ArtifactResult,
+    EnvironmentCheck,
     FetchedInputs,
     PackageComparison,
     PreparedEnvironment,
@@ -47,6 +48,7 @@ class ReportEvidence:
     timings: Mapping[str, float]
     started: datetime
     finished: datetime
+    environment_check: EnvironmentCheck | None = None  # verify --rebuild-env
 
 
 def _whole_second(moment: datetime) -> datetime:
@@ -101,4 +103,5 @@ def build_report(e: ReportEvidence) -> Report:
         timings={k: round(v, 3) for k, v in e.timings.items()},
         started=_whole_second(e.started),
         finished=_whole_second(e.finished),
+        environment_check=e.environment_check,
     )
