@@ -115,8 +115,10 @@ def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *
           versions: tuple[Pin, ...] = ()) -> BuiltEnvironment:
     """Build ``request`` into ``out`` and write its lock at ``lock_path``. ``versions``: the exact
     version every named package must be installed at, minbase's own included (apt
-    preferences while building, checked afterwards): a rebuild from a lock passes every
-    package the lock records, so a point release is an error, never a silent change."""
+    preferences while building, checked afterwards; the include pins always are): a rebuild
+    from a lock passes every package the lock records, so a point release is an error
+    (``PinUnavailable``), never a silent change."""
+    versions = exact_versions(request.include, versions)
     check_archive(request.archive, settings)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="env-build-", dir=settings.work_dir) as tmp:
@@ -143,6 +145,13 @@ def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *
 
 def _same_fs(a: Path, b: Path) -> bool:
     return a.stat().st_dev == b.parent.stat().st_dev
+
+
+def exact_versions(include: tuple[Pin, ...], versions: tuple[Pin, ...]) -> tuple[Pin, ...]:
+    """The include pins are exact versions too (an essential package pinned by a .buildinfo
+    must not be installed first at the archive's candidate); ``versions`` win for a name."""
+    merged = {p.name: p for p in include} | {p.name: p for p in versions}
+    return tuple(merged[name] for name in sorted(merged))
 
 
 def preferences(versions: tuple[Pin, ...]) -> str:
