@@ -9,7 +9,7 @@ from fixtures.compare.pairs import stripped_elf
 from tests.compare.conftest import kinds
 from tests.conftest import require_tool
 from verifier.compare.api import compare_paths
-from verifier.compare.hints import DRIFT
+from verifier.compare.hints_debian import DRIFT
 from verifier.settings import Settings
 
 MAIN = "int main(void) { return %d; }\n"

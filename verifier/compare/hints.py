@@ -9,10 +9,14 @@ the second (the rebuilt one), so "during the build" is checked on ``+`` values o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
+from verifier.compare import hints_clock, hints_debian
 from verifier.compare.difference import Difference
+from verifier.compare.hints_clock import BuildClock
+
+__all__ = ["BuildClock", "add_hints"]
 
 DATE_RE = re.compile(r"\b(19|20)\d\d-[01]\d-[0-3]\d([T ][0-2]\d:[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?"
                      r"|\b[0-2]\d:[0-5]\d:[0-5]\d(\.\d+)?\b")
@@ -44,28 +48,9 @@ RPM_HINTS = {
     "buildhost": "RPM BUILDHOST differs: set %_buildhost to a fixed name",
 }
 INPUT_KINDS = ("unreadable", "format")  # nodes the engine leaves when it cannot read a side as its format
-DRIFT_SECTIONS = (".note.gnu.build-id", ".gnu_debuglink", ".gnu_debugaltlink")
-DRIFT_FIELDS = ("build-id", "debuglink", "debugaltlink")
-DRIFT = "toolchain or debug-info drift: the build environment differs from the original"
 MAX_NAMED = 5  # members named in a grouped hint
 TIMESTAMP_FIELDS = {("metadata", "mtime"), ("metadata", "date_time"), ("header", "mtime"), ("field", "buildtime"),
                     ("header", "pyc source mtime")}
-
-
-@dataclass(frozen=True)
-class BuildClock:
-    """What the hints know of time, in epoch seconds: the build's SOURCE_DATE_EPOCH and when
-    the second input was built (in `verify`, the rebuild's start and end)."""
-
-    source_date_epoch: int | None = None
-    started: int | None = None
-    finished: int | None = None
-
-    def during_build(self, moment: int) -> bool:
-        if self.started is None:
-            return False
-        end = self.finished if self.finished is not None else self.started
-        return self.started - 2 <= moment <= end + 2  # zip times have 2 s resolution
 
 
 def _epoch(value: str) -> int | None:
@@ -202,31 +187,6 @@ def _content_hints(node: Difference, clock: BuildClock) -> list[str]:
     return hints
 
 
-def member_name(label: str) -> str:
-    """The member a node is about: the last ``::`` part of its label (the file itself outside containers)."""
-    return label.rsplit("::", 1)[-1]
-
-
-def _header_fields(node: Difference) -> dict[str, str]:
-    return {f.source1: f.unified_diff or "" for c in node.details if c.kind == "header" for f in c.details}
-
-
-def _drift(node: Difference) -> tuple[str, str] | None:
-    """An ELF pair whose only differences are the build-id and the debug links: the code is the
-    same, what made the debug info (and so the build-id, and the debug file's CRC) is not."""
-    if node.kind != "elf":
-        return None
-    sections = [c for c in node.details if c.kind == "section"]
-    fields = _header_fields(node)
-    others = [c for c in node.details if c.kind not in ("section", "header")]
-    names = [c.source1.rsplit("(section ", 1)[-1].rstrip(")") for c in sections]
-    if others or not sections or any(n not in DRIFT_SECTIONS for n in names) or any(f not in DRIFT_FIELDS for f in fields):
-        return None
-    said = "; ".join(f"{k}: official {a}, rebuild {b}" for k, (a, b) in
-                     ((k, [line[1:] for line in v.splitlines()][:2]) for k, v in fields.items()))
-    return member_name(node.source1), f"only the ELF build-id and debug links differ, code identical ({said})"
-
-
 def _grouped(found: dict[str, list[tuple[str, str]]]) -> list[str]:
     """One hint per cause, naming its members (the first with what each side has)."""
     hints = []
@@ -246,10 +206,9 @@ def _input_hints(node: Difference) -> list[str]:
     return list(node.comments[:1])
 
 
-def _member_causes(node: Difference) -> list[tuple[str, str, str]]:
+def _member_causes(node: Difference, clock: BuildClock) -> list[tuple[str, str, str]]:
     """(cause, member, what each side has) for the rules that name members."""
-    drift = _drift(node)
-    return [(DRIFT, *drift)] if drift else []
+    return hints_debian.causes(node) + hints_clock.causes(node, clock)
 
 
 Found = dict[str, list[tuple[str, str]]]
@@ -260,7 +219,7 @@ def _annotate(diff: Difference, clock: BuildClock, summary: dict[str, None], fir
     """Content hints stay on their node; field-level and input hints go to the root only."""
     children = tuple(_annotate(child, clock, summary, first, named) for child in diff.details)
     node = replace(diff, details=children)
-    for cause, member, detail in _member_causes(node):
+    for cause, member, detail in _member_causes(node, clock):
         named.setdefault(cause, []).append((member, detail))
     first.update(dict.fromkeys(_input_hints(node)))  # the node says it already: the root only
     local = _content_hints(node, clock)

@@ -9,7 +9,6 @@ import hashlib
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from elftools.common.exceptions import ELFError, ELFParseError

@@ -5,9 +5,10 @@ by member."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from verifier.compare.comparators.archives import LibarchiveContainer, name_of
+from verifier.compare.comparators.deb_size import FIELD, installed_size_note
 from verifier.compare.comparators.libarchive_errors import reading
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, UnreadableInput
@@ -35,6 +36,13 @@ def _control_fields(side: Side) -> dict[str, str]:
         raise CorruptArchive(exc.label, exc.reason, exc.place) from None
 
 
+def _field(key: str, a: Side, b: Side, fa: dict[str, str], fb: dict[str, str], ctx: CompareContext) -> Difference | None:
+    """One control field; a differing Installed-Size says whether each side's files add up to it."""
+    node = Difference.field(key, fa.get(key), fb.get(key))
+    note = installed_size_note(a, b, fa, fb, ctx) if node is not None and key == FIELD else None
+    return replace(node, comments=(note,)) if node is not None and note else node
+
+
 @dataclass(frozen=True)
 class DebComparator:
     name: str = "deb"
@@ -47,6 +55,6 @@ class DebComparator:
         fa, fb = _control_fields(a), _control_fields(b)
         fields = Difference.from_details(
             f"{a.label} (control fields)", f"{b.label} (control fields)",
-            [Difference.field(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb))], kind="header")
+            [_field(k, a, b, fa, fb, ctx) for k in sorted(set(fa) | set(fb))], kind="header")
         members = AR.compare(a, b, ctx)
         return Difference.from_details(a.label, b.label, [fields, *(members.details if members else ())])
