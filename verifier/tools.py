@@ -40,6 +40,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("unsquashfs", "squashfs-tools", "reading squashfs images in the auditor", version_args=("-version",)),
     Tool("rpmbuild", "rpm", "building RPM fixtures in the tests"),
     Tool("chromium", "chromium", "the HTML report check in the tests"),
+    Tool("uv", "uv (pip)", "resolves the build packages of verifier pypi as of a release's upload time"),
 )
 
 

@@ -39,10 +39,23 @@ def decide(
     accept_equivalent: bool = False,
     environment: EnvironmentCheck | None = None,
     unavailable: Sequence[str] = (),
+    unverifiable: Sequence[str] = (),
 ) -> VerdictResult:
     base = _with_environment(_decide_release(rebuild, artifacts, packages, lockfile_declared, accept_equivalent),
                              environment)
-    return _with_unavailable(base, unavailable)
+    return _with_unverifiable(_with_unavailable(base, unavailable), unverifiable)
+
+
+def _with_unverifiable(base: VerdictResult, unverifiable: Sequence[str]) -> VerdictResult:
+    """Official artifacts that cannot be rebuilt here, each with its reason (`verifier pypi`:
+    a compiled wheel): a verdict that would pass is INCONCLUSIVE; DIFFERENT stays DIFFERENT."""
+    if not unverifiable:
+        return base
+    if base.verdict == Verdict.DIFFERENT:
+        return VerdictResult(base.verdict, (*base.reasons, *unverifiable))
+    if base.reasons == ("no rebuild was run",):
+        return VerdictResult(Verdict.INCONCLUSIVE, tuple(unverifiable))
+    return VerdictResult(Verdict.INCONCLUSIVE, (*unverifiable, *base.reasons))
 
 
 def _with_unavailable(base: VerdictResult, unavailable: Sequence[str]) -> VerdictResult:

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "verifier.cli.publish",
     "verifier.cli.fetch",
     "verifier.cli.verify",
+    "verifier.cli.pypi",
     "verifier.cli.compare",
     "verifier.cli.report",
     "verifier.cli.keygen",

@@ -1,0 +1,1 @@
+"""`verifier pypi`: rebuild a Python release's wheels from its sdist and compare (docs/pypi.md)."""

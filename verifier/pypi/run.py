@@ -1,0 +1,205 @@
+"""``verify_pypi``: one Python release's wheels rebuilt from its sdist, as named steps
+(docs/pypi.md). The sandbox, the auditor, the verdict and the report are the pipeline's own;
+this module adds the index, the build packages as of the upload time and the policies."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from verifier.artifacts import auditor, compare_artifacts
+from verifier.atomic import write_bytes
+from verifier.cache import ContentCache
+from verifier.compare.hints import BuildClock
+from verifier.fetch import fetch_file
+from verifier.manifest import PinnedFile, ReleaseManifest, Source, manifest_bytes
+from verifier.pipeline import StepClock, VerifyOutcome
+from verifier.pypi import attempts as policy_results
+from verifier.pypi import plan as planning
+from verifier.pypi.environment import python_environment
+from verifier.pypi.hints import plugin_hints
+from verifier.pypi.index import ProjectPage, default_index_url, normalise, read_page
+from verifier.pypi.policies import Policy, policies
+from verifier.pypi.release import COMPILED_REASON, ReleaseFiles, is_pure, parse_requirement, select
+from verifier.pypi.resolve import Resolution, resolve
+from verifier.pypi.sdist import SdistInfo, read_sdist
+from verifier.pypi.wheel import WheelInfo, read_wheel
+from verifier.report.codec import dump_report
+from verifier.report.document import ReportEvidence, build_report
+from verifier.report.model import BuildPackage, FileRef, PypiRebuild
+from verifier.sandbox.interface import Sandbox
+from verifier.sandbox.rebuild import rebuild
+from verifier.settings import Settings
+from verifier.stages import (
+    ArtifactResult, BuildStatus, CachedFile, PackageComparison, PackageStatus, PreparedEnvironment, RebuildResult,
+)
+from verifier.verdict import decide
+
+INSTALLER = "pip==24.2"  # installs the locked wheels inside the sandbox (run from its own wheel)
+FRONTEND_NEEDS = 3  # frontend.py's exit status: the backend asked for packages not installed
+
+
+@dataclass(frozen=True)
+class PypiOptions:
+    requirement: str  # NAME==VERSION
+    wheels: tuple[str, ...] = ()  # --wheel FILENAME…
+    index_url: str | None = None
+    explain: bool = True
+    report_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Official:
+    """The release's files in the cache, each checked against the index's sha256."""
+
+    files: ReleaseFiles
+    sdist: CachedFile
+    pure: tuple[CachedFile, ...]
+    compiled: tuple[str, ...]  # file names of compiled wheels: INCONCLUSIVE, never rebuilt
+
+
+def _pin(f) -> PinnedFile:  # an IndexFile
+    return PinnedFile(f.filename, f.url, f.sha256, f.size)
+
+
+def step_index(options: PypiOptions, settings: Settings, cache: ContentCache) -> tuple[ProjectPage, ReleaseFiles]:
+    name, version = parse_requirement(options.requirement)
+    page = read_page(options.index_url or default_index_url(), normalise(name), settings, cache)
+    return page, select(page, version, options.wheels)
+
+
+def step_fetch(files: ReleaseFiles, settings: Settings, cache: ContentCache) -> Official:
+    pure = tuple(fetch_file(_pin(w), cache, settings) for w in files.wheels if is_pure(w.filename))
+    compiled = tuple(w.filename for w in files.wheels if not is_pure(w.filename))
+    return Official(files, fetch_file(Source(**dataclasses.asdict(_pin(files.sdist)), unpack=True), cache, settings),
+                    pure, compiled)
+
+
+def upload_horizon(files: ReleaseFiles) -> str | None:
+    """The release's first upload (ISO 8601 UTC, the second after it): its build packages are
+    resolved as of then."""
+    times = [f.upload_time for f in (files.sdist, *files.wheels) if f.upload_time is not None]
+    if not times:
+        return None
+    return (min(times).replace(microsecond=0) + timedelta(seconds=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def requirements(sdist: SdistInfo, wheel: WheelInfo, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """``[build-system] requires``, the Generator's backend at its version (unless the backend
+    is the sdist's own code, ``backend-path``) and what ``get_requires_for_build_wheel`` added."""
+    in_tree = bool(sdist.build_system.backend_path)
+    pin = (wheel.backend_pin,) if wheel.backend_pin and not in_tree else ()
+    return tuple(dict.fromkeys((*sdist.build_system.requires, *pin, *extra)))
+
+
+def step_rebuild(official: Official, sdist: SdistInfo, policy_list: tuple[Policy, ...], resolution: Resolution,
+                 installer: Resolution, env: PreparedEnvironment, inputs, sandbox: Sandbox, run_dir: Path) -> RebuildResult:
+    run = tuple(p for p in policy_list if not p.duplicate_of)
+    expected = {c.pin.name: c.pin.sha256 for c in official.pure}
+    mount = planning.write_mount(run_dir / "sandbox-files", sdist.root, run, expected, installer.wheels[0],
+                                 resolution.wheels)
+    return rebuild(sandbox, env, inputs, planning.preparation(mount, installer.wheels[0]))
+
+
+def network_reason(result: RebuildResult) -> RebuildResult:
+    """A failed build that tried to reach the network says so in its reason."""
+    if result.status == BuildStatus.SUCCEEDED:
+        return result
+    log = result.log_path.read_text(errors="replace") if result.log_path.exists() else result.log_tail
+    tried = policy_results.network_attempts(log)
+    if not tried:
+        return result
+    reason = f"the build needed the network (the sandbox has none): {'; '.join(tried[:3])}"
+    return dataclasses.replace(result, reason=reason)
+
+
+def verify_pypi(options: PypiOptions, settings: Settings, sandbox: Sandbox, cache: ContentCache) -> VerifyOutcome:
+    clock, started = StepClock(), datetime.now(UTC)
+    with clock.step("fetch"):
+        page, files = step_index(options, settings, cache)
+        official = step_fetch(files, settings, cache)
+    run_dir = settings.work_dir / f"{files.project}-{files.version}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    sdist = read_sdist(official.sdist.path, files.sdist.filename, settings.unpack)
+    wheel = read_wheel(official.pure[0].path, official.pure[0].pin.name) if official.pure else None
+    with clock.step("environment"):
+        python_env = python_environment(settings, cache)
+        env_cached = fetch_file(python_env.pin, cache, settings)
+        m = planning.manifest(files.project, files.version, python_env.pin, official.sdist.pin,  # type: ignore[arg-type]
+                              tuple(c.pin for c in official.pure), sdist.pkg_info_mtime, str(run_dir / "release.json"))
+        data = manifest_bytes(m)
+        write_bytes(run_dir / "release.json", data)
+        (run_dir / "env.lock.json").write_bytes(python_env.lock)
+        inputs = planning.fetched(m, _digest(data), env_cached, official.sdist, official.pure)
+        env = sandbox.import_environment(env_cached) if official.pure else None
+    horizon = upload_horizon(files)
+    result = resolution = installer = None
+    policy_list: tuple[Policy, ...] = ()
+    if wheel is not None and env is not None:
+        policy_list = policies(sdist, wheel)
+        with clock.step("resolve"):
+            installer = resolve((INSTALLER,), None, page.index_url, settings, cache)
+            resolution = resolve(requirements(sdist, wheel), horizon, page.index_url, settings, cache)
+        with clock.step("rebuild"):
+            result = step_rebuild(official, sdist, policy_list, resolution, installer, env, inputs, sandbox, run_dir)
+            extra = policy_results.needed(result.log_path.read_text(errors="replace")) \
+                if result.exit_status == FRONTEND_NEEDS else ()
+            if extra:
+                resolution = resolve(requirements(sdist, wheel, extra), horizon, page.index_url, settings, cache)
+                result = step_rebuild(official, sdist, policy_list, resolution, installer, env, inputs, sandbox,
+                                      run_dir)
+            result = network_reason(result)
+    with clock.step("compare"):
+        found = policy_results.read_attempts(tuple(p for p in policy_list), result.outputs if result else (),
+                                             {c.pin.name: c for c in official.pure})
+        artifacts = _compare(official, found, settings, options, result, resolution)
+        packages = (policy_results.compare_packages(resolution.wheels, result.installed_packages)
+                    if resolution and result else PackageComparison(PackageStatus.NOT_CHECKED, "no build ran"))
+    unverifiable = tuple(f"{name}: {COMPILED_REASON}" for name in official.compiled)
+    verdict = decide(result, artifacts, packages, lockfile_declared=resolution is not None, unverifiable=unverifiable)
+    report_path = options.report_path or run_dir / "report.json"
+    lock_name = None
+    if resolution is not None:
+        lock_name = "pylock.toml"
+        write_bytes(report_path.parent / lock_name, resolution.lock_text)
+    evidence = ReportEvidence(
+        manifest=m, manifest_sha256=inputs.manifest_sha256, manifest_size=inputs.manifest_size, inputs=inputs,
+        environment=env, rebuild=result, artifacts=artifacts, packages=packages, packages_manifest=None,
+        verdict=verdict, timings=clock.total(), started=started, finished=datetime.now(UTC))
+    pypi = PypiRebuild(
+        index_url=page.index_url, project=files.project, upload_time=horizon or "",
+        generator=wheel.generator if wheel else "", build_backend=sdist.build_system.backend,
+        sdist=FileRef(files.sdist.url, files.sdist.sha256, files.sdist.size),
+        policies=found.attempts, matched_policy=found.matched,
+        build_packages=_build_packages(resolution, installer), lock=lock_name)
+    report = dataclasses.replace(build_report(evidence), pypi=pypi)
+    dump_report(report, report_path)
+    return VerifyOutcome(report, verdict, report_path)
+
+
+def _compare(official: Official, found: policy_results.Attempts, settings: Settings, options: PypiOptions,
+             result: RebuildResult | None, resolution: Resolution | None) -> tuple[ArtifactResult, ...]:
+    if result is None:
+        return ()
+    matched = next((a for a in found.attempts if a.name == (found.matched or "")), None)
+    chosen_policy = matched or next((a for a in found.attempts if a.rebuilt is not None), None)
+    clock = BuildClock(chosen_policy.source_date_epoch if chosen_policy else None,
+                       int(result.started_at) if result.started_at else None,
+                       int(result.started_at + result.seconds) + 1 if result.started_at else None)
+    explain = auditor(settings, (), clock) if options.explain else None
+    outputs = (found.chosen,) if found.chosen else ()
+    artifacts = compare_artifacts(official.pure, outputs, explain)
+    return plugin_hints(artifacts, resolution.wheels if resolution else ())
+
+
+def _build_packages(resolution: Resolution | None, installer: Resolution | None) -> tuple[BuildPackage, ...]:
+    wheels = (*(resolution.wheels if resolution else ()), *(installer.wheels if installer else ()))
+    return tuple(BuildPackage(w.name, w.version, FileRef(w.cached.pin.url, w.cached.pin.sha256, w.cached.pin.size))
+                 for w in wheels)
+
+
+def _digest(data: bytes) -> tuple[str, int]:
+    return hashlib.sha256(data).hexdigest(), len(data)
