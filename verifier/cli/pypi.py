@@ -19,6 +19,7 @@ def pypi_command(
     release: Annotated[str, typer.Argument(help="The release, NAME==VERSION.")],
     wheel: Annotated[Optional[list[str]], typer.Option("--wheel", help="Check this wheel (file name); repeatable. Default: the release's pure-Python wheels.")] = None,
     index_url: Annotated[Optional[str], typer.Option("--index-url", help="The package index (simple API). Default: pip's own default index; pip's configuration is never read.")] = None,
+    environment: Annotated[Optional[Path], typer.Option("--environment", help="A rootfs archive with python3 to build in (default: Debian 12 with python3, built with env build and cached).")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Where to write the JSON report (default: <work-dir>/<name>-<version>/report.json).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="Summary format: text, markdown, html, json or junit.")] = "text",
     output: Annotated[Optional[Path], typer.Option("--output", help="Write the summary to this file instead of standard output.")] = None,
@@ -44,7 +45,7 @@ def pypi_command(
                                      allow_private_addresses=allow_private_addresses,
                                      download_deadline=download_deadline, min_download_rate=min_download_rate)
     options = PypiOptions(requirement=release, wheels=tuple(wheel or ()), index_url=index_url,
-                          explain=not no_explain, report_path=report)
+                          environment=environment, explain=not no_explain, report_path=report)
     outcome = verify_pypi(options, settings, open_sandbox(settings), ContentCache(settings.cache_dir))
     emit_report(outcome.report, outcome.report_path, fmt=fmt, output=output, signing_keys=signing_key or [], badge=None)
     typer.echo(f"verdict: {outcome.verdict.verdict.value}; report: {outcome.report_path}", err=True)

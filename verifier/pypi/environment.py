@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from verifier.cache import ContentCache
+from verifier.digests import digest_stream
 from verifier.environments.build import build, native_architecture, system_archive
 from verifier.environments.lock import VARIANTS, EnvRequest, parse_pins
 from verifier.errors import FetchError, where
+from verifier.files import open_regular
 from verifier.manifest import Environment
 from verifier.settings import Settings
 
 SUITE = "bookworm"
-PACKAGES = "python3=3.11.2-1+b1"  # Debian 12's python3: the interpreter the build packages are resolved for
+PACKAGES = "python3=3.11.2-1+b1,python3-distutils=3.11.2-3,python3-lib2to3=3.11.2-3"  # Debian 12: the python3 build packages are resolved for, and distutils (setuptools before 60 imports it)
 SOURCE_DATE_EPOCH = 1700000000
 KEY = "verifier-pypi-environment:"  # prefix of the key the archive is remembered under in the cache's URL index
 
@@ -25,8 +27,15 @@ KEY = "verifier-pypi-environment:"  # prefix of the key the archive is remembere
 @dataclass(frozen=True)
 class PythonEnvironment:
     pin: Environment  # the archive in the cache, by digest
-    lock: bytes  # its env.lock.json (how to rebuild it)
+    lock: bytes | None  # its env.lock.json (how to rebuild it); None: the user's own archive
     reused: bool
+
+
+def given_environment(path: Path) -> PythonEnvironment:
+    """``--environment ARCHIVE``: the user's own rootfs archive with python3 (read as a pin)."""
+    with open_regular(path, "environment archive") as f:
+        digest = digest_stream(f)
+    return PythonEnvironment(Environment(path.name, str(path.resolve()), digest.sha256, digest.size), None, True)
 
 
 def request() -> EnvRequest:

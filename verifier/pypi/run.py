@@ -19,7 +19,7 @@ from verifier.manifest import PinnedFile, ReleaseManifest, Source, manifest_byte
 from verifier.pipeline import StepClock, VerifyOutcome
 from verifier.pypi import attempts as policy_results
 from verifier.pypi import plan as planning
-from verifier.pypi.environment import python_environment
+from verifier.pypi.environment import given_environment, python_environment
 from verifier.pypi.hints import plugin_hints
 from verifier.pypi.index import ProjectPage, default_index_url, normalise, read_page
 from verifier.pypi.policies import Policy, policies
@@ -47,6 +47,7 @@ class PypiOptions:
     requirement: str  # NAME==VERSION
     wheels: tuple[str, ...] = ()  # --wheel FILENAME…
     index_url: str | None = None
+    environment: Path | None = None  # the user's own rootfs archive with python3; default: built and cached
     explain: bool = True
     report_path: Path | None = None
 
@@ -126,13 +127,15 @@ def verify_pypi(options: PypiOptions, settings: Settings, sandbox: Sandbox, cach
     sdist = read_sdist(official.sdist.path, files.sdist.filename, settings.unpack)
     wheel = read_wheel(official.pure[0].path, official.pure[0].pin.name) if official.pure else None
     with clock.step("environment"):
-        python_env = python_environment(settings, cache)
+        python_env = (given_environment(options.environment) if options.environment
+                      else python_environment(settings, cache))
         env_cached = fetch_file(python_env.pin, cache, settings)
         m = planning.manifest(files.project, files.version, python_env.pin, official.sdist.pin,  # type: ignore[arg-type]
                               tuple(c.pin for c in official.pure), sdist.pkg_info_mtime, str(run_dir / "release.json"))
         data = manifest_bytes(m)
         write_bytes(run_dir / "release.json", data)
-        (run_dir / "env.lock.json").write_bytes(python_env.lock)
+        if python_env.lock is not None:
+            write_bytes(run_dir / "env.lock.json", python_env.lock)
         inputs = planning.fetched(m, _digest(data), env_cached, official.sdist, official.pure)
         env = sandbox.import_environment(env_cached) if official.pure else None
     horizon = upload_horizon(files)
@@ -163,8 +166,8 @@ def verify_pypi(options: PypiOptions, settings: Settings, sandbox: Sandbox, cach
     report_path = options.report_path or run_dir / "report.json"
     lock_name = None
     if resolution is not None:
-        lock_name = "pylock.toml"
-        write_bytes(report_path.parent / lock_name, resolution.lock_text)
+        lock_name = str(run_dir / "pylock.toml")
+        write_bytes(run_dir / "pylock.toml", resolution.lock_text)
     evidence = ReportEvidence(
         manifest=m, manifest_sha256=inputs.manifest_sha256, manifest_size=inputs.manifest_size, inputs=inputs,
         environment=env, rebuild=result, artifacts=artifacts, packages=packages, packages_manifest=None,

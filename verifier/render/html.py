@@ -237,6 +237,15 @@ def _build(report: Report) -> str:
     return _table(s.filled(s.build_rows(report))) + (f"<pre>{html_block(tail, 80)}</pre>" if tail else "")
 
 
+def _pypi(report: Report) -> str:
+    if report.pypi is None:
+        return ""
+    packages = s.build_package_rows(report)
+    body = _table(s.filled(s.pypi_rows(report))) + _table(s.policy_rows(report), s.POLICY_HEADERS)
+    body += _table(packages, s.BUILD_PACKAGE_HEADERS) if packages else ""
+    return _section("pypi", "Python release", body)
+
+
 def render_html(report: Report) -> str:
     title = html_text(f"verifier report: {report.title}: {report.verdict.value}")
     differences = _differences(report)
@@ -246,6 +255,7 @@ def render_html(report: Report) -> str:
         _section("artifacts", "Artifacts", _artifacts(report)),
         _packages(report),
         _environment_check(report),
+        _pypi(report),
         _section("build", "Build", _build(report)),
         _section("debian", "Debian", _table(s.filled(s.debian_rows(report)))) if report.debian else "",
         _section("inputs", "Inputs", _inputs(report)),

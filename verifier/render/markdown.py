@@ -126,6 +126,16 @@ def _inputs(report: Report) -> list[s.Row]:
     return [(role, name, short_digest(digest), size, url) for role, name, digest, size, url in s.input_rows(report)]
 
 
+def _pypi(report: Report) -> list[str]:
+    if report.pypi is None:
+        return []
+    policies = [(n, e, tz, short_digest(d) if d else None, same, note) for n, e, tz, d, same, note in s.policy_rows(report)]
+    packages = [(n, v, short_digest(d), u) for n, v, d, u in s.build_package_rows(report)]
+    lines = ["", f"### Python release: matched policy {md_text(report.pypi.matched_policy or 'none')}", ""]
+    lines += _table(s.filled(s.pypi_rows(report)), ("field", "value")) + [""] + _table(policies, s.POLICY_HEADERS)
+    return lines + ([""] + _table(packages, s.BUILD_PACKAGE_HEADERS) if packages else [])
+
+
 def render_markdown(report: Report) -> str:
     shown, more = s.reasons(report)
     lines = [f"## {_status(report.verdict)}: {md_text(report.title)}", ""]
@@ -134,6 +144,7 @@ def render_markdown(report: Report) -> str:
     lines += ["", s.ERRORS_HEADING, "", *(f"- {md_text(e)}" for e in errors)] if errors else []
     lines += _differences(report) + ["", "### Artifacts", ""] + _artifacts(report) + _packages(report)
     lines += _environment_check(report)
+    lines += _pypi(report)
     lines += ["", "<details><summary>Inputs, environment and build</summary>", ""]
     lines += _table(_inputs(report), s.INPUT_HEADERS) + [""]
     lines += _table(s.filled(s.environment_rows(report) + s.build_rows(report) + s.debian_rows(report)), ("field", "value"))

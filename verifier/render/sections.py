@@ -229,3 +229,29 @@ def environment_package_rows(report: Report) -> tuple[list[Row], int]:
 def timing_rows(report: Report) -> list[Row]:
     rows: list[Row] = [(step, seconds(value)) for step, value in sorted(report.timings.items())]
     return rows + [("started", timestamp(report.started)), ("finished", timestamp(report.finished))]
+
+
+POLICY_HEADERS = ("policy", "SOURCE_DATE_EPOCH", "TZ", "rebuilt sha256", "identical", "note")
+BUILD_PACKAGE_HEADERS = ("package", "version", "sha256", "url")
+
+
+def pypi_rows(report: Report) -> list[Row]:
+    """`verifier pypi`: where the release came from and which policy matched ([] otherwise)."""
+    p = report.pypi
+    if p is None:
+        return []
+    return [("index", p.index_url), ("project", p.project), ("upload time", p.upload_time),
+            ("generator", p.generator), ("build backend", p.build_backend), ("sdist", p.sdist.url),
+            ("sdist sha256", p.sdist.sha256), ("matched policy", p.matched_policy or "none"),
+            ("lock", p.lock)]
+
+
+def policy_rows(report: Report) -> list[Row]:
+    p = report.pypi
+    return [(a.name, "unset" if a.source_date_epoch is None else a.source_date_epoch, a.time_zone,
+             a.rebuilt.sha256 if a.rebuilt else None, a.identical, a.note) for a in (p.policies if p else ())]
+
+
+def build_package_rows(report: Report) -> list[Row]:
+    p = report.pypi
+    return [(b.name, b.version, b.file.sha256, b.file.url) for b in (p.build_packages if p else ())]

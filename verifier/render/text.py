@@ -145,6 +145,13 @@ def _environment_check(report: Report) -> str:
     return "\n\n".join(parts)
 
 
+def _pypi(report: Report) -> str:
+    policies = [(n, e, tz, short_digest(d) if d else None, same, note) for n, e, tz, d, same, note in s.policy_rows(report)]
+    packages = [(n, v, short_digest(d), u) for n, v, d, u in s.build_package_rows(report)]
+    return "\n\n".join([_table(s.filled(s.pypi_rows(report))), _table(policies, s.POLICY_HEADERS),
+                        _table(packages, s.BUILD_PACKAGE_HEADERS) if packages else "no build packages"])
+
+
 def render_text(report: Report) -> str:
     parts = [_verdict(report), _section("Artifacts", _artifacts(report))]
     differences = _differences(report)
@@ -153,6 +160,8 @@ def render_text(report: Report) -> str:
         parts.append(_section("Packages", _packages(report)))
     if report.environment_check is not None:
         parts.append(_section("Environment check", _environment_check(report)))
+    if report.pypi is not None:
+        parts.append(_section("Python release", _pypi(report)))
     parts += [
         _section("Build", _build(report)),
         *([_section("Debian", _table(s.filled(s.debian_rows(report))))] if report.debian else []),

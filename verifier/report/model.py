@@ -151,7 +151,7 @@ class PypiRebuild:
     policies: tuple[PolicyAttempt, ...]
     matched_policy: str | None  # None: no policy gave a bit-identical wheel
     build_packages: tuple[BuildPackage, ...]
-    lock: str | None  # file name of the pylock.toml, beside the report
+    lock: str | None  # where the pylock.toml was written (the run's directory)
 
 
 @dataclass(frozen=True)

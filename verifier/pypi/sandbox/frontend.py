@@ -94,12 +94,17 @@ def policy_env(policy):
     return env
 
 
-def build_one(plan, policy, workdir):
-    src_root = os.path.join(workdir, plan["root"])
+def fresh_copy(plan, workdir):
+    """A fresh copy of the unpacked sdist (file times kept): no hook sees another's leftovers."""
     copy = os.path.join(workdir, "verifier-src")
     shutil.rmtree(copy, ignore_errors=True)
     src = os.path.join(copy, plan["root"])
-    shutil.copytree(src_root, src, symlinks=True)
+    shutil.copytree(os.path.join(workdir, plan["root"]), src, symlinks=True)
+    return src
+
+
+def build_one(plan, policy, workdir):
+    src = fresh_copy(plan, workdir)
     out = os.path.join(workdir, "verifier-wheel")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
@@ -120,7 +125,7 @@ def main(plan_path):
         plan = json.load(f)
     workdir = os.getcwd()
     os.makedirs(os.path.join(workdir, "verifier-out"), exist_ok=True)
-    missing = missing_requirements(os.path.join(workdir, plan["root"]), dict(os.environ))
+    missing = missing_requirements(fresh_copy(plan, workdir), policy_env(plan["policies"][0]))
     if missing is None:
         return NO_WHEEL
     if missing:
@@ -140,7 +145,5 @@ def main(plan_path):
     return 0 if built else NO_WHEEL
 
 
-if __name__ == "__main__":
-    if sys.argv[1] == "--hook":
-        sys.exit(hook(sys.argv[2], sys.argv[3]))
-    sys.exit(main(sys.argv[1]))
+if __name__ == "__main__":  # the sandbox's process, not verifier's: its statuses are read by verifier/pypi/run.py
+    raise SystemExit(hook(sys.argv[2], sys.argv[3]) if sys.argv[1] == "--hook" else main(sys.argv[1]))
