@@ -60,3 +60,15 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop(kill=True)
+
+
+@pytest.fixture
+def farm(tmp_path: Path, redis_server: RedisServer, sqlite_url: str) -> Iterator["Farm"]:
+    """A one-machine farm: Redis, a SQLite database, and the worker processes a test starts."""
+    from tests.farm.harness import Farm
+    migrate(sqlite_url)
+    made = Farm(tmp_path, redis_server, sqlite_url)
+    try:
+        yield made
+    finally:
+        made.close()

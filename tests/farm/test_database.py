@@ -176,3 +176,49 @@ def _result(db: Database, job_id: int, attempt_id: int, report: bytes, verdict: 
         session.add(Result(job_id=job_id, attempt_id=attempt_id, verdict=verdict, release_name=name,
                            release_version="1", report=report, report_sha256=hashlib.sha256(report).hexdigest(),
                            report_size=len(report), timings={"total": 1.0}, worker="w1"))
+
+
+def test_postgresql_roles_keep_workers_from_changing_results_and_the_schema(postgres_server, postgres_url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import ProgrammingError
+
+    from verifier.farm import ledger
+    from verifier.farm.roles import FarmRoles, grants
+
+    suffix = postgres_url.rsplit("_", 1)[1]
+    roles = FarmRoles(f"w_{suffix}", f"a_{suffix}", f"api_{suffix}")
+    migrate(postgres_url)
+    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    with admin.begin() as connection:
+        for role in (roles.worker, roles.attester, roles.api):
+            connection.execute(text(f"CREATE ROLE {role} LOGIN"))
+        connection.execute(text(grants(roles)))
+    admin.dispose()
+
+    def as_role(role: str) -> Database:
+        return open_database(postgres_url.replace("farm_admin@", f"{role}@"))
+
+    api, worker, attester = as_role(roles.api), as_role(roles.worker), as_role(roles.attester)
+    job_id = submit(api, JobRequest(debian_input("hello=2.10-3"))).job_id
+    claim = ledger.claim(worker, job_id, "n/1")
+    assert isinstance(claim, ledger.Claim)
+    report = b'{"x": 1}'
+    recorded = ledger.record_verdict(worker, claim, ledger.Verified("DIFFERENT", "hello", "2.10-3", report, {}), "n/1")
+    assert recorded.result_id is not None
+    for role_db, statement in ((worker, "UPDATE farm_results SET verdict = 'REPRODUCIBLE'"),
+                               (worker, "UPDATE farm_results SET envelope = 'x'"),
+                               (worker, "DELETE FROM farm_jobs"),
+                               (worker, "DROP TABLE farm_results"),
+                               (attester, "UPDATE farm_results SET report = 'x'"),
+                               (attester, "SELECT * FROM farm_jobs"),
+                               (api, "UPDATE farm_results SET verdict = 'REPRODUCIBLE'")):
+        with pytest.raises(ProgrammingError) as caught:
+            with role_db.session() as session:
+                session.execute(text(statement))
+        assert "permission denied" in str(caught.value) or "must be owner" in str(caught.value)
+    with attester.session() as session:
+        session.execute(text("UPDATE farm_results SET envelope = 'e', signed_at = now() WHERE id = :id"),
+                        {"id": recorded.result_id})
+    assert queries.job_detail(api, job_id).result.verdict == "DIFFERENT"  # type: ignore[union-attr]
+    for d in (api, worker, attester):
+        d.dispose()

@@ -4,13 +4,14 @@ module, listed in ``FARM_COMMAND_MODULES``; each module has ``register(farm_app)
 from __future__ import annotations
 
 import importlib
+from typing import Annotated
 
 import typer
 
 from verifier.cli.farm_options import DEFAULT_FARM_DIR, DatabaseUrl, FarmDir, database_url
 from verifier.outcome import CommandStatus
 
-FARM_COMMAND_MODULES: tuple[str, ...] = ()
+FARM_COMMAND_MODULES: tuple[str, ...] = ("verifier.cli.farm_jobs", "verifier.cli.farm_worker")
 
 
 def migrate_command(database: DatabaseUrl = None, farm_dir: FarmDir = DEFAULT_FARM_DIR) -> CommandStatus:
@@ -24,10 +25,23 @@ def migrate_command(database: DatabaseUrl = None, farm_dir: FarmDir = DEFAULT_FA
     return CommandStatus.DONE
 
 
+def roles_command(
+    worker_role: Annotated[str, typer.Option("--worker-role", help="The role workers log in as.")] = "farm_worker",
+    attester_role: Annotated[str, typer.Option("--attester-role", help="The role the attester logs in as.")] = "farm_attester",
+    api_role: Annotated[str, typer.Option("--api-role", help="The role of submit, requeue and serve.")] = "farm_api",
+) -> CommandStatus:
+    """Print the PostgreSQL GRANTs for the farm's roles (run them as the database owner)."""
+    from verifier.farm.roles import FarmRoles, grants
+
+    typer.echo(grants(FarmRoles(worker_role, attester_role, api_role)), nl=False)
+    return CommandStatus.DONE
+
+
 def build_farm_app() -> typer.Typer:
     farm = typer.Typer(name="farm", help="A rebuilder service: queue, workers, attester, dashboard (docs/farm.md).",
                        no_args_is_help=True)
     farm.command("migrate")(migrate_command)
+    farm.command("roles")(roles_command)
     for name in FARM_COMMAND_MODULES:
         importlib.import_module(name).register(farm)
     return farm
