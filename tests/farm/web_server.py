@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import socket
 import threading
 import time
 import urllib.error
@@ -24,7 +23,7 @@ from verifier.farm.jobs import JobInput, JobRequest, submit
 from verifier.farm.models import Attempt, Job, JobKind, Result
 from verifier.farm.web.app import create_app
 from verifier.farm.web.context import WebConfig
-from verifier.farm.web.server import make_server
+from verifier.farm.web.server import listen, make_server
 from verifier.farm.web.source import DatabaseReader, FarmGate
 from verifier.report.codec import load_report, report_bytes
 
@@ -62,9 +61,7 @@ def request(url: str, data: bytes | None = None, headers: dict[str, str] | None 
 @contextlib.contextmanager
 def running(config: WebConfig) -> Iterator[str]:
     """The app under a real uvicorn in a thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock = listen("127.0.0.1", 0)
     port = sock.getsockname()[1]
     server = make_server(create_app(config), "127.0.0.1", port, log_level="warning")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

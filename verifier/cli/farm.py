@@ -11,7 +11,7 @@ import typer
 from verifier.cli.farm_options import DEFAULT_FARM_DIR, DatabaseUrl, FarmDir, database_url
 from verifier.outcome import CommandStatus
 
-FARM_COMMAND_MODULES: tuple[str, ...] = ("verifier.cli.farm_jobs", "verifier.cli.farm_worker")
+FARM_COMMAND_MODULES: tuple[str, ...] = ("verifier.cli.farm_jobs", "verifier.cli.farm_worker", "verifier.cli.farm_serve")
 
 
 def migrate_command(database: DatabaseUrl = None, farm_dir: FarmDir = DEFAULT_FARM_DIR) -> CommandStatus:
