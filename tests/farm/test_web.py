@@ -116,6 +116,26 @@ def test_json_holds_what_the_pages_show_with_names_exact(farm_url: str, filled: 
     assert [(j["version"], j["verdict"]) for j in history] == [("1.0", "DIFFERENT")]
 
 
+@pytest.mark.slow
+def test_the_same_pages_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    filled = filled_farm(tmp_path, postgres_url)
+    try:
+        with running(_config(filled)) as url:
+            summary = json.loads(request(f"{url}/api/summary").body)
+            page = request(f"{url}/jobs/{filled.hostile}").text
+            metrics = request(f"{url}/metrics").text
+            history = json.loads(request(f"{url}/api/release?name={quote('evil' + HOSTILE)}&version=1.0%7F%3Cb%3E").body)
+            created = _post(f"{url}/api/jobs", {"kind": "debian", "target": "hello=2.10-3"})
+    finally:
+        filled.db.dispose()
+    assert summary["counts"]["jobs"] == {"QUEUED": 2, "RUNNING": 0, "DONE": 3, "FAILED": 1}
+    assert [r["name"] for r in summary["releases"]] == ["broken", "hello", f"evil{HOSTILE}"]
+    assert SHOWN in page and "-build-id 0123abcd" in page
+    assert 'verifier_farm_job_duration_seconds_sum{verdict="DIFFERENT"} 54.5' in metrics
+    assert [j["id"] for j in history["history"]] == [filled.hostile]
+    assert created.status == 201 and filled.published == [(json.loads(created.body)["job"]["id"], "verify", 3600.0)]
+
+
 def test_a_broken_stored_report_is_named_not_a_server_error(farm_url: str, filled: Filled) -> None:
     page = request(f"{farm_url}/jobs/{filled.broken}")
     assert page.status == 200 and "the stored report cannot be read" in page.text

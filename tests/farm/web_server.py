@@ -161,14 +161,15 @@ def _result(session: Session, job: Job, verdict: str, name: str, version: str, r
                        signed_at=T0 + timedelta(hours=1) if envelope else None, signer=signer))
 
 
-def filled_farm(tmp: Path) -> Filled:
+def filled_farm(tmp: Path, url: str | None = None) -> Filled:
     """A SQLite farm (through the farm's own migration and models) with releases whose names
     are hostile, in every state: results signed and not, one whose report is broken."""
-    url = f"sqlite:///{tmp / 'farm' / 'farm.db'}"
+    url = url or f"sqlite:///{tmp / 'farm' / 'farm.db'}"
+    version = "1.0\x00<b>" if url.startswith("sqlite") else "1.0\x7f<b>"  # PostgreSQL text cannot hold NUL
     migrate(url)
     db = open_database(url)
     canonical = load_report(REPORTS / "canonical.json")
-    hostile = replace(canonical, release=replace(canonical.release, name=f"evil{HOSTILE}", version="1.0\x00<b>"),
+    hostile = replace(canonical, release=replace(canonical.release, name=f"evil{HOSTILE}", version=version),
                       reasons=(*canonical.reasons, f"reason {HOSTILE}"))
     data = report_bytes(hostile)
     key = tmp / "farm.key"

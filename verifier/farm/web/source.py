@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -21,7 +22,7 @@ from verifier.farm import queries
 from verifier.farm.database import Database
 from verifier.farm.jobs import JobInput, JobRequest, debian_input, manifest_input, pypi_input
 from verifier.farm.jobs import submit as submit_job
-from verifier.farm.models import Attempt, JobKind, Result
+from verifier.farm.models import Attempt, Job, JobKind, Result
 from verifier.farm.web.views import (
     DURATION_BUCKETS,
     AttemptView,
@@ -46,6 +47,11 @@ FailUnpublished = Callable[[Database, int, str], None]  # the job, why: mark it 
 def job_view(s: queries.JobSummary) -> JobView:
     return JobView(s.id, s.kind, s.input, s.queue, s.state, s.attempts, s.max_attempts, s.created_at, s.updated_at,
                    s.verdict, s.release_name or "", s.release_version or "", s.signed, s.error or "")
+
+
+def _job_row(job: Job, verdict: str, name: str, version: str, signed_at: datetime | None) -> JobView:
+    return JobView(job.id, job.kind, job.input, job.queue, job.state, job.attempts, job.max_attempts, job.created_at,
+                   job.updated_at, verdict, name, version, signed_at is not None, job.error or "")
 
 
 def _attempt(a: queries.AttemptView) -> AttemptView:
@@ -111,17 +117,19 @@ class DatabaseReader:
                     return self._tally.histograms()
 
     def releases(self, limit: int) -> list[ReleaseView]:
-        query = (select(Result.release_name, Result.release_version, func.max(Result.job_id), func.count())
-                 .group_by(Result.release_name, Result.release_version)
-                 .order_by(func.max(Result.job_id).desc()).limit(limit))
+        """Each (name, version) with results, the newest first, with its newest result's job:
+        two queries, whatever the limit."""
+        newest = (select(Result.release_name, Result.release_version, func.max(Result.job_id).label("job_id"),
+                         func.count().label("runs"))
+                  .group_by(Result.release_name, Result.release_version)
+                  .order_by(func.max(Result.job_id).desc()).limit(limit)).subquery()
+        query = (select(newest.c.release_name, newest.c.release_version, newest.c.runs, Job, Result.verdict,
+                        Result.signed_at)
+                 .join(Job, Job.id == newest.c.job_id).join(Result, Result.job_id == Job.id).order_by(Job.id.desc()))
         with self.db.session() as session:
             rows = session.execute(query).all()
-        found = []
-        for name, version, job_id, runs in rows:
-            detail = queries.job_detail(self.db, job_id)
-            if detail is not None:
-                found.append(ReleaseView(name, version, job_view(detail.job), int(runs)))
-        return found
+        return [ReleaseView(name, version, _job_row(job, verdict, name, version, signed_at), int(runs))
+                for name, version, runs, job, verdict, signed_at in rows]
 
     def history(self, name: str, version: str | None, limit: int) -> list[JobView]:
         jobs = queries.release_history(self.db, name, limit=queries.MAX_PAGE if version is not None else limit)
