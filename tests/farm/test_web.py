@@ -25,7 +25,7 @@ from verifier.farm.web.context import WebConfig
 from verifier.farm.web.keys import load_keys
 from verifier.farm.web.source import FarmGate
 
-from tests.farm.web_server import HOSTILE, TOKEN, Filled, fail_unpublished, filled_farm, request, requeue, running
+from tests.farm.web_server import HOSTILE, TOKEN, Filled, filled_farm, request, running
 
 pytestmark = pytest.mark.timeout(60)
 RAW = ("<script>", "\x1b", "\u202e", "alert('x')</script>")
@@ -268,7 +268,7 @@ def test_a_broker_that_refuses_fails_the_job_at_once(filled: Filled) -> None:
     def refuse(job_id: int, queue: str, time_limit: float) -> None:
         raise InfrastructureError("broker redis://127.0.0.1:9/0: cannot send verifier.farm.verify")
 
-    gate = FarmGate(filled.db, refuse, fail_unpublished, requeue)
+    gate = FarmGate(filled.db, refuse)
     with running(_config(filled, writer=gate)) as url:
         reply = _post(f"{url}/api/jobs", {"kind": "debian", "target": "zlib=1:1.2.13"})
     assert reply.status == 503 and "cannot send" in json.loads(reply.body)["error"]

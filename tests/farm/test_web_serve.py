@@ -17,7 +17,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import redis
 
+from tests.farm.services import RedisServer
 from tests.farm.web_server import HOSTILE, TOKEN, Filled, filled_farm, request
 from verifier.cli.app import run
 
@@ -87,3 +89,35 @@ def test_serve_refuses_bad_options_in_one_line(filled: Filled, tmp_path: Path, c
         assert run(["farm", "serve", *database, "--port", port]) == 5
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in capsys.readouterr().err
     assert run(["farm", "serve", *database, "--port", "70000"]) == 2
+
+
+def test_serve_submits_to_the_real_broker_with_the_token(filled: Filled, redis_server: RedisServer,
+                                                         tmp_path: Path) -> None:
+    """A submission through the API is a job row and one message on the broker's queue,
+    as `farm submit` makes them; the token never reaches the log."""
+    token = tmp_path / "token"
+    token.write_text(TOKEN + "\n")
+    token.chmod(0o600)
+    proc, url = _start(["--database", str(filled.db.engine.url), "--broker", redis_server.url,
+                        "--token-file", str(token)], {k: v for k, v in os.environ.items() if k != "VERIFIER_FARM_TOKEN"})
+    auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    try:
+        body = b'{"kind": "debian", "target": "hello=2.10-3"}'
+        first = request(f"{url}/api/jobs", body, auth, "POST")
+        again = request(f"{url}/api/jobs", body, auth, "POST")
+        refused = request(f"{url}/api/jobs", body, {"Authorization": "Bearer " + "x" * len(TOKEN)}, "POST")
+        requeued = request(f"{url}/api/jobs/{filled.failed}/requeue", b"", auth, "POST")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert (first.status, again.status, refused.status, requeued.status) == (201, 200, 401, 201)
+    job = json.loads(first.body)["job"]
+    assert job["state"] == "QUEUED" and json.loads(again.body)["job"]["id"] == job["id"]
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        messages = [json.loads(m) for m in client.lrange("verify", 0, -1)]
+    finally:
+        client.close()
+    assert sorted(m["headers"]["argsrepr"] for m in messages) == sorted(
+        [f"[{job['id']}]", f"[{json.loads(requeued.body)['job']['id']}]"])  # one message per new job
+    assert proc.returncode == 0 and TOKEN not in err and "s3cr3t" not in err

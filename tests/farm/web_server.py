@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 
 from verifier.attestation import SigningRequest, generate_keypair, sign_report
 from verifier.farm.database import Database, migrate, open_database
-from verifier.farm.jobs import JobInput, JobRequest, submit
-from verifier.farm.models import Attempt, Job, JobKind, Result
+from verifier.farm.models import Attempt, Job, Result
 from verifier.farm.web.app import create_app
 from verifier.farm.web.context import WebConfig
 from verifier.farm.web.server import listen, make_server
@@ -97,36 +96,7 @@ class Filled:
     def gate(self) -> FarmGate:
         def publish(job_id: int, queue: str, time_limit: float) -> None:
             self.published.append((job_id, queue, time_limit))
-        return FarmGate(self.db, publish, fail_unpublished, requeue)
-
-
-@dataclass(frozen=True)
-class _Requeued:
-    job_id: int
-    publish: bool
-    queue: str
-    time_limit: float
-
-
-def requeue(db: Database, job_id: int) -> _Requeued | None:
-    """Stand-in for the farm core's ``ledger.requeue`` until it lands: a finished job again as a new one."""
-    with db.session() as s:
-        job = s.get(Job, job_id)
-        if job is None:
-            return None
-        state, kind, text = job.state, job.kind, job.input
-    if state in ("QUEUED", "RUNNING"):
-        return _Requeued(job_id, state == "QUEUED", "verify", 3600.0)
-    again = submit(db, JobRequest(JobInput(JobKind(kind), text)))
-    return _Requeued(again.job_id, True, "verify", 3600.0)
-
-
-def fail_unpublished(db: Database, job_id: int, error: str) -> None:
-    """Stand-in for the farm core's ``ledger.fail_unpublished`` until it lands."""
-    with db.session() as s:
-        job = s.get(Job, job_id)
-        if job is not None and job.state == "QUEUED":
-            job.state, job.error = "FAILED", f"not queued: {error}"
+        return FarmGate(self.db, publish)
 
 
 def _job(session: Session, kind: str, text: str, state: str, *, attempts: int = 0, error: str | None = None,

@@ -55,7 +55,6 @@ def serve_command(
 
 def _gate(db: Database, broker: str) -> FarmGate:
     from verifier.farm.broker import BrokerConfig, make_celery, publish_verify
-    from verifier.farm.ledger import fail_unpublished, requeue
     from verifier.farm.web.source import FarmGate
 
     app = make_celery(BrokerConfig(broker))
@@ -63,7 +62,7 @@ def _gate(db: Database, broker: str) -> FarmGate:
     def publish(job_id: int, queue: str, time_limit: float) -> None:
         publish_verify(app, job_id, queue, time_limit)
 
-    return FarmGate(db, publish, fail_unpublished, requeue)
+    return FarmGate(db, publish)
 
 
 def register(farm: typer.Typer) -> None:

@@ -22,6 +22,7 @@ from verifier.farm import queries
 from verifier.farm.database import Database
 from verifier.farm.jobs import JobInput, JobRequest, debian_input, manifest_input, pypi_input
 from verifier.farm.jobs import submit as submit_job
+from verifier.farm.ledger import fail_unpublished, requeue
 from verifier.farm.models import Attempt, Job, JobKind, Result
 from verifier.farm.web.views import (
     DURATION_BUCKETS,
@@ -41,7 +42,6 @@ INPUTS: dict[str, Callable[[str], JobInput]] = {
 }
 TALLY_BATCH = 10_000
 Publish = Callable[[int, str, float], None]  # job id, queue, time limit: send it to the broker
-FailUnpublished = Callable[[Database, int, str], None]  # the job, why: mark it FAILED
 
 
 def job_view(s: queries.JobSummary) -> JobView:
@@ -154,11 +154,11 @@ class DatabaseReader:
 
 
 class FarmGate:
-    """``FarmWriter``: submissions and requeues as the CLI makes them."""
+    """``FarmWriter``: submissions and requeues as `farm submit` and `farm requeue` make them;
+    ``publish`` sends a job's message to the broker."""
 
-    def __init__(self, db: Database, publish: Publish, fail_unpublished: FailUnpublished,
-                 requeue: Callable[[Database, int], object]) -> None:
-        self.db, self._publish, self._fail, self._requeue = db, publish, fail_unpublished, requeue
+    def __init__(self, db: Database, publish: Publish) -> None:
+        self.db, self._publish = db, publish
 
     def submit(self, submission: Submission) -> Submitted:
         request = JobRequest(INPUTS[submission.kind](submission.target))
@@ -168,16 +168,16 @@ class FarmGate:
         return Submitted(done.job_id, done.new)
 
     def requeue(self, job_id: int) -> Submitted:
-        again = self._requeue(self.db, job_id)
+        again = requeue(self.db, job_id)
         if again is None:
             raise InputError(f"job {job_id}: no such job")
-        if again.publish:  # type: ignore[attr-defined]
-            self._send(again.job_id, again.queue, again.time_limit)  # type: ignore[attr-defined]
-        return Submitted(again.job_id, again.job_id != job_id)  # type: ignore[attr-defined]
+        if again.publish:
+            self._send(again.job_id, again.queue, again.time_limit)
+        return Submitted(again.job_id, again.job_id != job_id)
 
     def _send(self, job_id: int, queue: str, time_limit: float) -> None:
         try:
             self._publish(job_id, queue, time_limit)
         except InfrastructureError as exc:  # the broker refused it: the job must not wait forever
-            self._fail(self.db, job_id, exc.message)
+            fail_unpublished(self.db, job_id, exc.message)
             raise
