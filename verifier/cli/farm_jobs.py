@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from verifier.cli.options import AllowPrivate, CacheDir, settings_from_options
 from verifier.cli.farm_options import DEFAULT_BROKER, DEFAULT_FARM_DIR, Broker, DatabaseUrl, FarmDir, database_url, is_sqlite
 from verifier.errors import InputError
 from verifier.outcome import CommandStatus
 from verifier.printable import one_line
+
+if TYPE_CHECKING:  # the farm's modules load in the command bodies: `verifier --help` stays fast
+    from verifier.farm.database import Database
+    from verifier.farm.jobs import JobInput, JobRequest
 
 MAX_LIST_BYTES = 16 << 20
 
@@ -28,11 +33,8 @@ def submit_command(
     broker: Broker = DEFAULT_BROKER,
 ) -> CommandStatus:
     """Queue releases for verification; an input already queued or running is not queued twice."""
-    from verifier.farm.broker import BrokerConfig, BrokerError, make_celery, publish_verify
     from verifier.farm.database import open_database
     from verifier.farm.jobs import JobRequest, debian_input, manifest_input, pypi_input
-    from verifier.farm.ledger import fail_unpublished
-    from verifier.farm.jobs import submit
 
     inputs = [manifest_input(m) for m in manifests or []] + [debian_input(d) for d in debian or []]
     inputs += [pypi_input(p) for p in pypi or []] + (_read_list(list_file) if list_file else [])
@@ -40,24 +42,34 @@ def submit_command(
         raise InputError("farm submit: nothing to submit (give manifest URLs, --debian, --pypi or --list)")
     requests = [JobRequest(i, queue=queue, max_attempts=max_attempts, time_limit=time_limit) for i in inputs]
     url = database_url(database, farm_dir)
-    db, app = open_database(url, create_schema=is_sqlite(url)), make_celery(BrokerConfig(broker))
+    db = open_database(url, create_schema=is_sqlite(url))
     try:
-        for request in requests:
-            done = submit(db, request)
-            if done.new:
-                try:
-                    publish_verify(app, done.job_id, request.queue, request.time_limit)
-                except BrokerError as exc:
-                    fail_unpublished(db, done.job_id, exc.message)
-                    raise
-            typer.echo(f"job {done.job_id} {'queued' if done.new else 'already ' + done.state.value}: "
-                       f"{one_line(request.input.text)}")
+        _submit_all(db, requests, broker)
     finally:
         db.dispose()
     return CommandStatus.DONE
 
 
-def _read_list(path: Path) -> list:  # type: ignore[type-arg]
+def _submit_all(db: Database, requests: list[JobRequest], broker: str) -> None:
+    """Each request as a job, published when new; a job the broker refuses is FAILED at once."""
+    from verifier.farm.broker import BrokerConfig, BrokerError, make_celery, publish_verify
+    from verifier.farm.jobs import submit
+    from verifier.farm.ledger import fail_unpublished
+
+    app = make_celery(BrokerConfig(broker))
+    for request in requests:
+        done = submit(db, request)
+        if done.new:
+            try:
+                publish_verify(app, done.job_id, request.queue, request.time_limit)
+            except BrokerError as exc:
+                fail_unpublished(db, done.job_id, exc.message)
+                raise
+        typer.echo(f"job {done.job_id} {'queued' if done.new else 'already ' + done.state.value}: "
+                   f"{one_line(request.input.text)}")
+
+
+def _read_list(path: Path) -> list[JobInput]:
     from verifier.farm.jobs import parse_list_line
     from verifier.files import read_limited
 
@@ -119,7 +131,57 @@ def requeue_command(
     return CommandStatus.DONE
 
 
+def sync_command(
+    debian: Annotated[str, typer.Option("--debian", metavar="SUITE", help="Queue what this Debian suite's Sources index lists.")],
+    packages: Annotated[Optional[list[str]], typer.Option("--packages", help="Only these source packages (repeatable, or comma-separated).")] = None,
+    archive: Annotated[Optional[str], typer.Option("--archive", help="The Debian archive or snapshot URL (default: this machine's apt sources).")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Queue again versions whose job FAILED.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be queued; queue nothing.")] = False,
+    queue: Annotated[str, typer.Option("--queue", help="The Celery queue.")] = "verify",
+    max_attempts: Annotated[int, typer.Option("--max-attempts", help="Attempts before an infrastructure failure is final.")] = 3,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds one attempt may run.")] = 3600.0,
+    database: DatabaseUrl = None,
+    farm_dir: FarmDir = DEFAULT_FARM_DIR,
+    broker: Broker = DEFAULT_BROKER,
+    cache_dir: CacheDir = None,
+    allow_private_addresses: AllowPrivate = False,
+) -> CommandStatus:
+    """Queue every source package of a Debian suite not yet verified at its current version."""
+    from verifier.cache import ContentCache
+    from verifier.environments.build import check_archive, system_archive
+    from verifier.farm.database import open_database
+    from verifier.farm.jobs import JobRequest
+    from verifier.farm.sync import plan_sync, suite_sources
+
+    settings = settings_from_options(cache_dir=cache_dir or farm_dir / "cache", work_dir=farm_dir / "sync",
+                                     allow_private_addresses=allow_private_addresses)
+    url = (archive or system_archive()).rstrip("/")
+    check_archive(url, settings)
+    names = tuple(n.strip() for p in packages or [] for n in p.split(",") if n.strip())
+    sources = suite_sources(url, debian, settings, ContentCache(settings.cache_dir))
+    db_url = database_url(database, farm_dir)
+    db = open_database(db_url, create_schema=is_sqlite(db_url))
+    try:
+        plan = plan_sync(db, sources, names, retry_failed)
+        for name in plan.not_in_suite:
+            typer.echo(f"not in {one_line(debian)}: {one_line(name)}", err=True)
+        typer.echo(f"{len(plan.submit)} to queue; skipped: {plan.already_verified} verified, "
+                   f"{plan.already_active} queued or running, {plan.failed_before} failed before", err=True)
+        if not dry_run:
+            requests = [JobRequest(i, queue=queue, max_attempts=max_attempts, time_limit=time_limit) for i in plan.submit]
+            _submit_all(db, requests, broker)
+        else:
+            for item in plan.submit:
+                typer.echo(f"would queue: {one_line(item.text)}")
+    finally:
+        db.dispose()
+    if plan.not_in_suite:
+        raise InputError(f"farm sync --debian {debian}: not in the suite: {', '.join(plan.not_in_suite)[:500]}")
+    return CommandStatus.DONE
+
+
 def register(farm: typer.Typer) -> None:
     farm.command("submit")(submit_command)
     farm.command("status")(status_command)
     farm.command("requeue")(requeue_command)
+    farm.command("sync")(sync_command)

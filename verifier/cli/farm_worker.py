@@ -23,6 +23,9 @@ def worker_command(
     retry_delay: Annotated[float, typer.Option("--retry-delay", help="Seconds before the first retry of an infrastructure failure (doubling, at most 15 min).")] = 30.0,
     visibility_timeout: Annotated[float, typer.Option("--visibility-timeout", help="Seconds before Redis delivers an unacknowledged job again (more than the longest time limit).")] = 3720.0,
     sweep_every: Annotated[float, typer.Option("--sweep-every", help="Seconds between sweeps for attempts past their deadline (0: off).")] = 30.0,
+    debian_archive: Annotated[Optional[str], typer.Option("--debian-archive", help="debian jobs: the archive or snapshot URL (default: this machine's apt sources).")] = None,
+    debian_suite: Annotated[str, typer.Option("--debian-suite", help="debian jobs: the archive's suite.")] = "bookworm",
+    pypi_index_url: Annotated[Optional[str], typer.Option("--pypi-index-url", help="pypi jobs: the package index (default: pip's own default).")] = None,
     database: DatabaseUrl = None,
     farm_dir: FarmDir = DEFAULT_FARM_DIR,
     broker: Broker = DEFAULT_BROKER,
@@ -34,6 +37,7 @@ def worker_command(
     from verifier.farm.broker import BrokerConfig, make_celery
     from verifier.farm.database import open_database
     from verifier.farm.ledger import RetryPolicy
+    from verifier.farm.runner import RunnerOptions
     from verifier.farm.worker import (
         WorkerConfig, WorkerRuntime, check_node_name, clean_leftovers, register_verify, start_sweeper,
     )
@@ -43,7 +47,8 @@ def worker_command(
     open_database(url, create_schema=is_sqlite(url)).dispose()  # fail now, not at the first job
     settings = settings_from_options(cache_dir=cache_dir or farm_dir / "cache", runtime=runtime,
                                      allow_private_addresses=allow_private_addresses)
-    config = WorkerConfig(node, url, farm_dir, settings, RetryPolicy(base_seconds=retry_delay), sweep_every)
+    kinds = RunnerOptions(debian_archive, debian_suite, pypi_index_url)
+    config = WorkerConfig(node, url, farm_dir, settings, RetryPolicy(base_seconds=retry_delay), sweep_every, kinds)
     containers, dirs = clean_leftovers(config)
     typer.echo(f"farm worker {node}: removed {containers} leftover containers, {dirs} leftover directories", err=True)
     app = make_celery(BrokerConfig(broker, visibility_timeout))

@@ -1,9 +1,7 @@
 """Running one claimed job: the same code path as the matching command (``verifier verify``
-for a manifest), with the worker's settings; the report comes back as the bytes to store.
-
-Runners are plain data (``RUNNERS``: kind -> function), so ``debian`` and ``pypi`` join by
-adding a row when their commands exist; until then a job of that kind fails with a message
-that says so (never retried: another delivery would not change it).
+for a manifest, ``verifier debian SRC=VER``, ``verifier pypi NAME==VER``), with the worker's
+settings; the report comes back as the bytes to store. Runners are plain data
+(``RUNNERS``: kind -> function).
 """
 
 from __future__ import annotations
@@ -12,17 +10,33 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from dataclasses import dataclass
+
 from verifier.cache import ContentCache
+from verifier.debian.run import DebianRequest, verify_debian
 from verifier.errors import InputError
 from verifier.farm.ledger import Verified
 from verifier.farm.models import JobKind
 from verifier.pipeline import VerifyOptions, verify
+from verifier.pypi.run import PypiOptions, verify_pypi
 from verifier.report.codec import report_bytes
 from verifier.report.model import Report
 from verifier.sandbox.backends import open_sandbox
+from verifier.sandbox.podman import Podman
 from verifier.settings import Settings
 
-Runner = Callable[[str, Settings, Path], Verified]
+
+
+@dataclass(frozen=True)
+class RunnerOptions:
+    """What a worker's command line says about each kind (the job itself names only its input)."""
+
+    debian_archive: str | None = None  # default: this machine's apt sources
+    debian_suite: str = "bookworm"
+    pypi_index_url: str | None = None  # default: pip's own default index
+
+
+Runner = Callable[[str, Settings, Path, RunnerOptions], Verified]
 
 
 def verified(report: Report) -> Verified:
@@ -31,31 +45,42 @@ def verified(report: Report) -> Verified:
                     timings={k: float(v) for k, v in report.timings.items()})
 
 
-def run_manifest(location: str, settings: Settings, run_dir: Path) -> Verified:
+def run_manifest(location: str, settings: Settings, run_dir: Path, options: RunnerOptions) -> Verified:
     """``verifier verify LOCATION`` (defaults: no normalisers, explain differences)."""
     outcome = verify(location, settings, open_sandbox(settings), ContentCache(settings.cache_dir),
                      VerifyOptions(report_path=run_dir / "report.json"))
     return verified(outcome.report)
 
 
-def _not_yet(kind: JobKind) -> Runner:
-    def refuse(text: str, settings: Settings, run_dir: Path) -> Verified:
-        raise InputError(f"{kind.value} job {text!r}: this worker's verifier has no 'verifier {kind.value}' command yet")
-    return refuse
+def run_debian(target: str, settings: Settings, run_dir: Path, options: RunnerOptions) -> Verified:
+    """``verifier debian SRC=VERSION [--archive A] [--suite S]``."""
+    request = DebianRequest(target, None, archive=options.debian_archive, suite=options.debian_suite)
+    outcome = verify_debian(request, settings, ContentCache(settings.cache_dir), open_sandbox(settings),
+                            Podman.from_settings(settings), VerifyOptions(report_path=run_dir / "report.json"))
+    return verified(outcome.report)
+
+
+def run_pypi(requirement: str, settings: Settings, run_dir: Path, options: RunnerOptions) -> Verified:
+    """``verifier pypi NAME==VERSION [--index-url U]``."""
+    request = PypiOptions(requirement=requirement, index_url=options.pypi_index_url,
+                          report_path=run_dir / "report.json")
+    outcome = verify_pypi(request, settings, open_sandbox(settings), ContentCache(settings.cache_dir))
+    return verified(outcome.report)
 
 
 RUNNERS: dict[str, Runner] = {
     JobKind.MANIFEST.value: run_manifest,
-    JobKind.DEBIAN.value: _not_yet(JobKind.DEBIAN),
-    JobKind.PYPI.value: _not_yet(JobKind.PYPI),
+    JobKind.DEBIAN.value: run_debian,
+    JobKind.PYPI.value: run_pypi,
 }
 
 
-def run_job(kind: str, text: str, settings: Settings, run_dir: Path, time_limit: float) -> Verified:
+def run_job(kind: str, text: str, settings: Settings, run_dir: Path, time_limit: float,
+            options: RunnerOptions = RunnerOptions()) -> Verified:
     """Run one job; the build's own time limit is the job's (the sandbox stops it there)."""
     limits = dataclasses.replace(settings.sandbox, build_timeout=min(settings.sandbox.build_timeout, time_limit))
     settings = dataclasses.replace(settings, work_dir=run_dir / "work", sandbox=limits)
     runner = RUNNERS.get(kind)
     if runner is None:
         raise InputError(f"job kind {kind!r}: unknown (manifest, debian or pypi)")
-    return runner(text, settings, run_dir)
+    return runner(text, settings, run_dir, options)

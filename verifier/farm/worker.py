@@ -31,7 +31,7 @@ from verifier.errors import InfrastructureError, InputError, SandboxError, Verif
 from verifier.farm import ledger
 from verifier.farm.broker import VERIFY_TASK, publish_attest, publish_verify
 from verifier.farm.database import Database, open_database
-from verifier.farm.runner import run_job
+from verifier.farm.runner import RunnerOptions, run_job
 from verifier.sandbox.podman import Podman
 from verifier.sandbox.podman_sandbox import BUILD_LABEL
 from verifier.settings import Settings
@@ -48,6 +48,7 @@ class WorkerConfig:
     settings: Settings  # cache dir, runtime, fetch limits; build_label is set from the node
     retry: ledger.RetryPolicy = ledger.RetryPolicy()
     sweep_every: float = 30.0  # seconds between sweeps for attempts past their deadline (0: never)
+    kinds: RunnerOptions = RunnerOptions()
 
     @property
     def directory(self) -> Path:
@@ -119,7 +120,7 @@ def _run_claimed(app: Celery, runtime: WorkerRuntime, claim: ledger.Claim, me: s
     run_dir = config.directory / f"job-{claim.job_id}-{claim.number}"
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        found = run_job(claim.kind, claim.input, config.worker_settings(), run_dir, claim.time_limit)
+        found = run_job(claim.kind, claim.input, config.worker_settings(), run_dir, claim.time_limit, config.kinds)
     except SoftTimeLimitExceeded:
         return _error(app, runtime, claim, ledger.ErrorKind.TIMED_OUT, f"ran past its time limit of {claim.time_limit:g} s")
     except InfrastructureError as exc:
