@@ -24,7 +24,7 @@ def test_text_line_endings_called_out(tmp_path: Path, cfg: Settings) -> None:
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_bytes(b"one\ntwo\n")
     b.write_bytes(b"one\r\ntwo\r\n")
-    assert compare_paths(a, b, cfg).difference.comments == ("only line endings differ (CRLF vs LF)",)
+    assert compare_paths(a, b, cfg).difference.comments == ("only line endings differ (CRLF vs LF): CRLF in the second",)
 
 
 def test_text_ordering_only_called_out(tmp_path: Path, cfg: Settings) -> None:

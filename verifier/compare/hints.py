@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from verifier.compare import hints_clock, hints_debian
+from verifier.compare import hints_clock, hints_debian, hints_zip
 from verifier.compare.difference import Difference
 from verifier.compare.hints_clock import BuildClock
 
@@ -190,8 +190,9 @@ def _content_hints(node: Difference, clock: BuildClock) -> list[str]:
 def _grouped(found: dict[str, list[tuple[str, str]]]) -> list[str]:
     """One hint per cause, naming its members (the first with what each side has)."""
     hints = []
-    for cause, members in found.items():
-        (first, detail), rest = members[0], [m for m, _ in members[1:]]
+    for cause, found_members in found.items():
+        members = list(dict.fromkeys(found_members))
+        (first, detail), rest = members[0], list(dict.fromkeys(m for m, _ in members[1:] if m != members[0][0]))
         also = f"; also {', '.join(rest[:MAX_NAMED])}" + (f" and {len(rest) - MAX_NAMED} more" if len(rest) > MAX_NAMED else "")
         hints.append(f"{cause}: {first}: {detail}" + (also if rest else ""))
     return hints
@@ -208,7 +209,7 @@ def _input_hints(node: Difference) -> list[str]:
 
 def _member_causes(node: Difference, clock: BuildClock) -> list[tuple[str, str, str]]:
     """(cause, member, what each side has) for the rules that name members."""
-    return hints_debian.causes(node) + hints_clock.causes(node, clock)
+    return hints_debian.causes(node) + hints_zip.causes(node) + hints_clock.causes(node, clock)
 
 
 Found = dict[str, list[tuple[str, str]]]
@@ -235,4 +236,6 @@ def add_hints(diff: Difference, clock: BuildClock = BuildClock()) -> Difference:
     first: dict[str, None] = {}
     named: Found = {}
     root = _annotate(diff, clock, summary, first, named)
-    return replace(root, hints=tuple(dict.fromkeys([*first, *root.hints, *_grouped(named), *summary])))
+    grouped = _grouped(named)
+    said = [h for h in [*root.hints, *summary] if not any(g.startswith(h + ": ") for g in grouped)]  # named instead
+    return replace(root, hints=tuple(dict.fromkeys([*first, *grouped, *said])))

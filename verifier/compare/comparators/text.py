@@ -47,7 +47,7 @@ class TextComparator:
         tb = read_regular(b.path, b.label).decode("utf-8", "replace")
         comment = None
         if ta.replace("\r\n", "\n") == tb.replace("\r\n", "\n"):
-            comment = "only line endings differ (CRLF vs LF)"
+            comment = "only line endings differ (CRLF vs LF): CRLF in the " + ("first" if ta.count("\r\n") > tb.count("\r\n") else "second")
         elif sorted(la := ta.splitlines()) == sorted(lb := tb.splitlines()):
             comment = "the same lines in a different order"
             if _collation_differs(la, lb):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import stat
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from verifier.compare.comparators.archives import KINDS
@@ -74,6 +74,28 @@ def _header(a: Side, b: Side, da: Directory, db: Directory) -> Difference | None
     return Difference.from_details(f"{a.label} (zip)", f"{b.label} (zip)", fields, kind="header")
 
 
+def _times_note(left: list[Member], right: list[Member]) -> str:
+    """How many of the entries both sides hold have other timestamps (a time zone moves them all)."""
+    a, b = dict(zip(keyed(m.name for m in left), left)), dict(zip(keyed(m.name for m in right), right))
+    common = [k for k in a if k in b]
+    moved = sum(a[k].meta.get("date_time") != b[k].meta.get("date_time") for k in common)
+    return f"{moved} of {len(common)} entries' timestamps differ" if moved else ""
+
+
+def _note_times(members: Difference | None, note: str) -> Difference | None:
+    """The note on the first differing ``date_time`` field: a leaf the timestamps normaliser
+    removes, so the note never keeps a pair from being EQUIVALENT."""
+    if members is None or not note:
+        return members
+    for i, node in enumerate(members.details):
+        for j, found in enumerate(node.details if node.kind == "metadata" else ()):
+            if found.source1 == "date_time":
+                fields = (*node.details[:j], replace(found, comments=(*found.comments, note)), *node.details[j + 1:])
+                return replace(members, details=(*members.details[:i], replace(node, details=fields),
+                                                 *members.details[i + 1:]))
+    return members
+
+
 @dataclass(frozen=True)
 class ZipComparator:
     name: str = "zip"
@@ -128,5 +150,6 @@ class ZipComparator:
         members = compare_members(a, b, left, right, ctx, lambda side, names, c: self._extract(side, of(side), names, c))
         outside = Difference.field("bytes outside any member", outside_members(a, da), outside_members(b, db),
                                    kind="content")  # no normaliser removes it: hidden data keeps a pair DIFFERENT
+        members = _note_times(members, _times_note(left, right))
         return Difference.from_details(a.label, b.label, [_header(a, b, da, db), self._prefix(a, b, da, db, ctx),
                                                           members, outside])
