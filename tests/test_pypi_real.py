@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pypi_fixtures import IN_TREE_PYPROJECT, sdist, serve_release, wheel
 from verifier.cli.app import run
 from verifier.errors import ExitCode
 
@@ -78,3 +79,26 @@ def test_a_setuptools_release_whose_wheel_carries_the_build_clock_is_different_a
     assert tried[:3] == ["sdist-mtimes", "pkg-info-time", "wheel-zip-time"]
     text = (dirs[1] / "pluggy==1.3.0.txt").read_text()
     assert "zip entry timestamps differ" in text
+
+
+BACKEND_REACHING_OUT = b'''
+import urllib.request
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    urllib.request.urlopen("http://192.0.2.1/setup-helper.tar.gz", timeout=5)  # a download the build needs
+    raise RuntimeError("unreachable")
+'''
+
+
+def test_a_backend_that_reaches_for_the_network_fails_in_the_sandbox_and_the_report_says_so(
+        dirs, http_server) -> None:
+    url = serve_release(http_server, "netdemo", {
+        "netdemo-1.0.tar.gz": sdist("netdemo-1.0", {"pyproject.toml": IN_TREE_PYPROJECT,
+                                                    "backend.py": BACKEND_REACHING_OUT}),
+        "netdemo-1.0-py3-none-any.whl": wheel("netdemo-1.0.dist-info", "custom 1.0")})
+    code, report = pypi("netdemo==1.0", dirs, "--index-url", url)
+    assert code == ExitCode.INCONCLUSIVE
+    assert report["build"]["status"] == "FAILED"
+    assert "the build needed the network" in report["reasons"][0]
+    assert "192.0.2.1" in report["reasons"][0]

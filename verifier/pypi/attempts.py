@@ -9,8 +9,11 @@ import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+
+from verifier.errors import InputError, where
 from verifier.pypi.policies import Policy
-from verifier.pypi.resolve import LockedWheel
+from verifier.pypi.resolve import PYTHON, LockedWheel
 from verifier.report.model import PolicyAttempt, RebuiltDigest
 from verifier.stages import (
     CachedFile, InstalledPackage, PackageComparison, PackageCounts, PackageDrift, PackageStatus, RebuiltFile,
@@ -89,6 +92,24 @@ def closest(wheels: list[RebuiltFile], official: dict[str, CachedFile]) -> Rebui
 
 def needed(log: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.strip() for m in NEEDS.findall(log)))
+
+
+def applicable(requirements: tuple[str, ...]) -> tuple[str, ...]:
+    """The requirements whose markers hold for the sandbox's python (the host's python3 is the
+    same version: the resolution's PYTHON); one that does not parse is an input error."""
+    kept = []
+    for text in requirements:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            raise InputError(where("get_requires_for_build_wheel", f"not a requirement: {text[:100]!r}")) from None
+        if req.marker is None or req.marker.evaluate({"python_version": PYTHON, "python_full_version": f"{PYTHON}.2",
+                                                      "sys_platform": "linux", "platform_system": "Linux",
+                                                      "platform_machine": "x86_64", "os_name": "posix",
+                                                      "implementation_name": "cpython",
+                                                      "platform_python_implementation": "CPython"}):
+            kept.append(text)
+    return tuple(kept)
 
 
 def network_attempts(log: str) -> tuple[str, ...]:

@@ -62,7 +62,7 @@ def _plain(name: str) -> str:
 
 
 def write_mount(directory: Path, root: str, policies: tuple[Policy, ...], expected: dict[str, str],
-                installer: LockedWheel, wheels: tuple[LockedWheel, ...]) -> Mount:
+                installer: LockedWheel | None, wheels: tuple[LockedWheel, ...], check_requires: bool = True) -> Mount:
     """The read-only directory the sandbox sees at ``/verifier/pypi``."""
     if directory.exists():
         shutil.rmtree(directory)
@@ -71,17 +71,21 @@ def write_mount(directory: Path, root: str, policies: tuple[Policy, ...], expect
     files = resources.files("verifier.pypi.sandbox")
     (directory / "frontend.py").write_text(files.joinpath("frontend.py").read_text())
     (directory / "site" / "sitecustomize.py").write_text(files.joinpath("sitecustomize.py").read_text())
-    plan = {"root": root, "expected": expected,
+    plan = {"root": root, "expected": expected, "check_requires": check_requires,
             "policies": [{"name": p.name, "source_date_epoch": p.source_date_epoch, "time_zone": p.time_zone}
                          for p in policies]}
     (directory / "plan.json").write_text(json.dumps(plan, indent=2) + "\n")
-    shutil.copyfile(installer.cached.path, directory / "installer" / _plain(installer.cached.pin.name))
+    if installer is not None:
+        shutil.copyfile(installer.cached.path, directory / "installer" / _plain(installer.cached.pin.name))
     for w in wheels:
         shutil.copyfile(w.cached.path, directory / "wheels" / _plain(w.cached.pin.name))
     return Mount(directory, MOUNT)
 
 
-def preparation(mount: Mount, installer: LockedWheel) -> BuildPreparation:
+def preparation(mount: Mount, installer: LockedWheel | None) -> BuildPreparation:
+    """Install the locked wheels (nothing to install: no installer either)."""
+    if installer is None:
+        return BuildPreparation((mount,), f"mkdir -p {BUILD_ENV}", QUERY)
     return BuildPreparation((mount,), INSTALL.format(installer=_plain(installer.cached.pin.name)), QUERY)
 
 

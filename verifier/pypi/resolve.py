@@ -30,6 +30,9 @@ PLATFORM = "x86_64-unknown-linux-gnu"
 LOCK_KEY = "verifier-pypi-lock:"  # prefix of the key a lock is remembered under in the cache's URL index
 
 
+EMPTY_LOCK = b'lock-version = "1.0"\ncreated-by = "verifier"\npackages = []\n'
+
+
 @dataclass(frozen=True)
 class LockedWheel:
     name: str
@@ -52,6 +55,8 @@ def lock_key(requirements: tuple[str, ...], exclude_newer: str, index_url: str) 
 def resolve(requirements: tuple[str, ...], exclude_newer: str | None, index_url: str, settings: Settings,
             cache: ContentCache) -> Resolution:
     """Resolve (or recall) the lock, then fetch every wheel it names (checked by its hash)."""
+    if not requirements:
+        return Resolution((), EMPTY_LOCK, ())
     key = lock_key(requirements, exclude_newer or "", index_url)
     known = cache.recall_url(key)
     if known is not None and cache.has(known.sha256, known.size):

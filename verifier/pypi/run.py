@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,8 @@ from verifier.sandbox.interface import Sandbox
 from verifier.sandbox.rebuild import rebuild
 from verifier.settings import Settings
 from verifier.stages import (
-    ArtifactResult, BuildStatus, CachedFile, PackageComparison, PackageStatus, PreparedEnvironment, RebuildResult,
+    ArtifactResult, BuildStatus, CachedFile, FetchedInputs, PackageComparison, PackageStatus, PreparedEnvironment,
+    RebuildResult,
 )
 from verifier.verdict import decide
 
@@ -97,12 +99,22 @@ def requirements(sdist: SdistInfo, wheel: WheelInfo, extra: tuple[str, ...] = ()
 
 
 def step_rebuild(official: Official, sdist: SdistInfo, policy_list: tuple[Policy, ...], resolution: Resolution,
-                 installer: Resolution, env: PreparedEnvironment, inputs, sandbox: Sandbox, run_dir: Path) -> RebuildResult:
+                 installer: Resolution | None, env: PreparedEnvironment, inputs: FetchedInputs, sandbox: Sandbox,
+                 run_dir: Path, check_requires: bool = True) -> RebuildResult:
     run = tuple(p for p in policy_list if not p.duplicate_of)
     expected = {c.pin.name: c.pin.sha256 for c in official.pure}
-    mount = planning.write_mount(run_dir / "sandbox-files", sdist.root, run, expected, installer.wheels[0],
-                                 resolution.wheels)
-    return rebuild(sandbox, env, inputs, planning.preparation(mount, installer.wheels[0]))
+    pip = installer.wheels[0] if installer else None
+    mount = planning.write_mount(run_dir / "sandbox-files", sdist.root, run, expected, pip, resolution.wheels,
+                                 check_requires)
+    return rebuild(sandbox, env, inputs, planning.preparation(mount, pip))
+
+
+def step_resolve(reqs: tuple[str, ...], horizon: str | None, index_url: str, settings: Settings,
+                 cache: ContentCache) -> tuple[Resolution, Resolution | None]:
+    """The build packages, and pip to install them (only when there is something to install)."""
+    resolution = resolve(reqs, horizon, index_url, settings, cache)
+    installer = resolve((INSTALLER,), None, index_url, settings, cache) if resolution.wheels else None
+    return resolution, installer
 
 
 def network_reason(result: RebuildResult) -> RebuildResult:
@@ -144,21 +156,21 @@ def verify_pypi(options: PypiOptions, settings: Settings, sandbox: Sandbox, cach
     if wheel is not None and env is not None:
         policy_list = policies(sdist, wheel)
         with clock.step("resolve"):
-            installer = resolve((INSTALLER,), None, page.index_url, settings, cache)
-            resolution = resolve(requirements(sdist, wheel), horizon, page.index_url, settings, cache)
+            resolution, installer = step_resolve(requirements(sdist, wheel), horizon, page.index_url, settings, cache)
         with clock.step("rebuild"):
             result = step_rebuild(official, sdist, policy_list, resolution, installer, env, inputs, sandbox, run_dir)
-            extra = policy_results.needed(result.log_path.read_text(errors="replace")) \
-                if result.exit_status == FRONTEND_NEEDS else ()
-            if extra:
-                resolution = resolve(requirements(sdist, wheel, extra), horizon, page.index_url, settings, cache)
+            if result.exit_status == FRONTEND_NEEDS:  # the backend asked for more: resolve those that apply, again
+                extra = policy_results.applicable(policy_results.needed(result.log_path.read_text(errors="replace")))
+                resolution, installer = step_resolve(requirements(sdist, wheel, extra), horizon, page.index_url,
+                                                     settings, cache)
                 result = step_rebuild(official, sdist, policy_list, resolution, installer, env, inputs, sandbox,
-                                      run_dir)
+                                      run_dir, check_requires=False)
             result = network_reason(result)
     with clock.step("compare"):
         found = policy_results.read_attempts(tuple(p for p in policy_list), result.outputs if result else (),
                                              {c.pin.name: c for c in official.pure})
-        artifacts = _compare(official, found, settings, options, result, resolution)
+        artifacts = _compare(official, found, settings, options, result, resolution,
+                             wheel.backend_pin if wheel else None)
         packages = (policy_results.compare_packages(resolution.wheels, result.installed_packages)
                     if resolution and result else PackageComparison(PackageStatus.NOT_CHECKED, "no build ran"))
     unverifiable = tuple(f"{name}: {COMPILED_REASON}" for name in official.compiled)
@@ -183,8 +195,13 @@ def verify_pypi(options: PypiOptions, settings: Settings, sandbox: Sandbox, cach
     return VerifyOutcome(report, verdict, report_path)
 
 
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _compare(official: Official, found: policy_results.Attempts, settings: Settings, options: PypiOptions,
-             result: RebuildResult | None, resolution: Resolution | None) -> tuple[ArtifactResult, ...]:
+             result: RebuildResult | None, resolution: Resolution | None,
+             wheel_pin: str | None) -> tuple[ArtifactResult, ...]:
     if result is None:
         return ()
     matched = next((a for a in found.attempts if a.name == (found.matched or "")), None)
@@ -195,7 +212,9 @@ def _compare(official: Official, found: policy_results.Attempts, settings: Setti
     explain = auditor(settings, (), clock) if options.explain else None
     outputs = (found.chosen,) if found.chosen else ()
     artifacts = compare_artifacts(official.pure, outputs, explain)
-    return plugin_hints(artifacts, resolution.wheels if resolution else ())
+    pinned = _norm(wheel_pin.split("==")[0]) if wheel_pin else ""
+    unpinned = [w for w in (resolution.wheels if resolution else ()) if _norm(w.name) != pinned]
+    return plugin_hints(artifacts, unpinned)
 
 
 def _build_packages(resolution: Resolution | None, installer: Resolution | None) -> tuple[BuildPackage, ...]:

@@ -7,7 +7,9 @@
 
 Lines starting with ``verifier-pypi:`` are read by verifier on the host. Exit statuses:
 0 built (at least one policy produced a wheel), 3 the backend asks for packages that are not
-installed (``verifier-pypi: needs REQ`` lines), 4 no policy produced a wheel.
+installed (``verifier-pypi: needs REQ`` lines, markers not evaluated here: verifier, on the
+host, resolves those that apply and runs the build again without this check), 4 no policy
+produced a wheel.
 """
 
 import hashlib
@@ -125,7 +127,8 @@ def main(plan_path):
         plan = json.load(f)
     workdir = os.getcwd()
     os.makedirs(os.path.join(workdir, "verifier-out"), exist_ok=True)
-    missing = missing_requirements(fresh_copy(plan, workdir), policy_env(plan["policies"][0]))
+    missing = missing_requirements(fresh_copy(plan, workdir), policy_env(plan["policies"][0])) \
+        if plan["check_requires"] else []
     if missing is None:
         return NO_WHEEL
     if missing:
