@@ -16,16 +16,19 @@ from urllib.parse import quote
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
 from verifier.cli.app import run
 from verifier.errors import InfrastructureError, InputError
+from verifier.farm.database import Database, create
 from verifier.farm.models import Job
 from verifier.farm.web.auth import TOKEN_ENV, WriteToken, load_token
 from verifier.farm.web.context import WebConfig
 from verifier.farm.web.keys import load_keys
-from verifier.farm.web.source import FarmGate
+from verifier.farm.web.source import DatabaseReader, FarmGate
 
-from tests.farm.web_server import HOSTILE, TOKEN, Filled, filled_farm, request, running
+from tests.farm.services import free_port
+from tests.farm.web_server import HOSTILE, TOKEN, Filled, add_result, filled_farm, request, running
 
 pytestmark = pytest.mark.timeout(60)
 RAW = ("<script>", "\x1b", "\u202e", "alert('x')</script>")
@@ -205,11 +208,11 @@ def test_metrics_are_prometheus_text_read_from_the_farm(farm_url: str) -> None:
 def test_the_durations_histogram_counts_new_results_once(filled: Filled, tmp_path: Path) -> None:
     reader = filled.reader
     before = reader.counts().durations["DIFFERENT"]
-    from tests.farm.web_server import _result  # add one result after the first scrape
+    # one result more after the first scrape
     with filled.db.session() as s:
         job = s.scalars(select(Job).where(Job.state == "QUEUED")).first()
         job.state = "DONE"
-        _result(s, job, "DIFFERENT", "hello", "1.1", b"{}", 700.0)
+        add_result(s, job, "DIFFERENT", "hello", "1.1", b"{}", 700.0)
     after, again = reader.counts().durations["DIFFERENT"], reader.counts().durations["DIFFERENT"]
     assert after == again and after.total == before.total + 700.0
     assert dict(after.buckets)[600.0] == dict(before.buckets)[600.0] and dict(after.buckets)[1800.0] == 3
@@ -274,6 +277,18 @@ def test_a_broker_that_refuses_fails_the_job_at_once(filled: Filled) -> None:
     assert reply.status == 503 and "cannot send" in json.loads(reply.body)["error"]
     state = filled.reader.jobs("FAILED", 10)[0]
     assert state.target == "zlib=1:1.2.13" and state.error.startswith("not queued: broker")
+
+
+def test_a_database_that_went_away_is_503_in_one_line() -> None:
+    url = f"postgresql://farm:s3cret-pw@127.0.0.1:{free_port()}/farm"
+    gone = Database(url, create(url), sessionmaker(create(url)))  # as if the server stopped after start-up
+    with running(WebConfig(DatabaseReader(gone))) as base:
+        api, page = request(f"{base}/api/summary"), request(f"{base}/")
+    gone.dispose()
+    assert api.status == page.status == 503
+    error = json.loads(api.body)["error"]
+    assert error.startswith("the farm's database is unavailable: ") and "\n" not in error and "s3cret" not in error
+    assert 'id="error"' in page.text and "s3cret" not in page.text
 
 
 def test_token_matching_and_loading(tmp_path: Path) -> None:

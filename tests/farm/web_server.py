@@ -120,7 +120,7 @@ def _attempt(session: Session, job: Job, number: int, outcome: str, seconds: flo
     return attempt
 
 
-def _result(session: Session, job: Job, verdict: str, name: str, version: str, report: bytes, seconds: float,
+def add_result(session: Session, job: Job, verdict: str, name: str, version: str, report: bytes, seconds: float,
             worker: str = "w1", envelope: bytes | None = None, signer: str | None = None) -> None:
     attempt = _attempt(session, job, 1, "VERDICT", seconds, worker)
     job.attempts = 1
@@ -147,12 +147,12 @@ def filled_farm(tmp: Path, url: str | None = None) -> Filled:
     signed = sign_report(hostile, hashlib.sha256(data).hexdigest(), SigningRequest((f"file:{key}",)))
     with db.session() as s:
         evil = _job(s, "manifest", f"http://127.0.0.1:9/{HOSTILE}/release.json", "DONE")
-        _result(s, evil, "DIFFERENT", hostile.release.name, hostile.release.version, data, 42.0, f"w{HOSTILE}",
+        add_result(s, evil, "DIFFERENT", hostile.release.name, hostile.release.version, data, 42.0, f"w{HOSTILE}",
                 signed.envelope, "farm-key")
         hello = _job(s, "manifest", "http://127.0.0.1:9/hello/release.json", "DONE", created=T0 + timedelta(minutes=1))
-        _result(s, hello, "DIFFERENT", "hello", "1.0", report_bytes(canonical), 12.5)
+        add_result(s, hello, "DIFFERENT", "hello", "1.0", report_bytes(canonical), 12.5)
         broken = _job(s, "pypi", "broken==0.1", "DONE", created=T0 + timedelta(minutes=2))
-        _result(s, broken, "REPRODUCIBLE", "broken", "0.1", b'{"report_version": 1}', 3.0)
+        add_result(s, broken, "REPRODUCIBLE", "broken", "0.1", b'{"report_version": 1}', 3.0)
         _job(s, "debian", "hello=1.1", "QUEUED", created=T0 + timedelta(minutes=3))
         failed = _job(s, "pypi", "pkg==2", "FAILED", attempts=3, error=f"podman failed {HOSTILE}",
                       created=T0 + timedelta(minutes=4))

@@ -2,8 +2,8 @@
 
 Every response carries a strict Content-Security-Policy (no scripts at all; styles and
 frames from this server only), ``nosniff``, ``no-referrer`` and a same-origin frame rule.
-Errors are one line: JSON under ``/api/``, a small escaped page elsewhere. A failing
-database is 503 with its one-line message; anything else is a bug and stays a 500.
+Errors are one line: JSON under ``/api/``, a small escaped page elsewhere. A database that
+went away is 503 with its one-line reason; anything else is a bug and stays a 500.
 The access log is our own, one line per request with the path escaped (uvicorn's would
 print a decoded path, and a %0A in it would start a forged line).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -83,11 +84,19 @@ async def _verifier_error(request: Request, exc: Exception) -> Response:
     return _error(request, status, exc.message)
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """The database went away (restarted, unreachable) while serving: 503 and one line."""
+    assert isinstance(exc, OperationalError)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None and str(exc.orig).strip() else type(exc).__name__
+    return _error(request, 503, f"the farm's database is unavailable: {one_line(reason)}")
+
+
 def create_app(config: WebConfig) -> Starlette:
     static = StaticFiles(packages=[("verifier.farm.web", "static")])
     app = Starlette(routes=[*pages.routes(), *api.routes(), Mount("/static", static, name="static")],
                     middleware=[Middleware(SecurityHeaders)],
-                    exception_handlers={HTTPException: _http_error, VerifierError: _verifier_error},
+                    exception_handlers={HTTPException: _http_error, VerifierError: _verifier_error,
+                                        OperationalError: _database_error},
                     max_body_size=MAX_REQUEST_BODY)
     app.state.farm = Farm(config)
     return app
