@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Benchmark: `verifier pypi` for one release, cold and warm cache, against a bare
+`python -m build --wheel --no-isolation` of the same sdist in the same image, same run.
+
+cold: an empty cache and work directory (the Debian python3 environment is built, the index
+read, every file downloaded, the build packages resolved); warm: the same cache again (online:
+the index page is read again; offline: nothing is). The bare build runs in the image verifier
+imported, with the same locked wheels plus `build` installed the same way (pip from its wheel,
+--no-index), network off: verifier's overhead is warm minus bare.
+
+    .venv/bin/python benchmarks/pypi.py [--release iniconfig==2.0.0] [--runs 3] [--allow-private-addresses]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from verifier.cache import ContentCache  # noqa: E402
+from verifier.cli.app import run  # noqa: E402
+from verifier.pypi.index import default_index_url  # noqa: E402
+from verifier.pypi.resolve import resolve  # noqa: E402
+from verifier.sandbox.podman import Podman  # noqa: E402
+from verifier.sandbox.runtime import choose_runtime, ulimit_flags  # noqa: E402
+from verifier.settings import FetchLimits, Settings  # noqa: E402
+
+BUILD_FRONTEND = ("build==1.2.2",)  # what the bare build adds: pypa/build and its dependencies
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def pypi(release: str, cache: Path, work: Path, private: bool, *extra: str) -> None:
+    args = ["pypi", release, "--cache-dir", str(cache), "--work-dir", str(work), "--format", "json",
+            "--output", str(work / "summary.json"), *(["--allow-private-addresses"] if private else []), *extra]
+    code = run(args)
+    assert code in (0, 1), f"verifier pypi exited {code}"
+
+
+def bare_command(tmp: Path, report: dict, run_dir: Path, settings: Settings) -> list[str]:
+    """podman run of `python -m build --wheel --no-isolation` on the same sdist, same image."""
+    bare = tmp / "bare"
+    (bare / "wheels").mkdir(parents=True)
+    for wheel in (run_dir / "sandbox-files" / "wheels").glob("*.whl"):
+        shutil.copy(wheel, bare / "wheels")
+    frontend = resolve(BUILD_FRONTEND, None, default_index_url(), settings, ContentCache(settings.cache_dir))
+    for locked in frontend.wheels:
+        shutil.copy(locked.cached.path, bare / "wheels" / locked.cached.pin.name)
+    installer = next((run_dir / "sandbox-files" / "installer").glob("pip-*.whl"), None)
+    if installer is None:  # nothing was installed for this release: pip comes from the frontend's lock
+        installer = next((run_dir / "sandbox-files" / "wheels").glob("pip-*.whl"))
+    sdist = Path(report["inputs"]["sources"][0]["url"].split("/")[-1])
+    cached = ContentCache(settings.cache_dir).entry_path(report["inputs"]["sources"][0]["sha256"])
+    shutil.copy(cached, bare / sdist.name)
+    root = sdist.name.removesuffix(".tar.gz")
+    script = (f"python3 /bare/{installer.name}/pip install -q --isolated --no-index --no-deps --target /opt/env "
+              f"/bare/wheels/*.whl && mkdir /b && cd /b && tar xzf /bare/{sdist.name} && cd {root} && "
+              "PYTHONPATH=/opt/env python3 -m build --wheel --no-isolation > /dev/null")
+    shutil.copy(installer, bare / installer.name)
+    podman = Podman.from_settings(settings)
+    runtime = choose_runtime(podman, settings)
+    return ["podman", "--runtime", runtime.name, "run", "--rm", "--network=none", *ulimit_flags(settings),
+            "-v", f"{bare}:/bare:ro", report["environment"]["image"], "/bin/sh", "-c", script]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--release", default="iniconfig==2.0.0")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--allow-private-addresses", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="verifier-bench-pypi-"))
+    try:
+        cache, work = tmp / "cache", tmp / "work"
+        cold = timed(lambda: pypi(args.release, cache, work, args.allow_private_addresses))
+        report_path = next(work.glob("*/report.json"))
+        report = json.loads(report_path.read_text())
+        settings = Settings(cache_dir=cache, work_dir=work,
+                            fetch=FetchLimits(allow_private_addresses=args.allow_private_addresses))
+        bare = bare_command(tmp, report, report_path.parent, settings)
+        warm, offline, plain = [], [], []
+        for _ in range(args.runs):  # interleaved: the shared machine's load falls on all three alike
+            warm.append(timed(lambda: pypi(args.release, cache, work, args.allow_private_addresses)))
+            offline.append(timed(lambda: pypi(args.release, cache, work, args.allow_private_addresses, "--offline")))
+            plain.append(timed(lambda: subprocess.run(bare, check=True, capture_output=True)))
+        w, o, b = (statistics.median(x) for x in (warm, offline, plain))
+        last = json.loads(report_path.read_text())
+        print(f"release: {args.release}, verdict {last['verdict']}, matched policy {last['pypi']['matched_policy']}, "
+              f"policies built: {sum(1 for p in last['pypi']['policies'] if p['rebuilt'])}; runs: {args.runs} (medians)")
+        print(f"verifier pypi, cold cache (environment built, everything fetched): {cold:.1f} s")
+        print(f"verifier pypi, warm cache, online:  {w:.1f} s")
+        print(f"verifier pypi, warm cache, offline: {o:.1f} s")
+        print(f"bare podman run: pip install of the same wheels + python -m build --wheel --no-isolation: {b:.1f} s")
+        print(f"overhead, warm offline minus bare: {o - b:.1f} s ({o / b:.2f}x)")
+        print("last warm run's steps:", json.dumps(last["timings"]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
