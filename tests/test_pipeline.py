@@ -108,7 +108,7 @@ def test_build_failed(settings: Settings, tmp_path: Path) -> None:
 
 # a Debian build whose test suite fails, then hundreds of lines of cleanup after the errors
 FAILING_LOG = ("dh_auto_build\n" + "gcc -O2 -c x.c -Werror=format-security\n" * 3
-               + "checking whether strerror_r returns char... no\n"
+               + "checking whether strerror_r returns char... no\n" + "# XFAIL: 0\n# FAIL:  0\n"
                + "FAIL: test_parse.sh\n" + "x.c:3:5: error: 'y' undeclared\n"
                + "make[2]: *** [Makefile:100: check] Error 1\n" + "cleanup line\n" * 300
                + "dh_auto_test: error: make -j2 check returned exit code 2\n")
@@ -127,6 +127,7 @@ def test_a_failed_build_shows_its_first_error_lines_in_the_summary(settings: Set
     summary = text[:text.index("\n\n")]
     assert "first error-looking lines of the build log:" in summary and "│ FAIL: test_parse.sh" in summary
     assert "Werror" not in summary and "strerror_r" not in summary, "compiler flags and configure checks are not errors"
+    assert "FAIL:  0" not in summary, "a test summary with no failure is not an error"
     for fmt in (ReportFormat.MARKDOWN, ReportFormat.HTML):
         assert "undeclared" in render(load_report(outcome.report_path), fmt)
 

@@ -16,9 +16,10 @@ SUFFIXES = {".gz": "gzip", ".tgz": "gzip", ".xz": "xz", ".txz": "xz", ".zst": "z
             ".zip": "zip", ".whl": "zip", ".jar": "zip", ".tar": "tar", ".deb": "deb", ".rpm": "rpm",
             ".cpio": "cpio", ".iso": "iso9660", ".pyc": "pyc"}  # names as compare's comparators name formats
 RPM_MAGIC = b"\xed\xab\xee\xdb"
+ELF_MAGIC = b"\x7fELF"
 PYC_FLAGS = (0, 1, 3)  # PEP 552: bit 0 hash-based, bit 1 checked
-OTHER_MAGICS = (b"\x7fELF", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\xca\xfe\xba\xbe",
-                b"SQLite format 3\x00", b"MZ", b"\x00asm")  # formats with no native comparator (diffoscope's)
+OTHER_MAGICS = (ELF_MAGIC, b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\xca\xfe\xba\xbe",
+                b"SQLite format 3\x00", b"MZ", b"\x00asm")  # diffoscope's (ELF: for its disassembly only)
 ISO_PVD = 0x8000
 
 
@@ -72,6 +73,10 @@ def is_pyc(data: bytes) -> bool:
         return False
     magic, flags = struct.unpack_from("<H2xI", data)
     return 3000 <= magic < 4000 and flags in PYC_FLAGS
+
+
+def is_elf(data: bytes) -> bool:
+    return data.startswith(ELF_MAGIC)
 
 
 def is_other_known(data: bytes) -> bool:

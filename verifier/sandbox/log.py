@@ -20,8 +20,9 @@ ERROR_LINES = 8  # the first error-looking lines kept for a failed build's summa
 ERROR_LINE_CHARS = 300
 # compilers and tools (`error:`), make, automake/pytest/ctest test suites (FAIL, FAILED),
 # perl's prove and Test::More, Python tracebacks, debhelper/dpkg-buildpackage
-ERROR_RE = re.compile(r"\b[Ee]rror:|\bERROR:|^make(\[\d+\])?: \*\*\*|\bFAIL(ED)?\b|^Failed \d+/\d+ test|^#\s+Failed test"
-                      r"|^Traceback \(most recent call last\)|\bdied with exit status|^dpkg-buildpackage: error")
+ERROR_RE = re.compile(r"\b[Ee]rror:|\bERROR:|^make(\[\d+\])?: \*\*\*|\bFAIL(ED)?\b(?!:\s+0\b)"  # not automake's "# FAIL:  0"
+                      r"|\bFailed \d+/\d+ (test|subtest)|^#\s+Failed test|^Traceback \(most recent call last\)"
+                      r"|\bdied with exit status|^dpkg-buildpackage: error")
 
 
 class LogCapture:

@@ -17,10 +17,10 @@ from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, ToolFailed, TruncatedArchive
 from verifier.compare.regular import open_regular
 from verifier.errors import ToolMissing
+from verifier.formats import sniff
 from verifier.formats.elf import ElfInfo, ElfUnreadable, Section, chunks, digest, outside_sections, read_elf
 from verifier.printable import one_line
 
-MAGIC = b"\x7fELF"
 MAX_RUNS = 16  # differing byte runs shown per section
 GAP = 8  # runs closer than this are one run
 WINDOW = 64  # the most bytes shown of one run
@@ -171,7 +171,7 @@ class ElfComparator:
     name: str = "elf"
 
     def recognizes(self, head: bytes, side: Side) -> bool:
-        return head.startswith(MAGIC)
+        return sniff.is_elf(head)
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
         with open_regular(a.path, a.label) as fa, open_regular(b.path, b.label) as fb:
