@@ -5,7 +5,6 @@ a fake index on a local server (docs/pypi.md)."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import tarfile
 from datetime import UTC, datetime

@@ -16,13 +16,13 @@ from verifier.atomic import write_bytes
 from verifier.cache import ContentCache
 from verifier.compare.hints import BuildClock
 from verifier.fetch import fetch_file
-from verifier.manifest import PinnedFile, ReleaseManifest, Source, manifest_bytes
+from verifier.manifest import PinnedFile, Source, manifest_bytes
 from verifier.pipeline import StepClock, VerifyOutcome
 from verifier.pypi import attempts as policy_results
 from verifier.pypi import plan as planning
 from verifier.pypi.environment import given_environment, python_environment
 from verifier.pypi.hints import plugin_hints
-from verifier.pypi.index import ProjectPage, default_index_url, normalise, read_page
+from verifier.pypi.index import IndexFile, ProjectPage, default_index_url, normalise, read_page
 from verifier.pypi.policies import Policy, policies
 from verifier.pypi.release import COMPILED_REASON, ReleaseFiles, is_pure, parse_requirement, select
 from verifier.pypi.resolve import Resolution, resolve
@@ -64,7 +64,7 @@ class Official:
     compiled: tuple[str, ...]  # file names of compiled wheels: INCONCLUSIVE, never rebuilt
 
 
-def _pin(f) -> PinnedFile:  # an IndexFile
+def _pin(f: IndexFile) -> PinnedFile:
     return PinnedFile(f.filename, f.url, f.sha256, f.size)
 
 
@@ -77,7 +77,9 @@ def step_index(options: PypiOptions, settings: Settings, cache: ContentCache) ->
 def step_fetch(files: ReleaseFiles, settings: Settings, cache: ContentCache) -> Official:
     pure = tuple(fetch_file(_pin(w), cache, settings) for w in files.wheels if is_pure(w.filename))
     compiled = tuple(w.filename for w in files.wheels if not is_pure(w.filename))
-    return Official(files, fetch_file(Source(**dataclasses.asdict(_pin(files.sdist)), unpack=True), cache, settings),
+    sdist = files.sdist
+    return Official(files, fetch_file(Source(sdist.filename, sdist.url, sdist.sha256, sdist.size, unpack=True), cache,
+                                      settings),
                     pure, compiled)
 
 
@@ -129,6 +131,60 @@ def network_reason(result: RebuildResult) -> RebuildResult:
     return dataclasses.replace(result, reason=reason)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The release laid out as the pipeline's inputs: the generated manifest and the image."""
+
+    inputs: FetchedInputs
+    environment: PreparedEnvironment | None  # None: nothing to build (compiled wheels only)
+
+
+@dataclass(frozen=True)
+class Built:
+    """The rebuild under the policies, with the build packages it installed (all None: no build)."""
+
+    policies: tuple[Policy, ...] = ()
+    result: RebuildResult | None = None
+    resolution: Resolution | None = None
+    installer: Resolution | None = None
+
+
+def step_environment(files: ReleaseFiles, official: Official, sdist: SdistInfo, options: PypiOptions,
+                     settings: Settings, cache: ContentCache, sandbox: Sandbox, run_dir: Path) -> Prepared:
+    """The environment, and the manifest of this rebuild written beside the report."""
+    python_env = given_environment(options.environment) if options.environment else python_environment(settings, cache)
+    env_cached = fetch_file(python_env.pin, cache, settings)
+    m = planning.manifest(files.project, files.version, python_env.pin, official.sdist.pin,
+                          tuple(c.pin for c in official.pure), sdist.pkg_info_mtime, str(run_dir / "release.json"))
+    data = manifest_bytes(m)
+    write_bytes(run_dir / "release.json", data)
+    if python_env.lock is not None:
+        write_bytes(run_dir / "env.lock.json", python_env.lock)
+    inputs = planning.fetched(m, _digest(data), env_cached, official.sdist, official.pure)
+    return Prepared(inputs, sandbox.import_environment(env_cached) if official.pure else None)
+
+
+def step_build(official: Official, sdist: SdistInfo, wheel: WheelInfo, env: PreparedEnvironment,
+               inputs: FetchedInputs, index_url: str, horizon: str | None, settings: Settings, cache: ContentCache,
+               sandbox: Sandbox, run_dir: Path, clock: StepClock) -> Built:
+    """Resolve, rebuild under every policy; when the backend asks for more packages, resolve
+    those whose markers hold and rebuild once more."""
+    policy_list = policies(sdist, wheel)
+    with clock.step("resolve"):
+        resolution, installer = step_resolve(requirements(sdist, wheel), horizon, index_url, settings, cache)
+    with clock.step("rebuild"):
+        def build(check_requires: bool = True) -> RebuildResult:
+            return step_rebuild(official, sdist, policy_list, resolution, installer, env, inputs, sandbox, run_dir,
+                                check_requires)
+
+        result = build()
+        if result.exit_status == FRONTEND_NEEDS:
+            extra = policy_results.applicable(policy_results.needed(result.log_path.read_text(errors="replace")))
+            resolution, installer = step_resolve(requirements(sdist, wheel, extra), horizon, index_url, settings, cache)
+            result = build(check_requires=False)
+    return Built(policy_list, network_reason(result), resolution, installer)
+
+
 def verify_pypi(options: PypiOptions, settings: Settings, sandbox: Sandbox, cache: ContentCache) -> VerifyOutcome:
     clock, started = StepClock(), datetime.now(UTC)
     with clock.step("fetch"):
@@ -139,60 +195,43 @@ def verify_pypi(options: PypiOptions, settings: Settings, sandbox: Sandbox, cach
     sdist = read_sdist(official.sdist.path, files.sdist.filename, settings.unpack)
     wheel = read_wheel(official.pure[0].path, official.pure[0].pin.name) if official.pure else None
     with clock.step("environment"):
-        python_env = (given_environment(options.environment) if options.environment
-                      else python_environment(settings, cache))
-        env_cached = fetch_file(python_env.pin, cache, settings)
-        m = planning.manifest(files.project, files.version, python_env.pin, official.sdist.pin,  # type: ignore[arg-type]
-                              tuple(c.pin for c in official.pure), sdist.pkg_info_mtime, str(run_dir / "release.json"))
-        data = manifest_bytes(m)
-        write_bytes(run_dir / "release.json", data)
-        if python_env.lock is not None:
-            write_bytes(run_dir / "env.lock.json", python_env.lock)
-        inputs = planning.fetched(m, _digest(data), env_cached, official.sdist, official.pure)
-        env = sandbox.import_environment(env_cached) if official.pure else None
+        prepared = step_environment(files, official, sdist, options, settings, cache, sandbox, run_dir)
     horizon = upload_horizon(files)
-    result = resolution = installer = None
-    policy_list: tuple[Policy, ...] = ()
-    if wheel is not None and env is not None:
-        policy_list = policies(sdist, wheel)
-        with clock.step("resolve"):
-            resolution, installer = step_resolve(requirements(sdist, wheel), horizon, page.index_url, settings, cache)
-        with clock.step("rebuild"):
-            result = step_rebuild(official, sdist, policy_list, resolution, installer, env, inputs, sandbox, run_dir)
-            if result.exit_status == FRONTEND_NEEDS:  # the backend asked for more: resolve those that apply, again
-                extra = policy_results.applicable(policy_results.needed(result.log_path.read_text(errors="replace")))
-                resolution, installer = step_resolve(requirements(sdist, wheel, extra), horizon, page.index_url,
-                                                     settings, cache)
-                result = step_rebuild(official, sdist, policy_list, resolution, installer, env, inputs, sandbox,
-                                      run_dir, check_requires=False)
-            result = network_reason(result)
+    built = Built()
+    if wheel is not None and prepared.environment is not None:
+        built = step_build(official, sdist, wheel, prepared.environment, prepared.inputs, page.index_url, horizon,
+                           settings, cache, sandbox, run_dir, clock)
     with clock.step("compare"):
-        found = policy_results.read_attempts(tuple(p for p in policy_list), result.outputs if result else (),
+        found = policy_results.read_attempts(built.policies, built.result.outputs if built.result else (),
                                              {c.pin.name: c for c in official.pure})
-        artifacts = _compare(official, found, settings, options, result, resolution,
+        artifacts = _compare(official, found, settings, options, built.result, built.resolution,
                              wheel.backend_pin if wheel else None)
-        packages = (policy_results.compare_packages(resolution.wheels, result.installed_packages)
-                    if resolution and result else PackageComparison(PackageStatus.NOT_CHECKED, "no build ran"))
-    unverifiable = tuple(f"{name}: {COMPILED_REASON}" for name in official.compiled)
-    verdict = decide(result, artifacts, packages, lockfile_declared=resolution is not None, unverifiable=unverifiable)
-    report_path = options.report_path or run_dir / "report.json"
-    lock_name = None
-    if resolution is not None:
-        lock_name = str(run_dir / "pylock.toml")
-        write_bytes(run_dir / "pylock.toml", resolution.lock_text)
+        packages = (policy_results.compare_packages(built.resolution.wheels, built.result.installed_packages)
+                    if built.resolution and built.result else PackageComparison(PackageStatus.NOT_CHECKED, "no build ran"))
+    verdict = decide(built.result, artifacts, packages, lockfile_declared=built.resolution is not None,
+                     unverifiable=tuple(f"{name}: {COMPILED_REASON}" for name in official.compiled))
     evidence = ReportEvidence(
-        manifest=m, manifest_sha256=inputs.manifest_sha256, manifest_size=inputs.manifest_size, inputs=inputs,
-        environment=env, rebuild=result, artifacts=artifacts, packages=packages, packages_manifest=None,
+        manifest=prepared.inputs.manifest, manifest_sha256=prepared.inputs.manifest_sha256,
+        manifest_size=prepared.inputs.manifest_size, inputs=prepared.inputs, environment=prepared.environment,
+        rebuild=built.result, artifacts=artifacts, packages=packages, packages_manifest=None,
         verdict=verdict, timings=clock.total(), started=started, finished=datetime.now(UTC))
     pypi = PypiRebuild(
         index_url=page.index_url, project=files.project, upload_time=horizon or "",
         generator=wheel.generator if wheel else "", build_backend=sdist.build_system.backend,
         sdist=FileRef(files.sdist.url, files.sdist.sha256, files.sdist.size),
         policies=found.attempts, matched_policy=found.matched,
-        build_packages=_build_packages(resolution, installer), lock=lock_name)
+        build_packages=_build_packages(built.resolution, built.installer), lock=_write_lock(built, run_dir))
     report = dataclasses.replace(build_report(evidence), pypi=pypi)
+    report_path = options.report_path or run_dir / "report.json"
     dump_report(report, report_path)
     return VerifyOutcome(report, verdict, report_path)
+
+
+def _write_lock(built: Built, run_dir: Path) -> str | None:
+    if built.resolution is None:
+        return None
+    write_bytes(run_dir / "pylock.toml", built.resolution.lock_text)
+    return str(run_dir / "pylock.toml")
 
 
 def _norm(name: str) -> str:
