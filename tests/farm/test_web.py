@@ -139,6 +139,21 @@ def test_the_same_pages_on_postgresql(postgres_url: str, tmp_path: Path) -> None
     assert created.status == 201 and filled.published == [(json.loads(created.body)["job"]["id"], "verify", 3600.0)]
 
 
+def test_a_release_history_marks_a_changed_verdict(filled: Filled) -> None:
+    with filled.db.session() as s:
+        again = s.scalars(select(Job).where(Job.id == filled.unsigned)).one()
+        job = Job(kind=again.kind, input=again.input, dedupe_key=again.dedupe_key, queue="verify", state="DONE",
+                  attempts=1, max_attempts=3, time_limit=3600.0, created_at=again.created_at, updated_at=again.updated_at)
+        s.add(job)
+        s.flush()
+        add_result(s, job, "REPRODUCIBLE", "hello", "1.0", b"{}", 5.0)
+    with running(_config(filled)) as url:
+        page = request(f"{url}/release?name=hello&version=1.0").text
+        history = json.loads(request(f"{url}/api/release?name=hello&version=1.0").body)["history"]
+    assert [(j["verdict"], j["changed_from"]) for j in history] == [("REPRODUCIBLE", "DIFFERENT"), ("DIFFERENT", None)]
+    assert page.count('class="change"') == 1 and '<span class="change">was DIFFERENT</span>' in page
+
+
 def test_a_broken_stored_report_is_named_not_a_server_error(farm_url: str, filled: Filled) -> None:
     page = request(f"{farm_url}/jobs/{filled.broken}")
     assert page.status == 200 and "the stored report cannot be read" in page.text

@@ -91,6 +91,11 @@ def test_job_page_verdict_first_and_report_in_a_sandboxed_frame(browser: tuple[C
     responses = {e["params"]["response"]["url"]: e["params"]["response"]["status"] for e in cdp.events
                  if e.get("method") == "Network.responseReceived"}
     assert responses[f"{page}/report.html"] == 200
+    _open(cdp, session, f"{page}/report.html")  # the embedded report on its own: the HTML presenter's page
+    assert _problems(cdp) == [] and _requests(cdp) == [f"{page}/report.html"]
+    report = cdp.evaluate(session, """[document.scripts.length, document.getElementById('verdict').innerText.trim(),
+        document.body.innerText.includes("evil<script>alert('x')</script>")]""")
+    assert report[0] == 0 and report[1].startswith("DIFFERENT") and report[2]
 
 
 def test_policy_blocks_injected_scripts_and_foreign_loads(browser: tuple[Cdp, str, str, Filled]) -> None:

@@ -43,7 +43,7 @@ def release(request: Request) -> Response:
     history = farm_of(request).reader.history(name, version, limit_of(request))
     if not history:
         raise HTTPException(404, "no such release")
-    return _json({"name": name, "version": version, "history": [doc.job_json(j) for j in history]})
+    return _json({"name": name, "version": version, "history": doc.history_json(history)})
 
 
 def jobs(request: Request) -> Response:

@@ -7,6 +7,7 @@ the responses are ``application/json`` with ``nosniff``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -38,6 +39,13 @@ def job_json(job: JobView) -> Json:
         "version": job.version or None, "signed": job.signed, "error": job.error or None,
         "page": f"/jobs/{job.id}", "api": f"/api/jobs/{job.id}",
     }
+
+
+def history_json(history: Sequence[JobView]) -> list[Json]:
+    """Newest first; ``changed_from``: the verdict of the run before, where it differs (as the page marks it)."""
+    older = [*history[1:], None]
+    return [job_json(j) | {"changed_from": o.verdict if o and o.verdict and j.verdict and o.verdict != j.verdict else None}
+            for j, o in zip(history, older)]
 
 
 def release_json(release: ReleaseView) -> Json:
