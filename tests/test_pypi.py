@@ -134,6 +134,10 @@ def tar_info(name: str, kind: bytes = tarfile.REGTYPE, size: int = 0, link: str 
     ([tar_info("demo-1.0/../../evil", size=1)], "escapes the archive root"),
     ([tar_info("/etc/evil", size=1)], "absolute path"),
     ([tar_info("other-1.0/x", size=1)], "one top-level directory"),
+    ([tar_info("demo-1.0/link", tarfile.SYMTYPE, link="../../../etc/passwd")], "points outside the sdist"),
+    ([tar_info("demo-1.0/abs", tarfile.SYMTYPE, link="/etc/passwd")], "points outside the sdist"),
+    ([tar_info("demo-1.0/hard", tarfile.LNKTYPE, link="../etc/passwd")], "escapes the archive root"),
+    ([tar_info("demo-1.0/fifo", tarfile.FIFOTYPE)], "not a file, directory or link"),
 ])
 def test_a_hostile_sdist_is_refused_while_read_as_data(tmp_path: Path, extra, message) -> None:
     path = tmp_path / "demo-1.0.tar.gz"

@@ -4,12 +4,16 @@ Names, links and budgets follow the sandbox's archive rules (verifier/sandbox/ar
 
 from __future__ import annotations
 
+import posixpath
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+import libarchive.entry
 
 from verifier.errors import InputError, where
-from verifier.formats.reading import Budget, blocks, member_name
+from verifier.formats.reading import Budget, blocks, link_name, member_name, text
+from verifier.printable import one_line
 from verifier.sandbox.archive import open_tar, safe_member_name
 from verifier.settings import UnpackLimits
 
@@ -44,6 +48,7 @@ def read_sdist(path: Path, label: str, limits: UnpackLimits) -> SdistInfo:
             name = safe_member_name(member_name(entry), label, limits)
             if name is None:
                 continue
+            _check_kind(entry, name, label, limits)
             roots.add(name.parts[0])
             inner = "/".join(name.parts[1:])
             if entry.isreg and inner:
@@ -56,6 +61,19 @@ def read_sdist(path: Path, label: str, limits: UnpackLimits) -> SdistInfo:
     if "PKG-INFO" not in mtimes:
         raise InputError(where(label, "not an sdist: no PKG-INFO in its top-level directory"))
     return SdistInfo(roots.pop(), mtimes, mtimes["PKG-INFO"], _build_system(texts.get("pyproject.toml"), label))
+
+
+def _check_kind(entry: libarchive.entry.ArchiveEntry, name: PurePosixPath, label: str, limits: UnpackLimits) -> None:
+    """Regular files, directories and links that stay inside the sdist; nothing else."""
+    if entry.issym:
+        target = text(link_name(entry))
+        resolved = posixpath.normpath(posixpath.join(str(name.parent), target))
+        if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
+            raise InputError(where(label, f"symlink {one_line(str(name))!r} points outside the sdist"))
+    elif entry.islnk:
+        safe_member_name(link_name(entry), label, limits)
+    elif not (entry.isreg or entry.isdir):
+        raise InputError(where(label, f"member {one_line(str(name))!r} is not a file, directory or link"))
 
 
 def _build_system(data: bytes | None, label: str) -> BuildSystem:
