@@ -7,7 +7,6 @@ run in an ELF section (the runs the ELF comparator shows as hex)."""
 from __future__ import annotations
 
 import re
-import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -88,15 +87,31 @@ def _text_leak(a: str, b: str, clock: BuildClock) -> str | None:
     return None
 
 
-def _integer_leak(offset: int, a: bytes, b: bytes, clock: BuildClock) -> str | None:
-    """A 4- or 8-byte integer, aligned, that is an official moment on one side and the build's time on the other."""
-    for size, code in ((8, "q"), (4, "i")):
-        for i in range((-offset) % size, len(a) - size + 1, size):
-            for order in "<>":
-                (old,), (new,) = struct.unpack_from(order + code, a, i), struct.unpack_from(order + code, b, i)
-                whose = next((w for t, w in clock.official_moments() if t == old), None)
-                if whose and clock.during_build(new):
-                    return f"official {old} ({whose} time, a {size * 8}-bit integer), rebuild {new} (the rebuild's time)"
+def _integers(a: bytes, b: bytes, sizes: tuple[int, ...]) -> list[tuple[int, int, int]]:
+    """(official value, rebuilt value, size) of every integer at one offset of both runs, any
+    alignment (code holds unaligned immediates), either byte order."""
+    found = []
+    for size in sizes:
+        for i in range(len(a) - size + 1):
+            for order in ("little", "big"):
+                x, y = int.from_bytes(a[i:i + size], order), int.from_bytes(b[i:i + size], order)
+                if x != y:
+                    found.append((x, y, size))
+    return found
+
+
+def _integer_leak(a: bytes, b: bytes, clock: BuildClock) -> str | None:
+    """An integer that is an official moment (or its year) on one side and the rebuild's time
+    (or year) on the other, at one place of a differing byte run."""
+    years = {_day(t).year: w for t, w in clock.official_moments()}
+    rebuilt_years = {_day(t).year for t in clock.rebuild_moments()}
+    for old, new, size in _integers(a, b, (2, 4, 8)):
+        if size > 2:
+            whose = next((w for t, w in clock.official_moments() if t == old), None)
+            if whose and clock.during_build(new):
+                return f"official {old} ({whose} time, a {size * 8}-bit integer), rebuild {new} (the rebuild's time)"
+        if old in years and new in rebuilt_years and old not in rebuilt_years:
+            return f"official {old} ({years[old]} year, a {size * 8}-bit integer), rebuild {new} (the rebuild's year)"
     return None
 
 
@@ -131,7 +146,7 @@ def causes(node: Difference, clock: BuildClock) -> list[tuple[str, str, str]]:
         found = next((s for a, b in _changed_lines(node.unified_diff) if (s := _text_leak(a, b, clock))), None)
     elif node.kind == "section":
         for offset, a, b in _run_pairs(node.unified_diff):
-            found = _text_leak(a.decode("latin-1"), b.decode("latin-1"), clock) or _integer_leak(offset, a, b, clock)
+            found = _text_leak(a.decode("latin-1"), b.decode("latin-1"), clock) or _integer_leak(a, b, clock)
             if found:
                 break
     return [(LEAK, _member(node.source1), found)] if found else []
