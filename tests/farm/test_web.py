@@ -15,12 +15,13 @@ from urllib.parse import quote
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import sessionmaker
 
 from verifier.cli.app import run
 from verifier.errors import InfrastructureError, InputError
-from verifier.farm.database import Database, create
+from verifier.farm.database import Database, create, open_database
+from verifier.farm.roles import FarmRoles, grants
 from verifier.farm.models import Job
 from verifier.farm.web.auth import TOKEN_ENV, WriteToken, load_token
 from verifier.farm.web.context import WebConfig
@@ -120,23 +121,40 @@ def test_json_holds_what_the_pages_show_with_names_exact(farm_url: str, filled: 
 
 
 @pytest.mark.slow
-def test_the_same_pages_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+def test_the_same_pages_on_postgresql_as_the_api_role(postgres_url: str, tmp_path: Path) -> None:
+    """`farm serve` as the least role the docs give it (farm_api: reads, creates and requeues
+    jobs), never the owner: every page, the metrics, a submission and a requeue."""
     filled = filled_farm(tmp_path, postgres_url)
+    filled.db.dispose()
+    roles = FarmRoles(f"w_{postgres_url.rsplit('_', 1)[1]}", f"a_{postgres_url.rsplit('_', 1)[1]}",
+                      f"api_{postgres_url.rsplit('_', 1)[1]}")
+    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    with admin.begin() as connection:
+        for role in (roles.worker, roles.attester, roles.api):
+            connection.execute(text(f"CREATE ROLE {role} LOGIN"))
+        connection.execute(text(grants(roles)))
+    admin.dispose()
+    api = open_database(postgres_url.replace("farm_admin@", f"{roles.api}@"))
+    published: list[tuple[int, str, float]] = []
+    gate = FarmGate(api, lambda job_id, queue, limit: published.append((job_id, queue, limit)))
     try:
-        with running(_config(filled)) as url:
+        with running(WebConfig(DatabaseReader(api), gate, WriteToken(TOKEN.encode()), load_keys(list(filled.keys)))) as url:
             summary = json.loads(request(f"{url}/api/summary").body)
             page = request(f"{url}/jobs/{filled.hostile}").text
             metrics = request(f"{url}/metrics").text
             history = json.loads(request(f"{url}/api/release?name={quote('evil' + HOSTILE)}&version=1.0%7F%3Cb%3E").body)
             created = _post(f"{url}/api/jobs", {"kind": "debian", "target": "hello=2.10-3"})
+            requeued = _post(f"{url}/api/jobs/{filled.failed}/requeue", {})
+            envelope = request(f"{url}/jobs/{filled.hostile}/report.intoto.json")
     finally:
-        filled.db.dispose()
+        api.dispose()
     assert summary["counts"]["jobs"] == {"QUEUED": 2, "RUNNING": 0, "DONE": 3, "FAILED": 1}
     assert [r["name"] for r in summary["releases"]] == ["broken", "hello", f"evil{HOSTILE}"]
     assert SHOWN in page and "-build-id 0123abcd" in page
     assert 'verifier_farm_job_duration_seconds_sum{verdict="DIFFERENT"} 54.5' in metrics
     assert [j["id"] for j in history["history"]] == [filled.hostile]
-    assert created.status == 201 and filled.published == [(json.loads(created.body)["job"]["id"], "verify", 3600.0)]
+    assert created.status == 201 and requeued.status == 201 and envelope.status == 200
+    assert [p[0] for p in published] == [json.loads(r.body)["job"]["id"] for r in (created, requeued)]
 
 
 def test_a_release_history_marks_a_changed_verdict(filled: Filled) -> None:
