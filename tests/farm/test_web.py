@@ -341,3 +341,13 @@ def test_token_matching_and_loading(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="at least 16") as short:
         load_token(None, {TOKEN_ENV: "short"})
     assert "short" not in str(short.value)
+
+
+def test_only_the_configured_host_names_are_answered(filled: Filled) -> None:
+    """A page that rebinds its own name to 127.0.0.1 sends its name as Host: refused."""
+    with running(_config(filled, allowed_hosts=("127.0.0.1", "localhost", "::1"))) as url:
+        assert request(f"{url}/api/summary").status == 200
+        assert request(f"{url}/api/summary", headers={"Host": "localhost:1"}).status == 200
+        rebound = request(f"{url}/api/summary", headers={"Host": "attacker.example"})
+        assert rebound.status == 400 and rebound.headers["x-content-type-options"] == "nosniff"
+        assert _post(f"{url}/api/jobs", {"kind": "pypi", "target": "a==1"}).status == 201

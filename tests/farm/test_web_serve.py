@@ -61,6 +61,7 @@ def test_serve_read_only_then_stops_on_sigterm(filled: Filled, tmp_path: Path) -
         assert posted.status == 403  # no token configured: writes are closed
         assert request(f"{url}/release?name={quote(HOSTILE)}").status == 404
         assert request(f"{url}/jobs/%0Aforged%1b[31m").status == 404
+        assert request(f"{url}/", headers={"Host": "rebound.example"}).status == 400  # bound to loopback: loopback names only
     finally:
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)

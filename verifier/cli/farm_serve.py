@@ -11,6 +11,8 @@ from verifier.cli.farm_options import DEFAULT_BROKER, DEFAULT_FARM_DIR, Broker, 
 from verifier.outcome import CommandStatus
 from verifier.printable import one_line
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
 if TYPE_CHECKING:
     from verifier.farm.database import Database
     from verifier.farm.web.source import FarmGate
@@ -24,6 +26,9 @@ def serve_command(
     public_key: Annotated[Optional[list[Path]], typer.Option(
         "--public-key", help="The attester's public key (PEM), offered for download; repeatable.")] = None,
     refresh: Annotated[int, typer.Option("--refresh", help="Seconds between dashboard reloads (0: never).")] = 30,
+    allowed_host: Annotated[Optional[list[str]], typer.Option(
+        "--allowed-host", help="A Host name clients use (e.g. behind a proxy); repeatable. Default: the loopback "
+                               "names when --host is loopback, else any.")] = None,
     database: DatabaseUrl = None,
     farm_dir: FarmDir = DEFAULT_FARM_DIR,
     broker: Broker = DEFAULT_BROKER,
@@ -42,7 +47,7 @@ def serve_command(
     db = open_database(url, create_schema=is_sqlite(url))
     try:
         writer = _gate(db, broker) if token is not None else None
-        config = WebConfig(DatabaseReader(db), writer, token, keys, max(0, refresh))
+        config = WebConfig(DatabaseReader(db), writer, token, keys, max(0, refresh), _hosts(host, allowed_host))
         sock = listen(host, port)
         mode = "writes need the token" if token is not None else "read-only (no token)"
         typer.echo(f"farm serve: http://{one_line(host)}:{sock.getsockname()[1]}/ on {one_line(db.url)}, {mode}, "
@@ -51,6 +56,12 @@ def serve_command(
     finally:
         db.dispose()
     return CommandStatus.DONE
+
+
+def _hosts(host: str, allowed: list[str] | None) -> tuple[str, ...]:
+    if allowed:
+        return tuple(allowed)
+    return LOOPBACK_NAMES if host in LOOPBACK_NAMES else ("*",)
 
 
 def _gate(db: Database, broker: str) -> FarmGate:

@@ -4,7 +4,8 @@ Every response carries a strict Content-Security-Policy (no scripts at all; styl
 frames from this server only), ``nosniff``, ``no-referrer`` and a same-origin frame rule.
 Errors are one line: JSON under ``/api/``, a small escaped page elsewhere. A database that
 went away is 503 with its one-line reason; anything else is a bug and stays a 500.
-The access log is our own, one line per request with the path escaped (uvicorn's would
+Requests naming another Host than the configured ones are refused (400): a web page
+that rebinds its DNS name to 127.0.0.1 cannot read a dashboard served there. The access log is our own, one line per request with the path escaped (uvicorn's would
 print a decoded path, and a %0A in it would start a forged line).
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount
@@ -94,7 +96,8 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 def create_app(config: WebConfig) -> Starlette:
     static = StaticFiles(packages=[("verifier.farm.web", "static")])
     app = Starlette(routes=[*pages.routes(), *api.routes(), Mount("/static", static, name="static")],
-                    middleware=[Middleware(SecurityHeaders)],
+                    middleware=[Middleware(SecurityHeaders),
+                                Middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts), www_redirect=False)],
                     exception_handlers={HTTPException: _http_error, VerifierError: _verifier_error,
                                         OperationalError: _database_error},
                     max_body_size=MAX_REQUEST_BODY)

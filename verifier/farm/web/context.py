@@ -27,6 +27,7 @@ class WebConfig:
     token: WriteToken | None = None
     keys: tuple[PublicKeyFile, ...] = ()
     refresh_seconds: int = 30  # the dashboard reloads itself this often (0: never)
+    allowed_hosts: tuple[str, ...] = ("*",)  # Host header values answered (others: 400; DNS rebinding)
 
 
 @dataclass(frozen=True)
