@@ -22,7 +22,10 @@ EXECINSTR = 0x4  # SHF_EXECINSTR
 DEBUG_LINKS = (".gnu_debuglink", ".gnu_debugaltlink")
 NUL = b"\0"
 BUILD_ID_NOTE = 3  # NT_GNU_BUILD_ID
-ELF_ERRORS = (ELFError, ELFParseError, struct.error, ValueError, KeyError, AssertionError, UnicodeDecodeError)
+# pyelftools builds typed sections (hash tables, symbol tables) from bogus offsets too: a seek to a
+# negative offset is an OSError (EINVAL) there
+ELF_ERRORS = (ELFError, ELFParseError, struct.error, ValueError, KeyError, AssertionError, UnicodeDecodeError,
+              OSError, OverflowError)
 
 
 class ElfUnreadable(Exception):
