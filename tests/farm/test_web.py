@@ -227,6 +227,7 @@ def test_metrics_are_prometheus_text_read_from_the_farm(farm_url: str) -> None:
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                for family in text_string_to_metric_families(reply.text) for s in family.samples}
     assert samples[("verifier_farm_queue_length", ())] == 2
+    assert samples[("verifier_farm_queued", (("queue", "verify"),))] == 2
     assert samples[("verifier_farm_running", ())] == 0
     assert samples[("verifier_farm_jobs", (("state", "FAILED"),))] == 1
     assert samples[("verifier_farm_unsigned_results", ())] == 2

@@ -56,7 +56,7 @@ def release_json(release: ReleaseView) -> Json:
 def counts_json(counts: Counts) -> Json:
     return {"jobs": dict(counts.by_state), "verdicts": dict(sorted(counts.by_verdict.items())),
             "oldest_queued_seconds": counts.oldest_queued_seconds, "running_past_deadline": counts.running_past_deadline,
-            "unsigned_results": counts.unsigned_results,
+            "unsigned_results": counts.unsigned_results, "queued_by_queue": dict(sorted(counts.queued_by_queue.items())),
             "seconds_to_result": {"p50": counts.latency_p50, "p95": counts.latency_p95}}
 
 

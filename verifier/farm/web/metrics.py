@@ -39,6 +39,10 @@ def families(counts: Counts) -> Iterator[Metric]:
     yield jobs
     yield GaugeMetricFamily("verifier_farm_queue_length", "Jobs waiting for a worker.",
                             value=counts.by_state.get(JobState.QUEUED.value, 0))
+    queued = GaugeMetricFamily("verifier_farm_queued", "Jobs waiting, by broker queue.", labels=["queue"])
+    for queue, n in sorted(counts.queued_by_queue.items()):
+        queued.add_metric([queue], n)
+    yield queued
     yield GaugeMetricFamily("verifier_farm_running", "Jobs a worker is running now.",
                             value=counts.by_state.get(JobState.RUNNING.value, 0))
     yield GaugeMetricFamily("verifier_farm_oldest_queued_seconds", "Age of the oldest queued job (0: none queued).",

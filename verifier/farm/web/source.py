@@ -23,7 +23,7 @@ from verifier.farm.database import Database
 from verifier.farm.jobs import JobInput, JobRequest, debian_input, manifest_input, pypi_input
 from verifier.farm.jobs import submit as submit_job
 from verifier.farm.ledger import fail_unpublished, requeue
-from verifier.farm.models import Attempt, Job, JobKind, Result
+from verifier.farm.models import Attempt, Job, JobKind, JobState, Result
 from verifier.farm.web.views import (
     DURATION_BUCKETS,
     AttemptView,
@@ -98,9 +98,12 @@ class DatabaseReader:
 
     def counts(self) -> Counts:
         stats = queries.queue_stats(self.db)
+        query = select(Job.queue, func.count()).where(Job.state == JobState.QUEUED.value).group_by(Job.queue)
+        with self.db.session() as session:
+            by_queue = {queue: int(n) for queue, n in session.execute(query)}
         return Counts(stats.by_state, stats.by_verdict, self._durations(), stats.oldest_queued_seconds,
                       stats.running_past_deadline, stats.unsigned_results, stats.result_seconds_p50,
-                      stats.result_seconds_p95)
+                      stats.result_seconds_p95, by_queue)
 
     def _durations(self) -> dict[str, Durations]:
         with self._tally.lock:

@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from verifier.farm.web.documents import release_path, when
 from verifier.render.escape import clean
+from verifier.render.values import duration
 
 MAX_SHOWN = 2000
 
@@ -30,7 +31,10 @@ def _when(value: datetime | None) -> str:
 
 
 def _seconds(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f} s"
+    """``42.0 s`` under a minute, else its two largest units: ``2 h 18 min``."""
+    if value is None:
+        return ""
+    return f"{value:.1f} s" if value < 60 else duration(int(value)).lstrip("+")
 
 
 def environment() -> Environment:

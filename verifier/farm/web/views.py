@@ -13,7 +13,7 @@ reports) is untrusted text: the templates escape it, the JSON carries it as it i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -115,6 +115,7 @@ class Counts:
     unsigned_results: int = 0
     latency_p50: float | None = None  # submit to result, over the latest results
     latency_p95: float | None = None
+    queued_by_queue: Mapping[str, int] = field(default_factory=dict)  # broker queue (e.g. architecture) -> QUEUED jobs
 
 
 class FarmReader(Protocol):
