@@ -125,6 +125,16 @@ def _raw(side: Side, dest: Path, filter_name: str, ctx: CompareContext) -> None:
         raise translate(side, exc, f"{filter_name} stream, after {budget.bytes} decompressed bytes") from None
 
 
+def decompress(side: Side, filter_name: str, ctx: CompareContext) -> Side:
+    """``side``'s stream decompressed to a synthetic temp file, within the unpack budget."""
+    dest = ctx.new_temp_file()
+    if filter_name == "gzip":
+        _gunzip(side, dest, ctx)
+    else:
+        _raw(side, dest, filter_name, ctx)
+    return Side(f"{side.label}::(decompressed)", dest)
+
+
 @dataclass(frozen=True)
 class CompressedStream:
     name: str
@@ -135,12 +145,7 @@ class CompressedStream:
         return head.startswith(self.magic)
 
     def _decompress(self, side: Side, ctx: CompareContext) -> Side:
-        dest = ctx.new_temp_file()
-        if self.filter_name == "gzip":
-            _gunzip(side, dest, ctx)
-        else:
-            _raw(side, dest, self.filter_name, ctx)
-        return Side(f"{side.label}::(decompressed)", dest)
+        return decompress(side, self.filter_name, ctx)
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
         details: list[Difference | None] = []

@@ -1,18 +1,21 @@
 """A .deb's Installed-Size as dpkg-gencontrol computes it from the files it packs: each
 regular file or symlink in 1 KiB units rounded up (a hard link counted once), anything
-else (directories) 1 KiB. Recomputed from data.tar, streamed, when the two sides'
-Installed-Size fields differ: if each side's field matches its own data.tar, the field
-differs only as a consequence of the files."""
+else (directories) 1 KiB, over data.tar and the DEBIAN/ files as they were when it ran.
+Recomputed (streamed, within the unpack budget, sparse maps checked first) only when the
+two sides' fields differ: if the field differs by exactly as much as the files do, it
+differs only as a consequence of them."""
 
 from __future__ import annotations
 
 import libarchive
 
+from verifier.compare.comparators.compressed import decompress
 from verifier.compare.comparators.libarchive_errors import reading
 from verifier.compare.interface import CompareContext, Side
 from verifier.formats.reading import Budget, member_name, open_archive, text
+from verifier.formats.tar_scan import sparse_maps_of
 
-COMPRESSIONS = {"": "none", ".gz": "gzip", ".xz": "xz", ".zst": "zstd", ".bz2": "bzip2", ".lzma": "lzma"}
+COMPRESSIONS = {"": "none", ".gz": "gzip", ".xz": "xz", ".zst": "zstd", ".bz2": "bzip2"}  # as compressed.py reads them
 FILTERS = {f"{tar}{suffix}": name for tar in ("data.tar", "control.tar") for suffix, name in COMPRESSIONS.items()}
 WRITTEN_LATER = {"control", "md5sums"}  # written into DEBIAN/ after dpkg-gencontrol adds up the sizes
 FIELD = "Installed-Size"
@@ -49,16 +52,35 @@ def _entry_kib(entry: libarchive.ArchiveEntry) -> int:
     return 1
 
 
+def _tar_kib(tar: Side, control: bool, ctx: CompareContext) -> int:
+    """The sum over one plain tar, read with the same budget as a comparison (sparse maps
+    checked before libarchive builds them, declared sizes, member count)."""
+    budget = Budget(tar.path, tar.label, ctx.settings.unpack, ctx.stop)
+    budget.declared_maps(sparse_maps_of(tar.path))
+    total = 0
+    with reading(tar, "tar"), open_archive(tar.path, "tar") as archive:
+        for entry in archive:
+            budget.member(entry)
+            later = control and text(member_name(entry)).removeprefix("./") in WRITTEN_LATER
+            total += 0 if later else _entry_kib(entry)
+    return total
+
+
 def computed_kib(side: Side, ctx: CompareContext) -> int:
     """dpkg-gencontrol's sum over the package's files: data.tar, and the DEBIAN/ directory as it
     was when the sum was made (control.tar without control and md5sums)."""
     total = 0
     for tar, filter_name in _tars(side, ctx):
-        with reading(tar, "tar", filter_name), open_archive(tar.path, "tar", filter_name) as archive:
-            for entry in archive:
-                later = tar.label.rsplit("::", 1)[-1].startswith("control.tar") and \
-                    text(member_name(entry)).removeprefix("./") in WRITTEN_LATER
-                total += 0 if later else _entry_kib(entry)
+        copies = [tar.path]  # removed now (the comparison's temp dir goes only at its end)
+        try:
+            plain = tar
+            if filter_name != "none":
+                plain = decompress(tar, filter_name, ctx)
+                copies.append(plain.path)
+            total += _tar_kib(plain, tar.label.rsplit("::", 1)[-1].startswith("control.tar"), ctx)
+        finally:
+            for path in copies:
+                path.unlink(missing_ok=True)
     return total
 
 
