@@ -39,20 +39,25 @@ class DiffoscopeComparator:
         return sniff.is_other_known(head)
 
     def compare(self, a: Side, b: Side, ctx: CompareContext) -> Difference | None:
-        argv = [require("diffoscope"), "--json", "-", "--no-progress", "--max-report-size", str(MAX_REPORT),
-                "--exclude-directory-metadata=yes", "--", str(a.path), str(b.path)]
-        try:
-            done = subprocess.run(argv, capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise ToolFailed(f"diffoscope did not finish within {TIMEOUT:.0f} s") from None
-        if done.returncode not in (0, 1) or not done.stdout.strip():
-            raise ToolFailed(f"diffoscope failed (exit {done.returncode})")
-        try:
-            tree = _graft(json.loads(done.stdout), [MAX_NODES])
-        except (ValueError, RecursionError):
-            raise ToolFailed("diffoscope wrote JSON verifier could not read") from None
+        tree = run_diffoscope(a, b)
         if tree is None:
             return None
         ctx.degrade(f"{a.label}: explained by the diffoscope fallback")
         return Difference(a.label, b.label, ("explained by diffoscope (fallback for this format)",),
                           None, tree.details or (tree,), kind="diffoscope")
+
+
+def run_diffoscope(a: Side, b: Side) -> Difference | None:
+    """diffoscope's tree for one pair (None: it found nothing), within its time limit."""
+    argv = [require("diffoscope"), "--json", "-", "--no-progress", "--max-report-size", str(MAX_REPORT),
+            "--exclude-directory-metadata=yes", "--", str(a.path), str(b.path)]
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise ToolFailed(f"diffoscope did not finish within {TIMEOUT:.0f} s") from None
+    if done.returncode not in (0, 1) or not done.stdout.strip():
+        raise ToolFailed(f"diffoscope failed (exit {done.returncode})")
+    try:
+        return _graft(json.loads(done.stdout), [MAX_NODES])
+    except (ValueError, RecursionError):
+        raise ToolFailed("diffoscope wrote JSON verifier could not read") from None

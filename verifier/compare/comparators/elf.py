@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from verifier.compare.comparators.diffoscope import DiffoscopeComparator
+from verifier.compare.comparators.diffoscope import run_diffoscope
 from verifier.compare.difference import Difference
 from verifier.compare.interface import CompareContext, CorruptArchive, Side, ToolFailed, TruncatedArchive
 from verifier.compare.regular import open_regular
@@ -25,7 +25,7 @@ MAX_RUNS = 16  # differing byte runs shown per section
 GAP = 8  # runs closer than this are one run
 WINDOW = 64  # the most bytes shown of one run
 OUTSIDE = "(ELF headers and bytes outside sections)"
-DISASSEMBLY = DiffoscopeComparator()
+DISASSEMBLY = run_diffoscope
 
 SectionKey = tuple[str, int]
 
@@ -159,11 +159,14 @@ def code_differs(ia: ElfInfo, diffs: list[Difference]) -> bool:
 
 def _disassembly(a: Side, b: Side, ctx: CompareContext) -> Difference:
     try:
-        found = DISASSEMBLY.compare(a, b, ctx)
+        found = DISASSEMBLY(a, b)
     except (ToolMissing, ToolFailed) as exc:
         note = ctx.degrade(f"{a.label}: code differs; no disassembly ({exc})")
         return Difference(a.label, b.label, (note,), kind="diffoscope")
-    return found or Difference(a.label, b.label, ("diffoscope found no difference in the code",), kind="diffoscope")
+    if found is None:
+        return Difference(a.label, b.label, ("diffoscope found no difference in the code",), kind="diffoscope")
+    ctx.degrade(f"{a.label}: code that differs disassembled by diffoscope")
+    return Difference(a.label, b.label, ("disassembled by diffoscope",), None, found.details or (found,), kind="diffoscope")
 
 
 @dataclass(frozen=True)
