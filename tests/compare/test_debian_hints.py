@@ -115,3 +115,19 @@ def test_the_build_year_as_an_immediate_in_code(tmp_path: Path, cfg: Settings) -
 
 def test_another_year_in_code_is_not_the_build_clock(tmp_path: Path, cfg: Settings) -> None:
     assert not any(h.startswith(LEAK) for h in _hints(_year_elfs(tmp_path, 2023, 2024), cfg))
+
+
+def test_compare_takes_the_official_build_time(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`verifier compare --official-build-time`: a date of the official build (not
+    SOURCE_DATE_EPOCH's) where the rebuild has its own is the build clock leaking in."""
+    from verifier.cli.app import run
+    from verifier.errors import ExitCode
+
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("built on 2024-02-03\n")
+    b.write_text("built on 2025-11-29\n")
+    argv = ["compare", str(a), str(b), "--source-date-epoch", str(SDE), "--build-time", f"{REBUILT - 30}:{REBUILT}"]
+    assert run(argv) == ExitCode.DIFFERENT
+    assert LEAK not in capsys.readouterr().out, "2024-02-03 is neither SOURCE_DATE_EPOCH's date nor known"
+    assert run([*argv, "--official-build-time", "1706961600"]) == ExitCode.DIFFERENT  # 2024-02-03 12:00 UTC
+    assert "official '2024-02-03' (the official build's), rebuild '2025-11-29'" in capsys.readouterr().out

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "markdown", "html")
 
 
-def _clock(source_date_epoch: int | None, build_time: str | None) -> BuildClock:
+def _clock(source_date_epoch: int | None, build_time: str | None, official: int | None = None) -> BuildClock:
     """``--build-time START[:END]`` in epoch seconds: when the second input was built."""
     started = finished = None
     if build_time is not None:
@@ -33,7 +33,7 @@ def _clock(source_date_epoch: int | None, build_time: str | None) -> BuildClock:
             raise InputError(f"--build-time {build_time!r}: expected epoch seconds START or START:END") from None
         if finished < started:
             raise InputError(f"--build-time {build_time!r}: END is before START")
-    return BuildClock(source_date_epoch, started, finished)
+    return BuildClock(source_date_epoch, started, finished, official)
 
 
 def _document(a: Path, b: Path, normalize: tuple[str, ...], clock: BuildClock,
@@ -69,6 +69,7 @@ def compare_command(
     max_report_bytes: Annotated[Optional[int], typer.Option("--max-report-bytes", help="Cut the whole output at N bytes (display only).")] = None,
     source_date_epoch: Annotated[Optional[int], typer.Option("--source-date-epoch", help="The build's SOURCE_DATE_EPOCH, for the timestamp hints.")] = None,
     build_time: Annotated[Optional[str], typer.Option("--build-time", help="When B was built, epoch seconds START[:END], for the build-clock hint.")] = None,
+    official_build_time: Annotated[Optional[int], typer.Option("--official-build-time", help="When A was built, epoch seconds (a .buildinfo's Build-Date), for the build-clock hint.")] = None,
     unpack_limit: UnpackLimit = None,
 ) -> CompareStatus:
     """Compare two files or directories and explain every difference."""
@@ -85,7 +86,7 @@ def compare_command(
     else:
         names = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
         settings = Settings(unpack=unpack_limits(unpack_limit), progress=sys.stderr.isatty())
-        doc = _document(a, b, names, _clock(source_date_epoch, build_time), settings)
+        doc = _document(a, b, names, _clock(source_date_epoch, build_time, official_build_time), settings)
     if max_diff_lines is not None:
         doc = cap_diffs(doc, max(max_diff_lines, 1))
     text = render_comparison(doc, ReportFormat(fmt))
