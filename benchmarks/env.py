@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
 """Benchmark: `verifier env build` vs a bare `mmdebstrap … | zstd` of the same pinned list,
-and `verifier env check` of the result, in one run (interleaved, N rounds).
+and `verifier env check` of the result, in one run (interleaved, N rounds); then the
+rebuild `verify --rebuild-env` runs, with a cold and a warm package cache.
 
     .venv/bin/python benchmarks/env.py [--packages build-essential=12.9] [--rounds 2] [--allow-private-addresses]
+
+`verify --rebuild-env` adds exactly one step to verify, the environment check
+(verifier/environments/step.py → check.py, the same code as `env check`); its package
+cache is verify's --cache-dir. "cold" and "warm" below are `env check --cache-dir C` run
+twice on a fresh C: the second takes every .deb from the cache the first filled.
 
 The bare reference is what scripts/make-debian-env.sh does: minbase, the same --include,
 the same SOURCE_DATE_EPOCH, zstd -6 -T1. `env build` adds the signed-chain checks (gpgv,
@@ -72,10 +78,14 @@ def main() -> None:
                     times[which] = bare(args.packages, bare_out, mirror)
             check = timed(verifier("env", "check", str(ours_out), str(ours_out.with_name("env.lock.json")),
                                    "--work-dir", str(base / "work"), *private))
+            cached = [timed(verifier("env", "check", str(ours_out), str(ours_out.with_name("env.lock.json")),
+                                     "--work-dir", str(base / "work"), "--cache-dir", str(base / f"cache{i}"),
+                                     *private)) for _ in ("cold", "warm")]
             size = ours_out.stat().st_size >> 20
             print(f"round {i + 1}: env build {times['ours']:.1f} s, bare mmdebstrap+zstd {times['bare']:.1f} s "
                   f"(ratio {times['ours'] / times['bare']:.2f}); env check {check:.1f} s; {size} MiB; "
-                  f"sha256 ours {digest(ours_out)} bare {digest(bare_out)}", flush=True)
+                  f"sha256 ours {digest(ours_out)} bare {digest(bare_out)}; rebuild-env check with a package "
+                  f"cache: cold {cached[0]:.1f} s, warm {cached[1]:.1f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -147,3 +147,32 @@ def test_verify_rebuild_env_of_a_release_with_a_planted_file_is_different(publis
     assert check is not None and check.status.value == "DIFFERENT"
     assert [(f.name, f.package, f.change) for f in check.files][0] == ("usr/bin/hello", "hello", "content differs")
     assert "usr/bin/hello [package: hello] content differs" in outcome.verdict.reasons[0]
+
+
+@pytest.mark.podman
+def test_publish_with_its_lock_then_verify_rebuild_env_is_reproducible(published: Path, tmp_path: Path) -> None:
+    """The whole loop with the real tools: `publish --env … --env-lock …` puts the lock into
+    the release, `verify --rebuild-env` rebuilds the environment (identical) and the build
+    (podman, network off): REPRODUCIBLE, environment REBUILT-IDENTICAL."""
+    require_tool("podman")
+    (tmp_path / "greeting.txt").write_text("source\n")
+    common = ["--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path / "work")]
+    assert run(["publish", "--env", str(published), "--env-lock", str(published.with_name("env.lock.json")),
+                "--copy-source", str(tmp_path / "greeting.txt"), "--build", "mkdir out && hello > out/hello.txt",
+                "--output", "out/*", "--source-date-epoch", str(EPOCH), "--out", str(tmp_path / "rel"),
+                *common]) == ExitCode.OK
+    manifest = json.loads((tmp_path / "rel" / "release.json").read_text())
+    assert manifest["environment"]["lock"]["url"] == "environment/env.lock.json"
+    for warm in (False, True):  # the second rebuild takes every .deb from the cache the first filled
+        report = tmp_path / f"report-{warm}.json"
+        code = run(["verify", str(tmp_path / "rel" / "release.json"), "--rebuild-env", "--allow-private-addresses",
+                    "--report", str(report), *common])
+        doc = json.loads(report.read_text())
+        assert code == ExitCode.OK, doc["reasons"]
+        assert doc["verdict"] == "REPRODUCIBLE" and doc["environment_check"]["status"] == "REBUILT-IDENTICAL"
+        print(f"verify --rebuild-env ({'warm' if warm else 'cold'} package cache): environment check "
+              f"{doc['timings']['environment_check']:.1f} s, total {doc['timings']['total']:.1f} s")
+    lock = json.loads(published.with_name("env.lock.json").read_text())
+    cache = tmp_path / "cache" / "sha256"
+    assert all((cache / p["sha256"][:2] / p["sha256"]).is_file() for p in lock["packages"]), \
+        "every locked .deb is kept, named by its digest"

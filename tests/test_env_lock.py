@@ -66,3 +66,53 @@ def test_differing_members_are_named_with_their_owner() -> None:
         ("usr/local/bin/x", "no package (made while installing)",
          "only in the published archive (file setuid/setgid, mode 6755)"),
     ]
+
+
+def test_a_plain_pin_list_is_told_from_a_lock(tmp_path: Path) -> None:
+    from verifier.environments.lock import is_pin_list, load_pin_list
+
+    listed = tmp_path / "pins.txt"
+    listed.write_text("# build deps\nhello=2.10-3\n\nlibc6=2.36-9+deb12u13  # essential\n")
+    assert is_pin_list(listed)
+    assert load_pin_list(listed) == (Pin("hello", "2.10-3"), Pin("libc6", "2.36-9+deb12u13"))
+    for content in (b"\x00\xffnot json", b"[NaN]", b'{"format": "x"}', b"", b"hello\n"):
+        listed.write_bytes(content)
+        assert not is_pin_list(listed), content
+
+
+def test_the_package_cache_gives_back_only_what_the_lock_names_and_keeps_only_indexed_debs(tmp_path: Path) -> None:
+    """The .deb cache is content-addressed: a .deb goes in only when its digest is one the
+    signed index gave an installed package, and comes out only under a digest the lock
+    names, re-hashed (apt itself only checks a cached .deb's size)."""
+    import hashlib
+
+    import pytest
+
+    from verifier.cache import ContentCache
+    from verifier.environments.build import PackageCache, _keep, _stage, deb_name
+    from verifier.errors import IntegrityError
+
+    cache = ContentCache(tmp_path / "cache")
+    good, other = b"!<arch>\ngood deb", b"!<arch>\nunlisted deb"
+    good_sha = hashlib.sha256(good).hexdigest()
+    synced = tmp_path / "synced"
+    synced.mkdir()
+    (synced / "hello_2.10-3_amd64.deb").write_bytes(good)
+    (synced / "evil_1_amd64.deb").write_bytes(other)
+    installed = (InstalledPackage("hello", "2.10-3", "amd64", good_sha),)
+    _keep(PackageCache(cache), synced, installed)
+    assert cache.has(good_sha) and not cache.has(hashlib.sha256(other).hexdigest())
+
+    epoch = InstalledPackage("hello", "1:2.10-3", "amd64", good_sha)
+    work = tmp_path / "work"
+    work.mkdir()
+    staged = _stage(PackageCache(cache, (epoch, InstalledPackage("gone", "1", "all", B))), work)
+    assert staged is not None and [p.name for p in staged.iterdir()] == [deb_name(epoch)] == ["hello_1%3a2.10-3_amd64.deb"]
+    assert (staged / deb_name(epoch)).read_bytes() == good
+
+    cache.entry_path(good_sha).write_bytes(b"!<arch>\nswapped!")  # same size, other bytes: a poisoned cache
+    again = tmp_path / "again"
+    again.mkdir()
+    with pytest.raises(IntegrityError):
+        _stage(PackageCache(cache, (epoch,)), again)
+    assert not cache.has(good_sha), "the corrupt entry is removed"

@@ -17,7 +17,7 @@ import pytest
 
 from tests.test_pipeline import A, pin, release
 from verifier.cache import ContentCache
-from verifier.environments.build import BuiltEnvironment, PinUnavailable
+from verifier.environments.build import BuiltEnvironment, PackageCache, PinUnavailable
 from verifier.environments.lock import EnvLock, EnvRequest, InstalledPackage, Pin, ReleaseRecord, lock_json
 from verifier.environments.step import EnvCheckOptions
 from verifier.errors import ExitCode, InputError, IntegrityError
@@ -67,10 +67,12 @@ class FakeBuilder:
     rebuilt: bytes = field(default_factory=rootfs)
     fails_with: Exception | None = None
     calls: list[tuple[EnvRequest, tuple[Pin, ...]]] = field(default_factory=list)
+    caches: list[PackageCache | None] = field(default_factory=list)
 
     def __call__(self, request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *,
-                 versions: tuple[Pin, ...] = ()) -> BuiltEnvironment:
+                 versions: tuple[Pin, ...] = (), packages_from: PackageCache | None = None) -> BuiltEnvironment:
         self.calls.append((request, versions))
+        self.caches.append(packages_from)
         if self.fails_with is not None:
             raise self.fails_with
         out.write_bytes(self.rebuilt)
@@ -109,6 +111,9 @@ def test_rebuilt_identical_keeps_the_release_reproducible(settings: Settings, tm
     assert versions == (Pin("hello", "2.10-3"), Pin("libc6", "2.36-9+deb12u13")), \
         "every package the lock records is pinned, minbase's own included"
     assert doc["inputs"]["environment"]["lock"]["name"] == "env.lock.json"
+    cache, = builder.caches
+    assert cache is not None and cache.cache.root == settings.cache_dir, "the lock's .debs come from verify's cache"
+    assert [p.sha256 for p in cache.known] == ["a" * 64, "b" * 64]
 
 
 def test_a_planted_file_makes_the_release_different_naming_file_and_package(settings: Settings,
@@ -200,3 +205,50 @@ def test_an_environment_that_is_no_rootfs_is_exit_2(settings: Settings, tmp_path
     with pytest.raises(InputError) as error:
         run(settings, env_release(tmp_path / "rel", b"\x28\xb5\x2f\xfd garbage"), FakeBuilder())
     assert "env.tar: not a readable rootfs tar archive" in str(error.value)
+
+
+def publish_with_lock(settings: Settings, tmp: Path, lock: EnvLock) -> Path:
+    from verifier.publish import PublishRequest, publish
+
+    tmp.mkdir(parents=True)
+    (tmp / "env.tar").write_bytes(rootfs())
+    (tmp / "env.lock.json").write_bytes(lock_json(lock))
+    (tmp / "src.txt").write_text("source\n")
+    request = PublishRequest(name="fake", version="1", environment=tmp / "env.tar", sources=(),
+                             copied_sources=(tmp / "src.txt",), command="make", outputs=("out/*",),
+                             source_date_epoch=EPOCH, out_dir=tmp / "published",
+                             environment_lock=tmp / "env.lock.json")
+    outcome = publish(request, settings, FakeSandbox(settings, FakeBuild({"out/a.txt": A})),
+                      ContentCache(settings.cache_dir))
+    return outcome.manifest_path
+
+
+def test_publish_puts_the_environment_lock_into_the_release(settings: Settings, tmp_path: Path) -> None:
+    manifest = publish_with_lock(settings, tmp_path / "pub", env_lock(sha(rootfs())))
+    doc = json.loads(manifest.read_text())
+    assert doc["environment"]["lock"]["url"] == "environment/env.lock.json"
+    assert (manifest.parent / "environment" / "env.lock.json").read_bytes() == (tmp_path / "pub" / "env.lock.json").read_bytes()
+    outcome, report = run(settings, manifest, FakeBuilder())
+    assert report["environment_check"]["status"] == "REBUILT-IDENTICAL"
+    assert outcome.verdict.verdict == Verdict.REPRODUCIBLE, outcome.verdict.reasons
+
+
+def test_publish_refuses_a_lock_of_another_environment(settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(InputError) as error:
+        publish_with_lock(settings, tmp_path / "pub", env_lock("e" * 64))
+    assert error.value.exit_code == ExitCode.BAD_INPUT
+    assert f"env.lock.json: records environment sha256 {'e' * 64}, not env.tar's" in str(error.value)
+    assert not (tmp_path / "pub" / "published").exists()
+
+
+@pytest.mark.parametrize("env_args", [[], ["--env", "e.tar", "--env-packages", "hello=2.10-3"],
+                                      ["--env-packages", "hello=2.10-3", "--env-lock", "l.json"]])
+def test_publish_takes_one_environment_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       env_args: list[str]) -> None:
+    from verifier.cli.app import run as cli
+
+    code = cli(["publish", "--build", "true", "--output", "o", "--source-date-epoch", "1", "--out", str(tmp_path / "o"),
+                "--work-dir", str(tmp_path / "w"), *env_args])
+    err = capsys.readouterr().err
+    assert code == ExitCode.BAD_INPUT and "give --env ARCHIVE [--env-lock LOCK] or --env-packages LIST" in err
+    assert len(err.strip().splitlines()) == 1

@@ -80,10 +80,10 @@ def step_fetch(loaded: LoadedManifest, settings: Settings, cache: ContentCache) 
 
 
 def step_environment_check(inputs: FetchedInputs, settings: Settings, options: VerifyOptions,
-                           builder: Builder) -> EnvironmentCheck | None:
+                           builder: Builder, cache: ContentCache) -> EnvironmentCheck | None:
     if options.rebuild_env is None:
         return None
-    return check_release_environment(inputs, settings, options.rebuild_env, builder)
+    return check_release_environment(inputs, settings, options.rebuild_env, builder, cache)
 
 
 def step_environment(inputs: FetchedInputs, sandbox: Sandbox) -> PreparedEnvironment:
@@ -144,7 +144,7 @@ def verify(location: str, settings: Settings, sandbox: Sandbox, cache: ContentCa
     env_check = None
     if options.rebuild_env is not None:  # timed only when asked: reports without it keep their timings
         with clock.step("environment_check"), status.step("rebuilding the environment from its lock"):
-            env_check = step_environment_check(inputs, settings, options, env_builder)
+            env_check = step_environment_check(inputs, settings, options, env_builder, cache)
     with clock.step("environment"), status.step("preparing the build environment"):
         env = step_environment(inputs, sandbox)
     with clock.step("rebuild"), status.step("rebuilding") as line:

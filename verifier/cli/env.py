@@ -9,6 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from verifier.cli.options import AllowPrivate, UnpackLimit, WorkDir, settings_from_options
+
+PackageCacheDir = Annotated[Optional[Path], typer.Option(
+    "--cache-dir", help="Keep the downloaded .debs in this content-addressed cache and take the lock's from it.")]
 from verifier.environments.lock import VARIANTS, EnvRequest, Pin, is_pin_list, load_lock, load_pin_list, parse_pins
 from verifier.errors import InputError
 from verifier.outcome import CommandStatus, CompareStatus
@@ -70,6 +73,7 @@ def check_command(
     lock: Annotated[Path, typer.Argument(help="Its env.lock.json.")],
     archive_url: Annotated[Optional[str], typer.Option("--archive", help="Another mirror of the lock's archive.")] = None,
     work_dir: WorkDir = None,
+    cache_dir: PackageCacheDir = None,
     allow_private_addresses: AllowPrivate = False,
     unpack_limit: UnpackLimit = None,
 ) -> CompareStatus:
@@ -79,7 +83,10 @@ def check_command(
 
     settings = settings_from_options(work_dir=work_dir, allow_private_addresses=allow_private_addresses,
                                      unpack_limit=unpack_limit)
-    result = check_environment(archive, lock, settings, archive_url)
+    from verifier.cache import ContentCache
+
+    result = check_environment(archive, lock, settings, archive_url,
+                               cache=ContentCache(cache_dir) if cache_dir is not None else None)
     if result.status is CompareStatus.IDENTICAL:
         typer.echo(f"IDENTICAL: {one_line(str(archive))} is what {one_line(str(lock))} rebuilds "
                    f"(sha256 {result.rebuilt_sha256})")

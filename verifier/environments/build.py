@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from verifier.atomic import write_bytes
-from verifier.environments.lock import VARIANTS, EnvLock, EnvRequest, Pin, lock_json
+from verifier.cache import ContentCache
+from verifier.digests import digest_file
+from verifier.environments.lock import VARIANTS, EnvLock, EnvRequest, InstalledPackage, Pin, lock_json
 from verifier.environments.release import installed_packages, packages_index, release_record, sha256_file
 from verifier.environments.rootfs import normalisation_problems, read_rootfs
 from verifier.errors import FetchError, InfrastructureError, InputError, where
@@ -111,19 +114,31 @@ def locked_versions(lock: EnvLock) -> tuple[Pin, ...]:
     return tuple(sorted({Pin(p.name, p.version) for p in lock.packages}, key=lambda p: p.name))
 
 
+@dataclass(frozen=True)
+class PackageCache:
+    """.debs kept between builds in the content-addressed cache, named by their sha256 and
+    re-hashed on use. Only a .deb whose digest a lock (from the signed index) names is put
+    back, so a poisoned cache cannot slip a package in: apt itself only checks the size of a
+    .deb it finds in /var/cache/apt/archives."""
+
+    cache: ContentCache
+    known: tuple[InstalledPackage, ...] = ()  # the lock's packages, with their .debs' digests
+
+
 def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *,
-          versions: tuple[Pin, ...] = ()) -> BuiltEnvironment:
+          versions: tuple[Pin, ...] = (), packages_from: PackageCache | None = None) -> BuiltEnvironment:
     """Build ``request`` into ``out`` and write its lock at ``lock_path``. ``versions``: the exact
     version every named package must be installed at, minbase's own included (apt
     preferences while building, checked afterwards; the include pins always are): a rebuild
     from a lock passes every package the lock records, so a point release is an error
-    (``PinUnavailable``), never a silent change."""
+    (``PinUnavailable``), never a silent change. ``packages_from``: a package cache to take
+    the lock's .debs from and to keep the downloaded ones in."""
     versions = exact_versions(request.include, versions)
     check_archive(request.archive, settings)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="env-build-", dir=settings.work_dir) as tmp:
         work = Path(tmp)
-        tar = _mmdebstrap(request, work, versions)
+        tar = _mmdebstrap(request, work, versions, _stage(packages_from, work))
         compressed = work / "env.tar.zst"
         _compress(tar, compressed)
         problems = normalisation_problems(read_rootfs(compressed, settings.unpack), request.source_date_epoch)
@@ -135,6 +150,7 @@ def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *
                                       request.architecture)
         _check_pins(request.include, packages)
         _check_versions(versions, packages, index, request)
+        _keep(packages_from, work / "debs-out", packages)
         lock = EnvLock(request, release_record(work / "lists"), packages, sha256_file(compressed),
                        _tools(), rebuild_command(lock_path, out))
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +175,41 @@ def preferences(versions: tuple[Pin, ...]) -> str:
     return "".join(f"Package: {p.name}\nPin: version {p.version}\nPin-Priority: 1001\n\n" for p in versions)
 
 
-def _mmdebstrap(request: EnvRequest, work: Path, versions: tuple[Pin, ...] = ()) -> Path:
+def deb_name(p: InstalledPackage) -> str:
+    """The file name apt gives a package in /var/cache/apt/archives (an epoch's ':' as %3a)."""
+    return f"{p.name}_{p.version.replace(':', '%3a')}_{p.architecture}.deb"
+
+
+def _stage(packages: PackageCache | None, work: Path) -> Path | None:
+    """The cached .debs of the lock's packages, each re-hashed, under their apt names."""
+    if packages is None:
+        return None
+    staged = work / "debs-in"
+    staged.mkdir()
+    (work / "debs-out").mkdir()
+    for p in packages.known:
+        entry = packages.cache.entry_path(p.sha256)
+        if packages.cache.has(p.sha256):
+            size = entry.lstat().st_size
+            source = packages.cache.verified_path(p.sha256, size, deb_name(p))
+            shutil.copyfile(source, staged / deb_name(p))
+    return staged
+
+
+def _keep(packages: PackageCache | None, synced: Path, installed: tuple[InstalledPackage, ...]) -> None:
+    """Downloaded .debs whose digest the signed index gave an installed package, into the cache."""
+    if packages is None:
+        return
+    wanted = {p.sha256 for p in installed}
+    for deb in sorted(synced.glob("*.deb")):
+        if deb.is_symlink() or not deb.is_file():
+            continue
+        sha256 = digest_file(deb).sha256
+        if sha256 in wanted and not packages.cache.has(sha256):
+            packages.cache.add_file(deb)
+
+
+def _mmdebstrap(request: EnvRequest, work: Path, versions: tuple[Pin, ...] = (), debs: Path | None = None) -> Path:
     lists, installed, tar = work / "lists", work / "installed.tsv", work / "rootfs.tar"
     lists.mkdir()
     args = [require("mmdebstrap"), f"--variant={request.variant}", f"--architectures={request.architecture}",
@@ -169,6 +219,10 @@ def _mmdebstrap(request: EnvRequest, work: Path, versions: tuple[Pin, ...] = ())
         prefs.write_text(preferences(versions), "utf-8")
         args += [f"--setup-hook=mkdir -p \"$1/etc/apt/preferences.d\" && cp {shlex.quote(str(prefs))} \"$1{PREFERENCES}\"",
                  f"--customize-hook=rm -f \"$1{PREFERENCES}\""]
+    if debs is not None:  # a package cache: .debs in before the download, all of them out before cleanup
+        args += ["--skip=essential/unlink", "--setup-hook=mkdir -p \"$1/var/cache/apt/archives/\"",
+                 f"--setup-hook=sync-in {shlex.quote(str(debs))} /var/cache/apt/archives/",
+                 f"--customize-hook=sync-out /var/cache/apt/archives {shlex.quote(str(work / 'debs-out'))}"]
     args += [f"--customize-hook=sync-out /var/lib/apt/lists {shlex.quote(str(lists))}",
             f"--customize-hook=chroot \"$1\" dpkg-query -W -f='{QUERY}' > {shlex.quote(str(installed))}",
             f"--customize-hook=chroot \"$1\" chown _apt:root {' '.join(APT_PARTIAL)}"]

@@ -12,9 +12,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from verifier.cache import ContentCache
 from verifier.compare.api import compare_paths
 from verifier.compare.difference import Difference
-from verifier.environments.build import BuiltEnvironment, build, locked_versions
+from verifier.environments.build import BuiltEnvironment, PackageCache, build, locked_versions
 from verifier.environments.lock import EnvLock, EnvRequest, InstalledPackage, Pin, load_lock
 from verifier.environments.release import sha256_file
 from verifier.environments.rootfs import Member, Rootfs, read_rootfs
@@ -49,7 +50,7 @@ class Builder(Protocol):
     """``build.build``'s signature: the seam a fast test replaces (mmdebstrap takes ~20 s)."""
 
     def __call__(self, request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *,
-                 versions: tuple[Pin, ...] = ()) -> BuiltEnvironment: ...
+                 versions: tuple[Pin, ...] = (), packages_from: PackageCache | None = None) -> BuiltEnvironment: ...
 
 
 @dataclass(frozen=True)
@@ -76,20 +77,22 @@ def installed_against_lock(published: Published, lock: EnvLock) -> tuple[Environ
 
 
 def check_environment(archive: Path, lock_path: Path, settings: Settings, mirror: str | None = None,
-                      builder: Builder = build, label: str | None = None) -> EnvCheck:
+                      builder: Builder = build, label: str | None = None,
+                      cache: ContentCache | None = None) -> EnvCheck:
     lock = load_lock(lock_path)
-    return check_published(read_published(archive, settings, label), lock, settings, mirror, builder)
+    return check_published(read_published(archive, settings, label), lock, settings, mirror, builder, cache)
 
 
 def check_published(published: Published, lock: EnvLock, settings: Settings, mirror: str | None = None,
-                    builder: Builder = build) -> EnvCheck:
+                    builder: Builder = build, cache: ContentCache | None = None) -> EnvCheck:
     """Rebuild ``lock`` (every package at its locked version) and compare with ``published``."""
     installed = installed_against_lock(published, lock)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="env-check-", dir=settings.work_dir) as tmp:
         request = lock.request if mirror is None else replace(lock.request, archive=mirror.rstrip("/"))
+        packages = PackageCache(cache, lock.packages) if cache is not None else None
         rebuilt = builder(request, Path(tmp) / "env.tar.zst", Path(tmp) / "env.lock.json", settings,
-                          versions=locked_versions(lock))
+                          versions=locked_versions(lock), packages_from=packages)
         drift = package_changes(lock.packages, rebuilt.lock.packages)
         if published.sha256 == rebuilt.lock.env_sha256:
             return EnvCheck(CompareStatus.IDENTICAL, published.sha256, rebuilt.lock.env_sha256, lock.env_sha256,

@@ -116,8 +116,16 @@ def _read(path: Path) -> bytes:
 
 
 def is_pin_list(path: Path) -> bool:
-    """A plain NAME=VERSION list (one a line, # comments) rather than an env.lock.json."""
-    return not _read(path).lstrip().startswith(b"{")
+    """A plain NAME=VERSION list (one a line, # comments) rather than an env.lock.json: UTF-8
+    text whose first line with content has a '=' and is no JSON (anything else is read, and
+    refused, as a lock)."""
+    try:
+        text = _read(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    first = next((line for line in lines if line), "")
+    return "=" in first and not first.startswith(("{", "["))
 
 
 def load_pin_list(path: Path) -> tuple[Pin, ...]:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from verifier.cache import ContentCache
 from verifier.digests import digest_file
 from verifier.environments.build import PinUnavailable, build
 from verifier.environments.check import (
@@ -55,7 +56,8 @@ def _lock(inputs: FetchedInputs, options: EnvCheckOptions) -> tuple[PinnedFile, 
 
 
 def check_release_environment(inputs: FetchedInputs, settings: Settings, options: EnvCheckOptions,
-                              builder: Builder = build) -> EnvironmentCheck:
+                              builder: Builder = build, cache: ContentCache | None = None) -> EnvironmentCheck:
+    """``cache``: the content-addressed cache the lock's .debs are taken from and kept in."""
     started = time.monotonic()
     found = _lock(inputs, options)
     if found is None:
@@ -72,7 +74,7 @@ def check_release_environment(inputs: FetchedInputs, settings: Settings, options
         return _not_checked("--offline: the environment cannot be rebuilt without its package archive", pin,
                             published, installed)
     try:
-        result = check_published(published, lock, settings, options.mirror, builder)
+        result = check_published(published, lock, settings, options.mirror, builder, cache)
     except PinUnavailable as exc:
         return _not_checked(str(exc), pin, published, installed)
     return _checked(result, pin, env.name, time.monotonic() - started)
