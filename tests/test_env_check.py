@@ -74,6 +74,7 @@ def test_a_planted_change_is_different_naming_the_file_and_its_package(published
     assert ("  usr/local/bin/helper  [package: no package (made while installing)]  only in the published "
             "archive (file setuid/setgid, mode 4755)") in listed
     assert "files that differ (2)" in listed  # nothing else is named
+    assert "  hello=2.10-3 (amd64): files differ from its dpkg md5sums: usr/bin/hello" in listed
     assert "usr/bin/hello" in out.split("the auditor's explanation:")[1]
     assert list((tmp_path / "work").iterdir()) == []
 

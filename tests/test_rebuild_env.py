@@ -34,10 +34,13 @@ STATUS = (b"Package: hello\nStatus: install ok installed\nVersion: 2.10-3\nArchi
           b"Package: libc6\nStatus: install ok installed\nVersion: 2.36-9+deb12u13\nArchitecture: amd64\n")
 
 
-def rootfs(hello: bytes = HELLO, status: bytes = STATUS, extra: dict[str, tuple[bytes, int]] | None = None) -> bytes:
-    """A tiny rootfs tar, the same bytes for the same arguments."""
+def rootfs(hello: bytes = HELLO, status: bytes = STATUS, extra: dict[str, tuple[bytes, int]] | None = None,
+           device: str | None = None) -> bytes:
+    """A tiny rootfs tar, the same bytes for the same arguments (``device``: a char device
+    member, read as data, never created)."""
     members = {"./usr/bin/hello": (hello, 0o755), "./var/lib/dpkg/status": (status, 0o644),
-               "./var/lib/dpkg/info/hello.list": (b"/.\n/usr\n/usr/bin\n/usr/bin/hello\n", 0o644),
+               "./var/lib/dpkg/info/hello.list": (b"/.\n/usr\n/bin\n/bin/hello\n", 0o644),
+               "./var/lib/dpkg/info/hello.md5sums": (hashlib.md5(HELLO).hexdigest().encode() + b"  bin/hello\n", 0o644),
                **(extra or {})}
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
@@ -45,6 +48,13 @@ def rootfs(hello: bytes = HELLO, status: bytes = STATUS, extra: dict[str, tuple[
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(data), mode, EPOCH
             tar.addfile(info, io.BytesIO(data))
+        merged = tarfile.TarInfo("./bin")  # merged /usr: dpkg's bin/hello is the archive's usr/bin/hello
+        merged.type, merged.linkname, merged.mtime = tarfile.SYMTYPE, "usr/bin", EPOCH
+        tar.addfile(merged)
+        if device:
+            node = tarfile.TarInfo(device)
+            node.type, node.mode, node.mtime, node.devmajor, node.devminor = tarfile.CHRTYPE, 0o666, EPOCH, 1, 3
+            tar.addfile(node)
     return out.getvalue()
 
 
@@ -119,7 +129,8 @@ def test_rebuilt_identical_keeps_the_release_reproducible(settings: Settings, tm
 def test_a_planted_file_makes_the_release_different_naming_file_and_package(settings: Settings,
                                                                             tmp_path: Path) -> None:
     tampered = rootfs(hello=b"\x7fELF hello, trust\n", extra={"./usr/local/bin/helper": (b"#!\n", 0o4755)},
-                      status=STATUS + b"\nPackage: netcat\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n")
+                      status=STATUS + b"\nPackage: netcat\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n",
+                      device="./usr/local/kmem")
     outcome, doc = run(settings, env_release(tmp_path / "rel", tampered), FakeBuilder())
     assert outcome.verdict.verdict == Verdict.DIFFERENT, "the artifacts are identical, the environment is not"
     assert outcome.verdict.reasons[0].startswith("the published environment is not what its lock rebuilds")
@@ -129,8 +140,12 @@ def test_a_planted_file_makes_the_release_different_naming_file_and_package(sett
     assert files["usr/bin/hello"] == ("hello", "content differs")
     assert files["usr/local/bin/helper"] == ("no package (made while installing)",
                                              "only in the published archive (file setuid/setgid, mode 4755)")
-    assert check["packages"] == [{"name": "netcat", "architecture": "amd64", "lock": None, "installed": "1.0",
-                                  "note": ""}]
+    assert files["usr/local/kmem"] == ("no package (made while installing)", "only in the published archive (char, mode 0666)")
+    assert "packages whose files differ: hello" in check["reason"]
+    assert check["packages"] == [
+        {"name": "netcat", "architecture": "amd64", "lock": None, "installed": "1.0", "note": ""},
+        {"name": "hello", "architecture": "amd64", "lock": "2.10-3", "installed": "2.10-3",
+         "note": "files differ from its dpkg md5sums: bin/hello"}]
     text = render(outcome.report, ReportFormat.TEXT)
     assert "Environment check" in text and "usr/local/bin/helper" in text
 

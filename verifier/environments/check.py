@@ -18,7 +18,7 @@ from verifier.compare.difference import Difference
 from verifier.environments.build import BuiltEnvironment, PackageCache, build, locked_versions
 from verifier.environments.lock import EnvLock, EnvRequest, InstalledPackage, Pin, load_lock
 from verifier.environments.release import sha256_file
-from verifier.environments.rootfs import Member, Rootfs, read_rootfs
+from verifier.environments.rootfs import Member, Rootfs, altered_files, read_rootfs
 from verifier.errors import InputError, where
 from verifier.outcome import CompareStatus
 from verifier.settings import Settings
@@ -70,10 +70,22 @@ def read_published(archive: Path, settings: Settings, label: str | None = None) 
     return Published(archive, label or archive.name, read_rootfs(archive, settings.unpack, label), sha256_file(archive))
 
 
+SHOWN_ALTERED = 3  # files named per altered package; the count says how many in all
+
+
 def installed_against_lock(published: Published, lock: EnvLock) -> tuple[EnvironmentPackage, ...]:
     """The published rootfs's own package manifest (``var/lib/dpkg/status``, read from the
-    archive as data: no binary inside it runs) against the lock."""
-    return package_changes(lock.packages, dpkg_status(published.rootfs.status))
+    archive as data: no binary inside it runs) against the lock, then the installed packages
+    whose files differ from their dpkg md5sums (altered after installation)."""
+    installed = dpkg_status(published.rootfs.status)
+    version = {p.name: p for p in installed}
+    altered = []
+    for package, files in altered_files(published.rootfs).items():
+        p = version.get(package)
+        shown = ", ".join(files[:SHOWN_ALTERED]) + (f", … ({len(files)} in all)" if len(files) > SHOWN_ALTERED else "")
+        altered.append(EnvironmentPackage(package, p.architecture if p else "", p.version if p else None,
+                                          p.version if p else None, f"files differ from its dpkg md5sums: {shown}"))
+    return package_changes(lock.packages, installed) + tuple(altered)
 
 
 def check_environment(archive: Path, lock_path: Path, settings: Settings, mirror: str | None = None,

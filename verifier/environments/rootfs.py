@@ -6,7 +6,8 @@ rules every built environment must meet."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import posixpath
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import libarchive.entry
@@ -33,6 +34,7 @@ class Member:
     size: int
     sha256: str  # of the content; "" for non-files
     link: str
+    md5: str = ""  # of the content, for dpkg's md5sums; "" for non-files
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Rootfs:
     members: dict[str, Member]  # by name without the leading "./"
     owners: dict[str, tuple[str, ...]]  # "/usr/bin/hello" -> ("hello",)
     status: bytes  # var/lib/dpkg/status
+    md5sums: dict[str, bytes] = field(default_factory=dict)  # package -> var/lib/dpkg/info/PACKAGE.md5sums
 
 
 def plain(name: str) -> str:
@@ -60,6 +63,7 @@ def read_rootfs(path: Path, limits: UnpackLimits, label: str | None = None) -> R
     budget = Budget(path, label or str(path), limits)
     members: dict[str, Member] = {}
     lists: dict[str, bytes] = {}
+    sums: dict[str, bytes] = {}
     status = b""
     try:
         with open_archive(path, "tar", compression_of(path) or "none") as archive:
@@ -67,23 +71,37 @@ def read_rootfs(path: Path, limits: UnpackLimits, label: str | None = None) -> R
                 budget.member(entry)
                 name = plain(text(member_name(entry)))
                 kind = _kind(entry)
-                h, content = hashlib.sha256(), bytearray()
-                keep = name == DPKG_STATUS or (name.startswith(DPKG_INFO) and name.endswith(".list"))
+                h, md5, content = hashlib.sha256(), hashlib.md5(usedforsecurity=False), bytearray()
+                keep = name == DPKG_STATUS or (name.startswith(DPKG_INFO) and name.endswith((".list", ".md5sums")))
                 if kind == "file":
                     for block in blocks(entry, budget):
                         h.update(block)
+                        md5.update(block)
                         if keep:
                             content += block
                 link = text(link_name(entry)) if kind in ("symlink", "hardlink") else ""
+                is_file = kind == "file"
                 members[name] = Member(kind, entry.mode & 0o7777, entry.uid, entry.gid, int(entry.mtime or 0),
-                                       entry.size or 0, h.hexdigest() if kind == "file" else "", link)
+                                       entry.size or 0, h.hexdigest() if is_file else "", link,
+                                       md5.hexdigest() if is_file else "")
                 if name == DPKG_STATUS:
                     status = bytes(content)
                 elif keep:
-                    lists[name[len(DPKG_INFO):-len(".list")].split(":")[0]] = bytes(content)
+                    package, _, suffix = name[len(DPKG_INFO):].rpartition(".")
+                    (lists if suffix == "list" else sums)[package.split(":")[0]] = bytes(content)
     except libarchive.exception.ArchiveError as exc:
         raise InputError(where(label or path, f"not a readable rootfs tar archive ({message(exc)})")) from None
-    return Rootfs(members, _owners(lists), status)
+    listed = Rootfs(members, _owners(lists), status, sums)
+    return Rootfs(members, _resolved_owners(listed), status, sums)
+
+
+def _resolved_owners(rootfs: Rootfs) -> dict[str, tuple[str, ...]]:
+    """Owners keyed by the name the archive holds (dpkg's /bin/bash is usr/bin/bash in a merged-/usr rootfs)."""
+    owners: dict[str, tuple[str, ...]] = {}
+    for name, packages in rootfs.owners.items():
+        key = "/" + resolve_dirs(rootfs, name.lstrip("/"))
+        owners[key] = tuple(dict.fromkeys((*owners.get(key, ()), *packages)))
+    return owners
 
 
 def _owners(lists: dict[str, bytes]) -> dict[str, tuple[str, ...]]:
@@ -93,6 +111,36 @@ def _owners(lists: dict[str, bytes]) -> dict[str, tuple[str, ...]]:
             if line.strip() and line != "/.":
                 owners.setdefault(line, []).append(package)
     return {name: tuple(pkgs) for name, pkgs in owners.items()}
+
+
+def altered_files(rootfs: Rootfs) -> dict[str, tuple[str, ...]]:
+    """Per package, the files whose content is not what its dpkg md5sums list says (or that
+    are gone): a package altered after installation, found without any rebuild. The
+    md5sums file could be edited too; the rebuild's comparison catches that."""
+    altered: dict[str, tuple[str, ...]] = {}
+    for package, content in sorted(rootfs.md5sums.items()):
+        bad = []
+        for line in content.decode("utf-8", "surrogateescape").splitlines():
+            digest, _, name = line.partition("  ")
+            member = rootfs.members.get(resolve_dirs(rootfs, name.strip().lstrip("/")))
+            if name and (member is None or member.kind == "file" and member.md5 != digest.strip()):
+                bad.append(name.strip().lstrip("/"))
+        if bad:
+            altered[package] = tuple(bad)
+    return altered
+
+
+def resolve_dirs(rootfs: Rootfs, name: str, hops: int = 8) -> str:
+    """``name`` with its directories followed through the rootfs's own symlinks, as data
+    (merged /usr: dpkg lists ``bin/bash``, the archive holds ``usr/bin/bash``)."""
+    parts = name.split("/")
+    for i in range(1, len(parts)):
+        link = rootfs.members.get("/".join(parts[:i]))
+        if link is not None and link.kind == "symlink" and hops > 0:
+            base = "" if link.link.startswith("/") else "/".join(parts[:i - 1])
+            target = posixpath.normpath(posixpath.join(base, link.link)).lstrip("/")
+            return resolve_dirs(rootfs, "/".join([target, *parts[i:]]), hops - 1)
+    return name
 
 
 def owner_of(rootfs: Rootfs, name: str) -> str:

@@ -93,6 +93,8 @@ def _checked(result: EnvCheck, pin: PinnedFile, name: str, seconds: float) -> En
     else:
         status = EnvironmentStatus.DIFFERENT
         reason = f"{name} is not what its lock rebuilds: {len(files)} file(s) of the rootfs differ"
+        owners = sorted({p.strip() for f in files if not f.package.startswith("no package") for p in f.package.split(",")})
+        reason += f"; packages whose files differ: {', '.join(owners)}" if owners else ""
         if result.packages:
             reason += f"; {len(result.packages)} installed package(s) differ from the lock"
     if result.locked_sha256 != result.published_sha256:
