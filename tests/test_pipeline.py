@@ -139,6 +139,30 @@ def test_a_build_that_succeeds_has_no_error_lines(settings: Settings, tmp_path: 
     assert "error-looking" not in render(load_report(outcome.report_path), ReportFormat.TEXT)
 
 
+BUILDINFO = """Format: 1.0
+Source: fake
+Version: 1
+Architecture: all
+Build-Architecture: amd64
+Build-Date: Sat, 03 Feb 2024 12:00:00 +0000
+Installed-Build-Depends:
+ tar (= 1.34+dfsg-1.2)
+"""
+
+
+def test_the_official_build_date_reaches_the_build_clock_hint(settings: Settings, tmp_path: Path) -> None:
+    """A .buildinfo pinned as official_buildinfo: its Build-Date is the official build's time,
+    so its date in the official artifact where the rebuild has its own is the build clock."""
+    manifest = release(tmp_path / "rel", {"a.txt": b"built on 2024-02-03\n"})
+    (tmp_path / "rel" / "fake.buildinfo").write_text(BUILDINFO)
+    doc = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**doc, "official_buildinfo": pin(tmp_path / "rel" / "fake.buildinfo")}))
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    outcome, _ = run_verify(settings, manifest, FakeBuild({"out/a.txt": f"built on {today}\n".encode()}))
+    hints = json.loads(outcome.report_path.read_text())["artifacts"][0]["difference"]["hints"]
+    assert any("official '2024-02-03' (the official build's), rebuild " in h for h in hints), hints
+
+
 def test_build_produced_no_outputs(settings: Settings, tmp_path: Path) -> None:
     manifest = release(tmp_path / "rel", {"a.txt": A})
     outcome, _ = run_verify(settings, manifest, FakeBuild({"elsewhere/a.txt": A}))

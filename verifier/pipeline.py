@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from verifier.packages import step as lockfile_step
+from verifier.packages.lockfile import buildinfo
 from verifier.artifacts import auditor, compare_artifacts
 from verifier.cache import ContentCache
 from verifier.compare.hints import BuildClock
@@ -100,10 +101,13 @@ def step_rebuild(
 
 
 def build_clock(inputs: FetchedInputs, result: RebuildResult) -> BuildClock:
-    """What the hints may know of time: the manifest's SOURCE_DATE_EPOCH and the rebuild's run."""
+    """What the hints may know of time: the manifest's SOURCE_DATE_EPOCH, the rebuild's run,
+    and the official build's Build-Date when its .buildinfo is pinned."""
     started = int(result.started_at) if result.started_at is not None else None
     finished = int(result.started_at + result.seconds) + 1 if result.started_at is not None else None
-    return BuildClock(inputs.manifest.build.source_date_epoch, started, finished)
+    official = inputs.official_buildinfo
+    built = buildinfo.build_date(official.path, official.pin.name) if official is not None else None
+    return BuildClock(inputs.manifest.build.source_date_epoch, started, finished, built)
 
 
 def step_compare(inputs: FetchedInputs, result: RebuildResult, settings: Settings,

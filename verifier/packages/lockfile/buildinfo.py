@@ -3,12 +3,14 @@
 ``Installed-Build-Depends`` pins every package of the build environment by exact version
 (no location and no digest: those come from the apt archive's signed indexes when the
 packages are fetched). ``Environment`` and ``Build-Path`` are not read: the release
-manifest's build section sets SOURCE_DATE_EPOCH, the variables and the directory. A
+manifest's build section sets SOURCE_DATE_EPOCH, the variables and the directory.
+``Build-Date`` is read only as the hints' official build time (``build_date``). A
 clear-signed buildinfo is accepted; its signature is not checked.
 """
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from debian.deb822 import BuildInfo
@@ -49,6 +51,17 @@ def parse(text: str, place: str) -> LockedEnvironment:
         raise InputError(where(place, "field Source: missing (is this a .buildinfo file?)"))
     arch = (info.get("Build-Architecture") or "amd64").strip()
     return LockedEnvironment("apt", _packages(info, place, arch))
+
+
+def build_date(path: Path, place: str) -> int | None:
+    """The official build's ``Build-Date`` in epoch seconds, for the hints' build clock (None
+    when absent or unreadable: a hint's input, never evidence)."""
+    try:
+        text = read_limited(path, MAX_BYTES, "buildinfo", place).decode("utf-8")
+        value = BuildInfo(text.splitlines(keepends=True)).get("Build-Date")
+        return int(parsedate_to_datetime(value).timestamp()) if value else None
+    except (InputError, UnicodeDecodeError, ValueError, KeyError, AttributeError, TypeError):
+        return None
 
 
 def load(path: Path, place: str) -> LockedEnvironment:
