@@ -283,7 +283,8 @@ def test_writes_need_the_token_and_never_log_it(farm_url: str, filled: Filled, c
     assert TOKEN not in caplog.text and "s3cr3t" not in caplog.text
 
 
-@pytest.mark.parametrize("body,status", [(b"not json", 400), (b"[1]", 400), (b'{"kind": "rpm", "target": "x"}', 400),
+@pytest.mark.parametrize("body,status", [(b"not json", 400), (b"[1]", 400), (b"\xff", 400),
+                                         (b'{"kind": "pypi", "target": "a==1", "target": "b==2"}', 400), (b'{"kind": "rpm", "target": "x"}', 400),
                                          (b'{"kind": "pypi", "target": ""}', 400),
                                          (b'{"kind": "pypi", "target": "<script>==1"}', 400),
                                          (b'{"kind": "manifest", "target": "http://u:p@127.0.0.1/r.json"}', 400),

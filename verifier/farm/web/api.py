@@ -8,8 +8,6 @@ queued or running for that target; ``POST /api/jobs/ID/requeue``.
 
 from __future__ import annotations
 
-import json
-
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -21,6 +19,7 @@ from verifier.farm.web.context import farm_of, limit_of, release_of
 from verifier.farm.web.metrics import CONTENT_TYPE, exposition
 from verifier.farm.web.pages import RECENT, active_jobs, job_or_404, result_detail
 from verifier.farm.web.views import KINDS, STATES, FarmWriter, Submission, Submitted
+from verifier.manifest import strict_json_loads
 
 MAX_BODY = 64 << 10
 MAX_TARGET = 4096
@@ -83,10 +82,7 @@ async def _body(request: Request) -> dict[str, object]:
         data += chunk
         if len(data) > MAX_BODY:
             raise HTTPException(413, f"request body larger than {MAX_BODY} bytes")
-    try:
-        body = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise HTTPException(400, "the request body is not JSON") from None
+    body = strict_json_loads(data, "request body")  # duplicate keys refused: one reading of a request, not two
     if not isinstance(body, dict):
         raise HTTPException(400, "the request body must be a JSON object")
     return body
