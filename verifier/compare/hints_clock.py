@@ -6,6 +6,7 @@ run in an ELF section (the runs the ELF comparator shows as hex)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,28 +58,43 @@ def _forms(moment: int) -> list[str]:
     return [day.strftime(f) for f in DATE_FORMS] + [str(day.year)]
 
 
-def _mark(text: str, forms: list[str]) -> tuple[str, list[str]]:
-    """``text`` with each form (never inside a longer number) replaced by a placeholder, and the forms found."""
+Forms = tuple[tuple[str, "re.Pattern[str]"], ...]
+
+
+def _compiled(forms: list[str]) -> Forms:
+    """Each form with its pattern (never inside a longer number)."""
+    return tuple((f, re.compile(rf"(?<![0-9]){re.escape(f)}(?![0-9])")) for f in forms)
+
+
+@functools.lru_cache(maxsize=8)
+def _date_pairs(clock: BuildClock) -> tuple[tuple[str, Forms, Forms], ...]:
+    """(whose, the official moment's forms, the rebuild's forms) for every pair of days that differ: made once per clock."""
+    return tuple((whose, _compiled(_forms(official)), _compiled(_forms(rebuilt)))
+                 for official, whose in clock.official_moments() for rebuilt in clock.rebuild_moments()
+                 if _day(official).date() != _day(rebuilt).date())
+
+
+def _mark(text: str, forms: Forms) -> tuple[str, list[str]]:
+    """``text`` with each form replaced by a placeholder, and the forms found."""
     found = []
-    for form in forms:
-        marked = re.sub(rf"(?<![0-9]){re.escape(form)}(?![0-9])", PLACEHOLDER, text)
-        if marked != text:
-            found.append(form)
-        text = marked
+    for form, pattern in forms:
+        if form in text:
+            marked = pattern.sub(PLACEHOLDER, text)
+            if marked != text:
+                found.append(form)
+            text = marked
     return text, found
 
 
 def _text_leak(a: str, b: str, clock: BuildClock) -> str | None:
     """How line ``a`` (official) has official dates where ``b`` has the rebuild's, or None."""
-    for official, whose in clock.official_moments():
-        for rebuilt in clock.rebuild_moments():
-            old_forms, new_forms = _forms(official), _forms(rebuilt)
-            if _day(official).date() == _day(rebuilt).date():
-                continue
-            ma, found_a = _mark(a, old_forms)
-            mb, found_b = _mark(b, new_forms)
-            if found_a and ma == mb:
-                return f"official {', '.join(map(repr, found_a))} ({whose}), rebuild {', '.join(map(repr, found_b))} (the rebuild's)"
+    for whose, old_forms, new_forms in _date_pairs(clock):
+        ma, found_a = _mark(a, old_forms)
+        if not found_a:
+            continue
+        mb, found_b = _mark(b, new_forms)
+        if ma == mb:
+            return f"official {', '.join(map(repr, found_a))} ({whose}), rebuild {', '.join(map(repr, found_b))} (the rebuild's)"
     for ma, mb in zip(EPOCH_RE.finditer(a), EPOCH_RE.finditer(b)):
         old, new = int(ma.group(0)), int(mb.group(0))
         whose = next((w for t, w in clock.official_moments() if t == old), None)

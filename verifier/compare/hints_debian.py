@@ -162,9 +162,11 @@ def _listed(node: Difference) -> set[str]:
 
 def md5sums(node: Difference) -> list[Cause]:
     """At a .deb: md5sums lines that differ only for files whose content differs in data.tar."""
+    if not any(member_name(c.source1).startswith("control.tar") for c in node.details):
+        return []  # not a .deb's own node (checked first: the walk below is over the whole package)
     sums = [n for n in node.walk() if n.kind == "content" and member_name(n.source1).removeprefix("./") == "md5sums"
             and "control.tar" in n.source1]
-    if len(sums) != 1 or not any(member_name(c.source1).startswith("control.tar") for c in node.details):
+    if len(sums) != 1:
         return []
     if any("truncated" in c for c in sums[0].comments):
         return []  # lines not shown could be for files that do not differ
@@ -187,4 +189,6 @@ RULES = (drift, changelog, installed_size, depends, md5sums)
 
 
 def causes(node: Difference) -> list[Cause]:
+    if not node.details:  # every rule looks at a node's children: leaves (most nodes) have none
+        return []
     return [cause for rule in RULES for cause in rule(node)]

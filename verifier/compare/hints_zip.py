@@ -153,4 +153,6 @@ RULES = (only_times, windows, compression, order)
 
 
 def causes(node: Difference) -> list[Cause]:
+    if not node.details:  # a leaf: only the order rule reads one
+        return order(node)
     return [cause for rule in RULES for cause in rule(node)]
