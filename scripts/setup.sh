@@ -11,6 +11,7 @@ APT_PACKAGES=(
   squashfs-tools xorriso genisoimage rpm dpkg-dev # formats the auditor reads and tests build
   diffoscope-minimal libmagic1 binutils           # tools behind the diffoscope fallback (pip installs diffoscope itself)
   gnupg                                           # GnuPG report signing (and its tests)
+  tzdata                                          # verifier pypi: the time zones a wheel's zip times are checked against
   python3 python3-venv python3-dev gcc make curl openssl ca-certificates git
   chromium                                        # HTML report checks in the tests
   redis-server postgresql                         # verifier farm: the Celery broker, the many-machine database (and their tests)
