@@ -236,6 +236,14 @@ def test_the_plugin_hint_fires_for_a_generated_version_file_whose_content_differ
     assert any("setuptools 68.1.2" in h for h in all_hints(got))
 
 
+def test_the_generator_hint_fires_when_the_wheel_files_generator_lines_differ() -> None:
+    node = Difference("demo-1.0.dist-info/WHEEL", "demo-1.0.dist-info/WHEEL", unified_diff="-G\n+G\n", kind="content")
+    (got,) = hints.plugin_hints((differing(node),), [], ("poetry-core 1.6.1", "poetry-core 1.7.0"))
+    assert any("made by poetry-core 1.6.1, the rebuild by poetry-core 1.7.0" in h for h in all_hints(got))
+    (same,) = hints.plugin_hints((differing(node),), [], ("flit 3.9.0", "flit 3.9.0"))
+    assert all_hints(same) == []
+
+
 @pytest.mark.parametrize(("node", "packages"), [
     (Difference("demo/_version.py", "demo/_version.py", kind="metadata"), [locked("hatch-vcs", "0.3.0")]),
     (Difference("demo/core.py", "demo/core.py", unified_diff="-a\n", kind="content"), [locked("hatch-vcs", "0.3.0")]),

@@ -8,8 +8,13 @@ upload time, so the official build may well have used another version of it:
 - ``*.dist-info/METADATA`` written by setuptools when the Generator is bdist_wheel (the
   ``wheel`` package): setuptools' version is pinned by nothing in the wheel.
 
-Fires only for a content difference of such a file with such a package installed; silent
-otherwise (a time-only difference, a file nobody generates, a backend the Generator pins).
+And one more: ``*.dist-info/WHEEL`` differs in content and its ``Generator`` line names
+another backend or version on each side (the official wheel was not built by the backend
+the sdist declares, or not at that version).
+
+Fires only for a content difference of such a file with such a package installed (or such
+Generator lines); silent otherwise (a time-only difference, a file nobody generates, a
+backend the Generator pins, equal Generator lines).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ PLUGINS = ("setuptools-scm", "hatch-vcs", "versioningit", "poetry-dynamic-versio
            "incremental", "vcversioner", "setuptools-git-versioning", "flit-scm")
 VERSION_FILE = re.compile(r"(^|/)(_version|version|__version__|_version_info|_scm_version)\.py$")
 METADATA = re.compile(r"(^|/)[^/]+\.dist-info/METADATA$")
+WHEEL_FILE = re.compile(r"(^|/)[^/]+\.dist-info/WHEEL$")
 
 
 def _norm(name: str) -> str:
@@ -47,16 +53,32 @@ def hint(member: str, writers: Sequence[LockedWheel]) -> str:
             "the upload time): the official build may have used another version (RECORD differs with it)")
 
 
-def _hinted(node: Difference, unpinned: Sequence[LockedWheel]) -> Difference:
-    writers = generators_of(node.source1, unpinned) if node.kind == "content" else []
-    hinted = node.with_hints((hint(node.source1, writers),)) if writers else node
+def generator_hint(generators: tuple[str, str]) -> str:
+    official, rebuilt = generators
+    return (f"the WHEEL file's Generator differs: the official wheel was made by {official or 'an unnamed backend'}, "
+            f"the rebuild by {rebuilt or 'an unnamed backend'} (the backend the sdist declares, at the version "
+            "resolved)")
+
+
+def _hints_for(node: Difference, unpinned: Sequence[LockedWheel], generators: tuple[str, str]) -> list[str]:
+    if node.kind != "content":
+        return []
+    if WHEEL_FILE.search(node.source1):
+        return [generator_hint(generators)] if generators[0] != generators[1] else []
+    writers = generators_of(node.source1, unpinned)
+    return [hint(node.source1, writers)] if writers else []
+
+
+def _hinted(node: Difference, unpinned: Sequence[LockedWheel], generators: tuple[str, str]) -> Difference:
+    found = _hints_for(node, unpinned, generators)
+    hinted = node.with_hints(found) if found else node
     if not node.details:
         return hinted
-    return replace(hinted, details=tuple(_hinted(d, unpinned) for d in node.details))
+    return replace(hinted, details=tuple(_hinted(d, unpinned, generators) for d in node.details))
 
 
-def plugin_hints(artifacts: tuple[ArtifactResult, ...], unpinned: Sequence[LockedWheel]) -> tuple[ArtifactResult, ...]:
-    if not unpinned:
-        return artifacts
-    return tuple(replace(a, difference=_hinted(a.difference, unpinned))
+def plugin_hints(artifacts: tuple[ArtifactResult, ...], unpinned: Sequence[LockedWheel],
+                 generators: tuple[str, str] = ("", "")) -> tuple[ArtifactResult, ...]:
+    """``generators``: the official and the rebuilt wheel's WHEEL Generator."""
+    return tuple(replace(a, difference=_hinted(a.difference, unpinned, generators))
                  if a.status == ArtifactStatus.DIFFERENT and a.difference is not None else a for a in artifacts)

@@ -204,8 +204,7 @@ def verify_pypi(options: PypiOptions, settings: Settings, sandbox: Sandbox, cach
     with clock.step("compare"):
         found = policy_results.read_attempts(built.policies, built.result.outputs if built.result else (),
                                              {c.pin.name: c for c in official.pure})
-        artifacts = _compare(official, found, settings, options, built.result, built.resolution,
-                             wheel.backend_pin if wheel else None)
+        artifacts = _compare(official, found, settings, options, built.result, built.resolution, wheel)
         packages = (policy_results.compare_packages(built.resolution.wheels, built.result.installed_packages)
                     if built.resolution and built.result else PackageComparison(PackageStatus.NOT_CHECKED, "no build ran"))
     verdict = decide(built.result, artifacts, packages, lockfile_declared=built.resolution is not None,
@@ -240,8 +239,8 @@ def _norm(name: str) -> str:
 
 def _compare(official: Official, found: policy_results.Attempts, settings: Settings, options: PypiOptions,
              result: RebuildResult | None, resolution: Resolution | None,
-             wheel_pin: str | None) -> tuple[ArtifactResult, ...]:
-    if result is None:
+             wheel: WheelInfo | None) -> tuple[ArtifactResult, ...]:
+    if result is None or wheel is None:
         return ()
     matched = next((a for a in found.attempts if a.name == (found.matched or "")), None)
     chosen_policy = matched or next((a for a in found.attempts if a.rebuilt is not None), None)
@@ -251,9 +250,10 @@ def _compare(official: Official, found: policy_results.Attempts, settings: Setti
     explain = auditor(settings, (), clock) if options.explain else None
     outputs = (found.chosen,) if found.chosen else ()
     artifacts = compare_artifacts(official.pure, outputs, explain)
-    pinned = _norm(wheel_pin.split("==")[0]) if wheel_pin else ""
+    pinned = _norm(wheel.backend_pin.split("==")[0]) if wheel.backend_pin else ""
     unpinned = [w for w in (resolution.wheels if resolution else ()) if _norm(w.name) != pinned]
-    return plugin_hints(artifacts, unpinned)
+    rebuilt = read_wheel(found.chosen.path, found.chosen.name).generator if found.chosen else ""
+    return plugin_hints(artifacts, unpinned, (wheel.generator, rebuilt))
 
 
 def _build_packages(resolution: Resolution | None, installer: Resolution | None) -> tuple[BuildPackage, ...]:
