@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tarfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from verifier.manifest import PinnedFile
 from verifier.pypi import attempts, hints, index, policies, release, resolve
 from verifier.pypi.sdist import BuildSystem, SdistInfo, read_sdist
 from verifier.pypi.wheel import WheelInfo, read_wheel
+from verifier.render import ReportFormat, render
+from verifier.report.codec import load_report, parse_report, report_bytes
+from verifier.report.model import BuildPackage, FileRef, PolicyAttempt, PypiRebuild, RebuiltDigest
 from verifier.settings import UnpackLimits
 from verifier.stages import ArtifactResult, ArtifactStatus, CachedFile
 
@@ -309,3 +313,24 @@ def test_a_release_with_only_compiled_wheels_is_inconclusive_with_the_reason(htt
     assert doc["reasons"] == ["demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl: compiled wheel: needs its original "
                               "compiler toolchain"]
     assert doc["pypi"]["policies"] == [] and doc["sandbox"] is None
+
+
+# --- the report's pypi section ------------------------------------------------------------------
+
+def test_the_pypi_section_round_trips_renders_escaped_and_is_absent_otherwise() -> None:
+    canonical = load_report(Path(__file__).parent.parent / "fixtures" / "reports" / "canonical.json")
+    assert b'"pypi"' not in report_bytes(canonical)
+    section = PypiRebuild(
+        "https://index.invalid/simple", "demo", "2023-05-14T14:48:50Z", "flit 3.9.0", "flit_core.buildapi",
+        FileRef("https://files.invalid/demo-1.0.tar.gz", "a" * 64, 10),
+        (PolicyAttempt("sdist-mtimes", None, "UTC", RebuiltDigest("b" * 64, 5), False, ""),
+         PolicyAttempt("time-zone", None, "Europe/London", RebuiltDigest("c" * 64, 5), True, "a\nforged: line")),
+        "time-zone", (BuildPackage("flit-core", "3.9.0", FileRef("https://files.invalid/f.whl", "d" * 64, 3)),),
+        "/work/demo-1.0/pylock.toml")
+    report = replace(canonical, pypi=section)
+    assert parse_report(report_bytes(report), "again") == report
+    text = render(report, ReportFormat("text"))
+    assert "Python release" in text and "time-zone" in text and "flit-core" in text
+    assert "\nforged: line" not in text
+    assert "Python release" in render(report, ReportFormat("markdown"))
+    assert "Python release" in render(report, ReportFormat("html"))
