@@ -116,3 +116,26 @@ def test_the_package_cache_gives_back_only_what_the_lock_names_and_keeps_only_in
     with pytest.raises(IntegrityError):
         _stage(PackageCache(cache, (epoch,)), again)
     assert not cache.has(good_sha), "the corrupt entry is removed"
+
+
+def test_every_locked_version_is_pinned_and_a_missing_one_is_named() -> None:
+    import pytest
+
+    from verifier.environments.build import PinUnavailable, _check_versions, exact_versions, preferences
+    from verifier.errors import ExitCode
+
+    include = (Pin("hello", "2.10-3"),)
+    locked = (Pin("base-files", "12.4+deb12u11"), Pin("hello", "2.10-3"))
+    assert exact_versions(include, locked) == locked
+    assert exact_versions(include, ()) == include, "the include pins are exact versions too"
+    assert preferences((Pin("libc6", "2.36-9+deb12u13"),)) == \
+        "Package: libc6\nPin: version 2.36-9+deb12u13\nPin-Priority: 1001\n\n"
+    request = EnvRequest("bookworm", "http://mirror.invalid/debian", "minbase", "amd64", 1, include)
+    installed = (InstalledPackage("base-files", "12.4+deb12u12", "amd64", A), InstalledPackage("hello", "2.10-3", "amd64", A))
+    index = {("base-files", "12.4+deb12u12", "amd64"): None, ("hello", "2.10-3", "amd64"): None}
+    with pytest.raises(PinUnavailable) as error:
+        _check_versions(locked, installed, index, request)
+    assert str(error.value) == ("http://mirror.invalid/debian bookworm: the archive no longer has package "
+                                "base-files=12.4+deb12u11 (it has 12.4+deb12u12)")
+    assert error.value.exit_code == ExitCode.BAD_INPUT
+    _check_versions(include, installed, index, request)  # what is pinned is installed: no error
