@@ -139,3 +139,19 @@ def test_every_locked_version_is_pinned_and_a_missing_one_is_named() -> None:
                                 "base-files=12.4+deb12u11 (it has 12.4+deb12u12)")
     assert error.value.exit_code == ExitCode.BAD_INPUT
     _check_versions(include, installed, index, request)  # what is pinned is installed: no error
+
+
+def test_a_locked_package_whose_deb_digest_changed_is_an_integrity_error() -> None:
+    import pytest
+
+    from verifier.environments.build import _check_digests
+    from verifier.errors import ExitCode, IntegrityError
+
+    request = EnvRequest("bookworm", "http://mirror.invalid/debian", "minbase", "amd64", 1, ())
+    locked = (InstalledPackage("hello", "2.10-3", "amd64", A),)
+    _check_digests(locked, locked, request)
+    with pytest.raises(IntegrityError) as error:
+        _check_digests(locked, (InstalledPackage("hello", "2.10-3", "amd64", B),), request)
+    assert error.value.exit_code == ExitCode.INTEGRITY
+    assert str(error.value) == (f"http://mirror.invalid/debian bookworm: hello=2.10-3 (amd64): the signed index gives "
+                                f"its .deb sha256 {B}, the lock records {A}")

@@ -80,8 +80,9 @@ class FakeBuilder:
     caches: list[PackageCache | None] = field(default_factory=list)
 
     def __call__(self, request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *,
-                 versions: tuple[Pin, ...] = (), packages_from: PackageCache | None = None) -> BuiltEnvironment:
-        self.calls.append((request, versions))
+                 versions: tuple[Pin, ...] = (), packages_from: PackageCache | None = None,
+                 locked: tuple[InstalledPackage, ...] = ()) -> BuiltEnvironment:
+        self.calls.append((request, tuple(Pin(p.name, p.version) for p in locked) + versions))
         self.caches.append(packages_from)
         if self.fails_with is not None:
             raise self.fails_with

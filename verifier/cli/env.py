@@ -36,7 +36,8 @@ def build_command(
     settings = settings_from_options(work_dir=work_dir, allow_private_addresses=allow_private_addresses,
                                      unpack_limit=unpack_limit)
     request, versions = _request(packages, lockfile, suite, archive, source_date_epoch)
-    built = build(request, out, lock or lock_path_for(out), settings, versions=versions)
+    locked = load_lock(lockfile).packages if lockfile is not None and not is_pin_list(lockfile) else ()
+    built = build(request, out, lock or lock_path_for(out), settings, versions=versions, locked=locked)
     typer.echo(f"built {built.archive} (sha256 {built.lock.env_sha256}, {len(built.lock.packages)} packages)")
     typer.echo(f"lock: {built.lock_path}")
     return CommandStatus.DONE

@@ -27,7 +27,7 @@ from verifier.digests import digest_file
 from verifier.environments.lock import VARIANTS, EnvLock, EnvRequest, InstalledPackage, Pin, lock_json
 from verifier.environments.release import installed_packages, packages_index, release_record, sha256_file
 from verifier.environments.rootfs import normalisation_problems, read_rootfs
-from verifier.errors import FetchError, InfrastructureError, InputError, where
+from verifier.errors import FetchError, InfrastructureError, InputError, IntegrityError, where
 from verifier.fetch.addresses import AddressPolicy, check_url
 from verifier.settings import Settings
 from verifier.tools import require
@@ -126,14 +126,17 @@ class PackageCache:
 
 
 def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *,
-          versions: tuple[Pin, ...] = (), packages_from: PackageCache | None = None) -> BuiltEnvironment:
+          versions: tuple[Pin, ...] = (), packages_from: PackageCache | None = None,
+          locked: tuple[InstalledPackage, ...] = ()) -> BuiltEnvironment:
     """Build ``request`` into ``out`` and write its lock at ``lock_path``. ``versions``: the exact
     version every named package must be installed at, minbase's own included (apt
     preferences while building, checked afterwards; the include pins always are): a rebuild
     from a lock passes every package the lock records, so a point release is an error
     (``PinUnavailable``), never a silent change. ``packages_from``: a package cache to take
-    the lock's .debs from and to keep the downloaded ones in."""
-    versions = exact_versions(request.include, versions)
+    the lock's .debs from and to keep the downloaded ones in. ``locked``: a lock's packages,
+    each pinned at its version and its .deb's digest checked against the signed index
+    (another digest: ``IntegrityError``, exit 4, before anything is written)."""
+    versions = exact_versions(request.include, versions + tuple(Pin(p.name, p.version) for p in locked))
     check_archive(request.archive, settings)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="env-build-", dir=settings.work_dir) as tmp:
@@ -150,6 +153,7 @@ def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *
                                       request.architecture)
         _check_pins(request.include, packages)
         _check_versions(versions, packages, index, request)
+        _check_digests(locked, packages, request)
         _keep(packages_from, work / "debs-out", packages)
         lock = EnvLock(request, release_record(work / "lists"), packages, sha256_file(compressed),
                        _tools(), rebuild_command(lock_path, out))
@@ -279,6 +283,19 @@ def _check_versions(versions: tuple[Pin, ...], packages: tuple, index: dict[tupl
                                               f"(it has {', '.join(now) or 'no such package'})"))
         raise PinUnavailable(where(place, f"{pin} was asked for, but the build installed "
                                           f"{pin.name}={have.get(pin.name, 'nothing')}"))
+
+
+def _check_digests(locked: tuple[InstalledPackage, ...], packages: tuple[InstalledPackage, ...],
+                   request: EnvRequest) -> None:
+    """A package at its locked version whose .deb the signed index gives another sha256 than
+    the lock records: the archive or the lock was tampered with."""
+    have = {(p.name, p.version, p.architecture): p.sha256 for p in packages}
+    for p in locked:
+        now = have.get((p.name, p.version, p.architecture))
+        if now is not None and now != p.sha256:
+            raise IntegrityError(where(f"{request.archive} {request.suite}",
+                                       f"{p.name}={p.version} ({p.architecture}): the signed index gives its .deb "
+                                       f"sha256 {now}, the lock records {p.sha256}"))
 
 
 def _tools() -> tuple[tuple[str, str], ...]:

@@ -15,7 +15,7 @@ from typing import Protocol
 from verifier.cache import ContentCache
 from verifier.compare.api import compare_paths
 from verifier.compare.difference import Difference
-from verifier.environments.build import BuiltEnvironment, PackageCache, build, locked_versions
+from verifier.environments.build import BuiltEnvironment, PackageCache, build
 from verifier.environments.lock import EnvLock, EnvRequest, InstalledPackage, Pin, load_lock
 from verifier.environments.release import sha256_file
 from verifier.environments.rootfs import Member, Rootfs, altered_files, read_rootfs
@@ -50,7 +50,8 @@ class Builder(Protocol):
     """``build.build``'s signature: the seam a fast test replaces (mmdebstrap takes ~20 s)."""
 
     def __call__(self, request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *,
-                 versions: tuple[Pin, ...] = (), packages_from: PackageCache | None = None) -> BuiltEnvironment: ...
+                 versions: tuple[Pin, ...] = (), packages_from: PackageCache | None = None,
+                 locked: tuple[InstalledPackage, ...] = ()) -> BuiltEnvironment: ...
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def check_published(published: Published, lock: EnvLock, settings: Settings, mir
         request = lock.request if mirror is None else replace(lock.request, archive=mirror.rstrip("/"))
         packages = PackageCache(cache, lock.packages) if cache is not None else None
         rebuilt = builder(request, Path(tmp) / "env.tar.zst", Path(tmp) / "env.lock.json", settings,
-                          versions=locked_versions(lock), packages_from=packages)
+                          packages_from=packages, locked=lock.packages)
         drift = package_changes(lock.packages, rebuilt.lock.packages)
         if published.sha256 == rebuilt.lock.env_sha256:
             return EnvCheck(CompareStatus.IDENTICAL, published.sha256, rebuilt.lock.env_sha256, lock.env_sha256,
