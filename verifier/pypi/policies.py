@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from pathlib import Path
+from zoneinfo import TZPATH, ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from verifier.pypi.sdist import SdistInfo
 from verifier.pypi.wheel import WheelInfo
@@ -106,8 +107,20 @@ def zone_offset(sdist: SdistInfo, wheel: WheelInfo) -> int | None:
 AREAS = ("Europe/", "America/", "Asia/", "Australia/", "Africa/", "Pacific/", "Atlantic/", "Indian/")
 
 
-def _rank(zone: str) -> tuple[int, str]:
-    return next((i for i, area in enumerate(AREAS) if zone.startswith(area)), len(AREAS)), zone
+def canonical_zones() -> frozenset[str]:
+    """The tz database's canonical zone names (zone1970.tab), not its backward links
+    (Europe/Belfast is a link to Europe/London); empty when the table is not installed."""
+    for directory in TZPATH:
+        table = Path(directory) / "zone1970.tab"
+        if table.is_file():
+            lines = table.read_text(errors="replace").splitlines()
+            return frozenset(f[2] for f in (line.split("\t") for line in lines if not line.startswith("#")) if len(f) > 2)
+    return frozenset()
+
+
+def _rank(zone: str, canonical: frozenset[str]) -> tuple[bool, int, str]:
+    area = next((i for i, prefix in enumerate(AREAS) if zone.startswith(prefix)), len(AREAS))
+    return zone not in canonical, area, zone
 
 
 def zones_explaining(found: list[tuple[int, int]]) -> list[str]:
@@ -116,8 +129,8 @@ def zones_explaining(found: list[tuple[int, int]]) -> list[str]:
     diffs = {round((z - m) / QUARTER_HOUR) for z, m in found}
     if len(diffs) < 2:
         return []
-    matches = []
-    for name in sorted(available_timezones(), key=_rank):
+    matches, canonical = [], canonical_zones()
+    for name in sorted(available_timezones(), key=lambda zone: _rank(zone, canonical)):
         try:
             zone = ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):
