@@ -9,6 +9,8 @@ import json
 import logging
 import os
 import re
+import time
+from dataclasses import replace
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -19,6 +21,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import sessionmaker
 
 from verifier.cli.app import run
+from verifier.report.codec import load_report, report_bytes
 from verifier.errors import InfrastructureError, InputError
 from verifier.farm.database import Database, create, open_database
 from verifier.farm.roles import FarmRoles, grants
@@ -29,7 +32,7 @@ from verifier.farm.web.keys import load_keys
 from verifier.farm.web.source import DatabaseReader, FarmGate
 
 from tests.farm.services import free_port
-from tests.farm.web_server import HOSTILE, TOKEN, Filled, add_result, filled_farm, request, running
+from tests.farm.web_server import HOSTILE, REPORTS, TOKEN, Filled, add_result, filled_farm, request, running
 
 pytestmark = pytest.mark.timeout(60)
 RAW = ("<script>", "\x1b", "\u202e", "alert('x')</script>")
@@ -170,6 +173,30 @@ def test_a_release_history_marks_a_changed_verdict(filled: Filled) -> None:
         history = json.loads(request(f"{url}/api/release?name=hello&version=1.0").body)["history"]
     assert [(j["verdict"], j["changed_from"]) for j in history] == [("REPRODUCIBLE", "DIFFERENT"), ("DIFFERENT", None)]
     assert page.count('class="change"') == 1 and '<span class="change">was DIFFERENT</span>' in page
+
+
+def test_a_huge_report_gives_a_bounded_page(filled: Filled) -> None:
+    """3,000 differing artifacts and as many reasons: the page and its JSON show the first
+    ones and say how many more (the report itself keeps everything)."""
+    canonical = load_report(REPORTS / "canonical.json")
+    differing = canonical.artifacts[1]
+    huge = replace(canonical, artifacts=tuple(replace(differing, name=f"lib{i}<i>.tar.gz") for i in range(3000)),
+                   reasons=tuple(f"lib{i}<i>.tar.gz: rebuilt bytes differ" for i in range(3000)))
+    with filled.db.session() as s:
+        job = s.scalars(select(Job).where(Job.state == "QUEUED")).first()
+        job.state = "DONE"
+        add_result(s, job, "DIFFERENT", "huge", "1", report_bytes(huge), 60.0)
+        job_id = job.id
+    with running(_config(filled)) as url:
+        started = time.monotonic()
+        page = request(f"{url}/jobs/{job_id}")
+        doc = json.loads(request(f"{url}/api/jobs/{job_id}").body)["result"]
+        elapsed = time.monotonic() - started
+    assert page.status == 200 and len(page.body) < 2_000_000 and elapsed < 20
+    assert "… and 2,980 more reasons, see the report" in page.text or "… and 2980 more reasons" in page.text
+    assert len(doc["reasons"]) == 20 and doc["more_reasons"] == 2980
+    assert len(doc["differences"]) == 50 and doc["more_differences"] == 2950
+    assert "lib0&lt;i&gt;.tar.gz" in page.text and "<i>" not in page.text
 
 
 def test_a_broken_stored_report_is_named_not_a_server_error(farm_url: str, filled: Filled) -> None:

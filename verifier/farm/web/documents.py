@@ -71,7 +71,7 @@ def result_json(detail: ResultDetail) -> Json:
         "verdict": r.verdict, "name": r.name, "version": r.version, "worker": r.worker, "attempt": r.attempt,
         "started": when(r.started), "finished": when(r.finished), "seconds": r.seconds,
         "report_sha256": r.report_sha256, "report_size": r.report_size, "signer": r.signer or None,
-        "signed": when(r.signed_at), "reasons": list(detail.reasons),
+        "signed": when(r.signed_at), "reasons": list(detail.reasons), "more_reasons": detail.more_reasons,
         "differences": [{"artifact": d.name, "status": d.status, "lines": list(d.lines), "more_lines": d.more_lines}
                         for d in detail.diffs],
         "more_differences": detail.more_diffs, "problem": detail.problem or None, "downloads": downloads(r),

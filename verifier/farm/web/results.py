@@ -41,7 +41,8 @@ class ResultDetail:
     """What a job's page and ``/api/jobs/ID`` show of its result, beyond the row."""
 
     result: ResultView
-    reasons: tuple[str, ...]
+    reasons: tuple[str, ...]  # as the report's summaries show them: the first ones, extra outputs summed up
+    more_reasons: int
     diffs: tuple[ArtifactDiff, ...]
     more_diffs: int
     problem: str  # the stored report could not be read: why ("" when it could)
@@ -82,9 +83,10 @@ class Reports:
         try:
             report = self.read(result, load)
         except InputError as exc:
-            return ResultDetail(result, (), (), 0, exc.message)
+            return ResultDetail(result, (), 0, (), 0, exc.message)
         diffs, more = _diffs(report)
-        return ResultDetail(result, tuple(report.reasons), diffs, more, "")
+        reasons, more_reasons = s.reasons(report)
+        return ResultDetail(result, tuple(reasons), more_reasons, diffs, more, "")
 
     def page(self, result: ResultView, load: Callable[[int], bytes | None]) -> str:
         """The report's own HTML page (self-contained, its own CSP); InputError if unreadable."""
