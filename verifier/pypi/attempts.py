@@ -13,7 +13,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from verifier.errors import InputError, where
 from verifier.pypi.policies import Policy
-from verifier.pypi.resolve import PYTHON, LockedWheel
+from verifier.pypi.resolve import MACHINE, PYTHON, LockedWheel
 from verifier.report.model import PolicyAttempt, RebuiltDigest
 from verifier.stages import (
     CachedFile, InstalledPackage, PackageComparison, PackageCounts, PackageDrift, PackageStatus, RebuiltFile,
@@ -105,7 +105,7 @@ def applicable(requirements: tuple[str, ...]) -> tuple[str, ...]:
             raise InputError(where("get_requires_for_build_wheel", f"not a requirement: {text[:100]!r}")) from None
         if req.marker is None or req.marker.evaluate({"python_version": PYTHON, "python_full_version": f"{PYTHON}.2",
                                                       "sys_platform": "linux", "platform_system": "Linux",
-                                                      "platform_machine": "x86_64", "os_name": "posix",
+                                                      "platform_machine": MACHINE, "os_name": "posix",
                                                       "implementation_name": "cpython",
                                                       "platform_python_implementation": "CPython"}):
             kept.append(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import subprocess
 import tempfile
 import tomllib
@@ -26,7 +27,8 @@ from verifier.tools import require
 
 UV_TIMEOUT = 600
 PYTHON = "3.11"  # the sandbox environment's python3 (Debian bookworm)
-PLATFORM = "x86_64-unknown-linux-gnu"
+MACHINE = platform.machine()  # the sandbox environment is built for this machine's architecture
+PLATFORM = f"{MACHINE}-unknown-linux-gnu"
 LOCK_KEY = "verifier-pypi-lock:"  # prefix of the key a lock is remembered under in the cache's URL index
 
 
@@ -134,7 +136,7 @@ def _tags(url: str) -> set[tuple[str, str, str]]:
 
 def _installable(url: str) -> bool:
     return any(i in ("py3", "py311", "cp311", "py2.py3") and a in ("none", "abi3", "cp311")
-               and (p == "any" or (p.endswith("x86_64") and ("linux" in p)))
+               and (p == "any" or (p.endswith(MACHINE) and ("linux" in p)))
                for i, a, p in _tags(url))
 
 
