@@ -25,15 +25,22 @@ from verifier.errors import ExitCode
 pytestmark = [pytest.mark.podman, pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-def _serve(farm: Farm, key: Path) -> tuple[subprocess.Popen[str], str]:
+def _serve(farm: Farm, key: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """`farm serve` with its log in a file (a pipe nobody reads would fill up and stop it)."""
     env = {**os.environ, "VERIFIER_FARM_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "farm", "serve", "--port", "0", "--public-key", str(key),
-                             *farm.common()], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=env, start_new_session=True)
-    assert proc.stderr is not None
-    found = re.match(r"farm serve: (http://127\.0\.0\.1:\d+)/", proc.stderr.readline())
-    assert found, "farm serve did not start"
-    return proc, found.group(1)
+    log = farm.root / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "farm", "serve", "--port", "0", "--public-key", str(key),
+                                 *farm.common()], cwd=REPO, stdout=subprocess.DEVNULL, stderr=out, env=env,
+                                start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = re.search(r"^farm serve: (http://127\.0\.0\.1:\d+)/", log.read_text(errors="replace"), re.M)
+        if found:
+            return proc, found.group(1), log
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"farm serve did not start: {log.read_text(errors='replace')}")
 
 
 def _post(url: str, kind: str, target: str) -> dict[str, object]:
@@ -61,7 +68,7 @@ def test_submit_watch_and_fetch_signed_reports_through_the_web(farm: Farm, busyb
     good = reproducible_release(tmp_path / "good", busybox_rootfs, "good")
     bad = busybox_release(tmp_path / "bad", busybox_rootfs, "mkdir -p out && echo other > out/a.txt",
                           {"a.txt": b"official\n"}, "bad")
-    serve, url = _serve(farm, Path(f"{key}.pub"))
+    serve, url, log = _serve(farm, Path(f"{key}.pub"))
     try:
         jobs = {name: _post(url, "manifest", str(path))["job"] for name, path in (("good", good), ("bad", bad))}
         assert _post(url, "manifest", str(good))["created"] is False
@@ -87,5 +94,5 @@ def test_submit_watch_and_fetch_signed_reports_through_the_web(farm: Farm, busyb
                         "--report", str(tmp_path / f"{name}.json")]) == expected
     finally:
         serve.send_signal(signal.SIGTERM)
-        _, err = serve.communicate(timeout=20)
-    assert serve.returncode == 0 and TOKEN not in err
+        serve.wait(timeout=20)
+    assert serve.returncode == 0 and TOKEN not in log.read_text(errors="replace")

@@ -35,15 +35,22 @@ def filled(tmp_path: Path) -> Iterator[Filled]:
 
 
 def _start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """`farm serve --port 0` started; its URL from the line it prints first (lines before it,
+    a library's warning say, are skipped)."""
     proc = subprocess.Popen([*CLI, "farm", "serve", "--port", "0", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stderr is not None
-    line = proc.stderr.readline()
-    found = re.match(r"farm serve: (http://127\.0\.0\.1:\d+)/ on sqlite:///\S+, (.*)$", line)
-    if found is None:
-        proc.kill()
-        pytest.fail(f"farm serve did not start: {line}{proc.communicate()[1]}")
-    return proc, found.group(1)
+    seen = []
+    for _ in range(20):
+        line = proc.stderr.readline()
+        seen.append(line)
+        found = re.match(r"farm serve: (http://127\.0\.0\.1:\d+)/ on sqlite:///\S+, (.*)$", line)
+        if found:
+            return proc, found.group(1)
+        if not line:
+            break
+    proc.kill()
+    pytest.fail(f"farm serve did not start: {''.join(seen)}{proc.communicate()[1]}")
 
 
 def test_serve_read_only_then_stops_on_sigterm(filled: Filled, tmp_path: Path) -> None:
