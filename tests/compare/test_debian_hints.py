@@ -131,3 +131,19 @@ def test_compare_takes_the_official_build_time(tmp_path: Path, capsys) -> None: 
     assert LEAK not in capsys.readouterr().out, "2024-02-03 is neither SOURCE_DATE_EPOCH's date nor known"
     assert run([*argv, "--official-build-time", "1706961600"]) == ExitCode.DIFFERENT  # 2024-02-03 12:00 UTC
     assert "official '2024-02-03' (the official build's), rebuild '2025-11-29'" in capsys.readouterr().out
+
+
+def test_drift_inside_a_deb_names_the_executable(tmp_path: Path, cfg: Settings) -> None:
+    """Two packages whose executable was built from the same code in two build directories:
+    the hint names the member inside data.tar, and md5sums is a consequence of it."""
+    require_tool("gcc")
+    from verifier.compare.hints_debian import DRIFT
+
+    one = stripped_elf(tmp_path, "build-1", "int main(void) { return 3; }\n")
+    two = stripped_elf(tmp_path, "build-2", "int main(void) { return 3; }\n")
+    a, b = _debs(tmp_path, {"binaries": {"demo": one}}, {"binaries": {"demo": two}})
+    hints = _hints((a, b), cfg)
+    drift = [h for h in hints if h.startswith(DRIFT)]
+    assert len(drift) == 1 and "original: usr/bin/demo: only the ELF build-id and debug links differ" in drift[0], hints
+    assert any(h.startswith(MD5SUMS) and "(usr/bin/demo)" in h for h in hints), hints
+    assert not any(h.startswith(LEAK) for h in hints), hints
