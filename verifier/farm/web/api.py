@@ -15,10 +15,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from verifier.farm.web import documents as doc
-from verifier.farm.web.context import farm_of, limit_of, release_of
+from verifier.farm.web.context import farm_of, limit_of, release_of, state_of
 from verifier.farm.web.metrics import CONTENT_TYPE, exposition
 from verifier.farm.web.pages import RECENT, active_jobs, job_or_404, result_detail
-from verifier.farm.web.views import KINDS, STATES, FarmWriter, Submission, Submitted
+from verifier.farm.web.views import KINDS, FarmWriter, Submission, Submitted
 from verifier.manifest import strict_json_loads
 
 MAX_BODY = 64 << 10
@@ -46,9 +46,7 @@ def release(request: Request) -> Response:
 
 
 def jobs(request: Request) -> Response:
-    state = request.query_params.get("state")
-    if state is not None and state not in STATES:
-        raise HTTPException(400, f"state: one of {', '.join(STATES)}")
+    state = state_of(request)
     return _json({"jobs": [doc.job_json(j) for j in farm_of(request).reader.jobs(state, limit_of(request))]})
 
 

@@ -14,7 +14,7 @@ from verifier.farm.web.auth import WriteToken
 from verifier.farm.web.keys import PublicKeyFile
 from verifier.farm.web.results import Reports
 from verifier.farm.web.templating import environment
-from verifier.farm.web.views import FarmReader, FarmWriter
+from verifier.farm.web.views import STATES, FarmReader, FarmWriter
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -51,6 +51,13 @@ def limit_of(request: Request) -> int:
     if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
         raise HTTPException(400, f"limit: a whole number from 1 to {MAX_LIMIT}")
     return int(text)
+
+
+def state_of(request: Request) -> str | None:
+    state = request.query_params.get("state")
+    if state is not None and state not in STATES:
+        raise HTTPException(400, f"state: one of {', '.join(STATES)}")
+    return state
 
 
 def release_of(request: Request) -> tuple[str, str | None]:

@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from verifier.errors import InputError
-from verifier.farm.web.context import Farm, farm_of, limit_of, release_of
+from verifier.farm.web.context import Farm, farm_of, limit_of, release_of, state_of
 from verifier.farm.web.results import ResultDetail
 from verifier.farm.web.views import ACTIVE, JobDetail, JobView, ResultView
 
@@ -60,6 +60,11 @@ def release(request: Request) -> HTMLResponse:
     if not history:
         raise HTTPException(404, "no such release")
     return _page(request, "release.html", name=name, version=version, history=history)
+
+
+def jobs(request: Request) -> HTMLResponse:
+    state = state_of(request)
+    return _page(request, "jobs.html", state=state, jobs=farm_of(request).reader.jobs(state, limit_of(request)))
 
 
 def job(request: Request) -> HTMLResponse:
@@ -115,6 +120,7 @@ def routes() -> list[BaseRoute]:
         Route("/", index),
         Route("/favicon.ico", no_icon),
         Route("/release", release),
+        Route("/jobs", jobs),
         Route("/jobs/{job_id:int}", job),
         Route("/jobs/{job_id:int}/report.html", report_html),
         Route("/jobs/{job_id:int}/report.json", report_json),

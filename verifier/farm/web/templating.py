@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from verifier.farm.web.documents import release_path, when
+from verifier.farm.web.views import STATES
 from verifier.render.escape import clean
 from verifier.render.values import duration
 
@@ -43,4 +44,5 @@ def environment() -> Environment:
     env.filters["when"] = _when
     env.filters["seconds"] = _seconds
     env.globals["release_path"] = release_path
+    env.globals["states"] = STATES
     return env
