@@ -253,6 +253,7 @@ def test_metrics_are_prometheus_text_read_from_the_farm(farm_url: str) -> None:
     assert reply.headers["content-type"].startswith("text/plain; version=0.0.4")
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                for family in text_string_to_metric_families(reply.text) for s in family.samples}
+    assert json.loads(request(f"{farm_url}/healthz").body)["ok"] is True
     assert samples[("verifier_farm_queue_length", ())] == 2
     assert samples[("verifier_farm_queued", (("queue", "verify"),))] == 2
     assert samples[("verifier_farm_running", ())] == 0
@@ -345,9 +346,9 @@ def test_a_database_that_went_away_is_503_in_one_line() -> None:
     url = f"postgresql://farm:s3cret-pw@127.0.0.1:{free_port()}/farm"
     gone = Database(url, create(url), sessionmaker(create(url)))  # as if the server stopped after start-up
     with running(WebConfig(DatabaseReader(gone))) as base:
-        api, page = request(f"{base}/api/summary"), request(f"{base}/")
+        api, page, health = request(f"{base}/api/summary"), request(f"{base}/"), request(f"{base}/healthz")
     gone.dispose()
-    assert api.status == page.status == 503
+    assert api.status == page.status == health.status == 503
     error = json.loads(api.body)["error"]
     assert error.startswith("the farm's database is unavailable: ") and "\n" not in error and "s3cret" not in error
     assert 'id="error"' in page.text and "s3cret" not in page.text

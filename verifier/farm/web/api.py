@@ -63,6 +63,12 @@ def metrics(request: Request) -> Response:
     return Response(exposition(farm_of(request).reader), media_type=CONTENT_TYPE)
 
 
+def health(request: Request) -> Response:
+    """For a load balancer: 200 once the database answers (503 and why, when it does not)."""
+    farm_of(request).reader.jobs(None, 1)
+    return _json({"ok": True})
+
+
 def _writer(request: Request) -> FarmWriter:
     """The writer, once the request proved it holds the token (401 otherwise; 403 when the
     farm was started without a token or a writer: writes are off, never open)."""
@@ -127,4 +133,5 @@ def routes() -> list[BaseRoute]:
         Route("/api/jobs/{job_id:int}/requeue", requeue, methods=["POST"]),
         Route("/api/keys", keys),
         Route("/metrics", metrics),
+        Route("/healthz", health),
     ]
