@@ -12,6 +12,7 @@ APT_PACKAGES=(
   diffoscope-minimal libmagic1 binutils           # tools behind the diffoscope fallback (pip installs diffoscope itself)
   gnupg                                           # GnuPG report signing (and its tests)
   tzdata                                          # verifier pypi: the time zones a wheel's zip times are checked against
+  gpgv debian-archive-keyring                     # the archive's signed chain (env build, verifier debian)
   python3 python3-venv python3-dev gcc make curl openssl ca-certificates git
   chromium                                        # HTML report checks in the tests
   redis-server postgresql                         # verifier farm: the Celery broker, the many-machine database (and their tests)

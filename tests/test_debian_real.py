@@ -1,115 +1,87 @@
-"""Real Debian packages from the archive: lock a source package's build dependencies
-online, rebuild it with the network off from the locked packages, and compare with the
-official binary package fetched with `apt-get download`.
+"""Real Debian packages from the real archive, through the one command `verifier debian`
+(docs/debian.md): dh-python rebuilds bit for bit, from its name (environment re-resolved)
+and from a .buildinfo (the environment it names); hello differs and the report says why;
+a .buildinfo version the archive lacks gives INCONCLUSIVE naming it, never DIFFERENT.
+The `verifier lock` tests at the end lock a .buildinfo's pins by hand.
 
-cowsay (arch: all) rebuilds bit for bit on bookworm; hello (arch: any) shows how a
-difference is explained. docs/debian-example.md walks through the same steps by hand.
+The runs share one cache (environments are built once per pin set, keyed by the
+lockfile's digest), so the module costs about two environment builds and five rebuilds.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
 from verifier.cli.app import run
 from verifier.errors import ExitCode
 
 pytestmark = [pytest.mark.network_archive, pytest.mark.podman, pytest.mark.slow]
+DH_PYTHON = "dh-python=5.20230130+deb12u1"
 
 
-def pin(path: Path, url: str, **extra: object) -> dict:
-    data = path.read_bytes()
-    return {"name": path.name, "url": url, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), **extra}
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("debian-cache")
 
 
-def changelog_epoch(sources: list[Path], tmp: Path) -> int:
-    """SOURCE_DATE_EPOCH as dpkg-buildpackage derives it: the latest changelog entry's date."""
-    for tarball in (p for p in sources if ".tar." in p.name):
-        names = subprocess.run(["tar", "-tf", str(tarball)], check=True, capture_output=True, text=True).stdout
-        member = next((n for n in names.splitlines() if n.endswith("debian/changelog")), None)
-        if member:
-            subprocess.run(["tar", "-C", str(tmp), "-xf", str(tarball), member], check=True)
-            out = subprocess.run(["dpkg-parsechangelog", "-l", str(tmp / member), "-STimestamp"],
-                                 check=True, capture_output=True, text=True).stdout
-            return int(out.strip())
-    raise AssertionError("no debian/changelog in the source package")
-
-
-def official_deb(package: str, version: str, dest: Path) -> Path:
-    require_tool("apt-get")
-    dest.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["apt-get", "download", "-q", f"{package}={version}"], cwd=dest, check=True, capture_output=True)
-    return next(dest.glob(f"{package}_*.deb"))
-
-
-def release_for(package: str, env: Path, tmp: Path) -> tuple[Path, Path]:
-    """Lock, then lay out a release directory whose only artifact is the official .deb."""
-    locked = tmp / "locked"
-    assert run(["lock", "--env", str(env), "--source", package, "--package", "build-essential",
-                "--out", str(locked), "--cache-dir", str(tmp / "cache"), "--work-dir", str(tmp / "work")]) == 0
-    dsc = next(locked.glob("*.dsc"))
-    version = dsc.stem.split("_", 1)[1]
-    deb = official_deb(package, version, tmp / "official")
-    release = tmp / "release"
-    for sub in ("environment", "sources", "lockfile", "artifacts"):
-        (release / sub).mkdir(parents=True)
-    shutil.copy(env, release / "environment" / env.name)
-    shutil.copy(locked / "lock.json", release / "lockfile" / "lock.json")
-    sources = sorted(p for p in locked.iterdir() if p.name != "lock.json")
-    for src in sources:
-        shutil.copy(src, release / "sources" / src.name)
-    shutil.copy(deb, release / "artifacts" / deb.name)
-    manifest = {
-        "manifest_version": 1, "name": package, "version": version,
-        "environment": pin(env, f"environment/{env.name}", format="rootfs"),
-        "lockfile": pin(locked / "lock.json", "lockfile/lock.json", format="verifier"),
-        "sources": [pin(s, f"sources/{s.name}", unpack=False) for s in sources],
-        "build": {"command": f"dpkg-source -x {dsc.name} src > /dev/null && cd src && dpkg-buildpackage -b -uc -us",
-                  "workdir": "/build/src", "outputs": [deb.name], "variables": {},
-                  "source_date_epoch": changelog_epoch(sources, tmp)},
-        "artifacts": [pin(deb, f"artifacts/{deb.name}")],
-    }
-    (release / "release.json").write_text(json.dumps(manifest, indent=2))
-    return release / "release.json", deb
-
-
-def verify(manifest: Path, tmp: Path) -> tuple[int, dict]:
-    report = tmp / "report.json"
-    code = run(["verify", str(manifest), "--cache-dir", str(tmp / "cache"), "--work-dir", str(tmp / "work"),
-                "--report", str(report), "--output", str(tmp / "summary.txt"),
+def debian(work: Path, cache: Path, *args: str) -> tuple[int, dict]:
+    code = run(["debian", *args, "--cache-dir", str(cache), "--work-dir", str(work),
+                "--output", str(work / "summary.txt"),
                 "--allow-private-addresses"])  # the archive may be a mirror on a private address (it is on CI)
-    return code, json.loads(report.read_text())
+    reports = sorted(work.glob("*/report.json"))
+    return code, json.loads(reports[0].read_text()) if reports else {}
 
 
-def test_dh_python_rebuilds_bit_for_bit_with_the_network_off(tmp_path: Path, debian_build_env: Path) -> None:
-    """dh-python 5.20230130+deb12u1 was built with bookworm's own toolchain: the locked
-    environment matches closely enough for a bit-identical .deb."""
-    manifest, deb = release_for("dh-python", debian_build_env, tmp_path)
-    code, report = verify(manifest, tmp_path)
+def test_dh_python_bit_for_bit_from_its_name_then_from_a_buildinfo(tmp_path: Path, shared_cache: Path) -> None:
+    code, report = debian(tmp_path / "a", shared_cache, DH_PYTHON)
     assert report["build"]["status"] == "SUCCEEDED", report["build"]["log_tail"]
-    assert report["packages"]["status"] == "MATCH", report["packages"]
-    assert report["sandbox"]["network"] == "none"
-    assert [a["status"] for a in report["artifacts"]] == ["IDENTICAL"], json.dumps(report["artifacts"])[:3000]
+    assert [a["status"] for a in report["artifacts"]] == ["IDENTICAL"] * 3, json.dumps(report["artifacts"])[:3000]
     assert code == ExitCode.OK and report["verdict"] == "REPRODUCIBLE"
+    d = report["debian"]
+    assert d["environment"] == "re-resolved" and any("re-resolved" in r for r in report["reasons"])
+    assert "re-resolved" in (tmp_path / "a" / "summary.txt").read_text()
+    assert d["archive"]["signed_by"] and len(d["archive"]["release_sha256"]) == 64
+    assert report["sandbox"]["network"] == "none" and report["packages"]["status"] == "MATCH"
+    run_dir = tmp_path / "a" / "dh-python-5.20230130+deb12u1"
+    kept = {Path(p).name for p in d["rebuilt_files"]}
+    assert "dh-python_5.20230130+deb12u1_all.deb" in kept and all(Path(p).is_file() for p in d["rebuilt_files"])
+    assert (run_dir / "release.json").is_file() and (run_dir / "lock.json").is_file()
+
+    again = run(["verify", str(run_dir / "release.json"), "--offline", "--cache-dir", str(shared_cache),
+                 "--work-dir", str(tmp_path / "offline"), "--output", str(tmp_path / "offline.txt")])
+    assert again == ExitCode.OK
+
+    buildinfo = next(p for p in map(Path, d["rebuilt_files"]) if p.suffix == ".buildinfo")
+    code, report = debian(tmp_path / "b", shared_cache, "--buildinfo", str(buildinfo))
+    assert code == ExitCode.OK and report["verdict"] == "REPRODUCIBLE", report["reasons"]
+    assert report["debian"]["environment"] == "buildinfo" and report["debian"]["buildinfo_signature"] == "not signed"
+    assert report["packages"]["status"] == "MATCH" and not any("re-resolved" in r for r in report["reasons"])
+
+    old = tmp_path / "old.buildinfo"
+    text = buildinfo.read_text()
+    line = next(l for l in text.splitlines() if l.startswith(" make (= "))
+    old.write_text(text.replace(line, line.split("(")[0] + "(= 4.3-0.1)" + line.split(")")[1]))
+    code, report = debian(tmp_path / "c", shared_cache, "--buildinfo", str(old))
+    assert code == ExitCode.INCONCLUSIVE and report["verdict"] == "INCONCLUSIVE"
+    assert "make=4.3-0.1" in report["reasons"][0] and report["debian"]["missing_packages"] == ["make=4.3-0.1"]
 
 
-def test_cowsay_difference_is_explained(tmp_path: Path, debian_build_env: Path) -> None:
-    """cowsay 3.03+dfsg2-8 was built in 2019; today's debhelper trims old changelog entries,
-    so the rebuilt changelog.Debian.gz (and with it md5sums and Installed-Size) differ."""
-    manifest, deb = release_for("cowsay", debian_build_env, tmp_path)
-    code, report = verify(manifest, tmp_path)
+def test_hello_differs_and_the_report_says_why(tmp_path: Path, shared_cache: Path, capsys) -> None:
+    code, report = debian(tmp_path / "a", shared_cache, "hello")
     assert report["build"]["status"] == "SUCCEEDED", report["build"]["log_tail"]
-    artifact = report["artifacts"][0]
-    assert code == ExitCode.DIFFERENT and artifact["status"] == "DIFFERENT"
-    tree = json.dumps(artifact["difference"])
-    assert "data.tar.xz::(decompressed)::usr/share/doc/cowsay/changelog.Debian.gz" in tree
-    assert "Installed-Size" in tree and "md5sums" in tree
+    assert code == ExitCode.DIFFERENT and report["verdict"] == "DIFFERENT"
+    tree = json.dumps(report["artifacts"][0]["difference"])
+    assert "usr/bin/hello" in tree and "build-id" in tree
+    kept = [Path(p).name for p in report["debian"]["rebuilt_files"]]
+    assert any(n.startswith("hello-dbgsym_") for n in kept), kept
+    capsys.readouterr()
+    rebuilt_buildinfo = next(p for p in report["debian"]["rebuilt_files"] if p.endswith(".buildinfo"))
+    code, _ = debian(tmp_path / "b", shared_cache, "--buildinfo", rebuilt_buildinfo)
+    err = capsys.readouterr().err
+    assert code == ExitCode.INTEGRITY and "Checksums-Sha256" in err and err.count("\n") == 1
 
 
 BUILDINFO = """Format: 1.0

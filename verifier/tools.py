@@ -29,7 +29,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("runc", "runc", "OCI runtime for podman where crun cannot start containers", version_args=("--version",)),
     Tool("crun", "crun", "podman's default OCI runtime on many hosts"),
     Tool("mmdebstrap", "mmdebstrap", "builds Debian environment archives (verifier env build)"),
-    Tool("gpgv", "gpgv", "checks the archive's signed Release file in verifier env build"),
+    Tool("gpgv", "gpgv", "checks the archive's signed Release file (env build, verifier debian) and .buildinfo signatures"),
     Tool("dpkg-deb", "dpkg", "building .deb fixtures in the tests", version_args=("--version",)),
     Tool("diffoscope", "diffoscope (pip) or diffoscope-minimal",
          "fallback explanations for formats verifier does not read natively"),

@@ -22,6 +22,7 @@ def debian_command(
     binary: Annotated[Optional[list[str]], typer.Option("--binary", help="Binary package to verify (repeatable; default: all of the source's, arch:all and this host's arch).")] = None,
     archive: Annotated[Optional[str], typer.Option("--archive", help="Debian archive or snapshot URL (default: this machine's apt sources).")] = None,
     suite: Annotated[str, typer.Option("--suite", help="The archive's suite.")] = "bookworm",
+    archive_keyring: Annotated[Optional[Path], typer.Option("--archive-keyring", help="Keyring the archive's InRelease must verify against (default: debian-archive-keyring's).")] = None,
     env: Annotated[Optional[Path], typer.Option("--env", help="A base environment archive (default: one made for the job).")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Where to write the JSON report (default: <work-dir>/<source>-<version>/report.json).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="Summary format: text, markdown, html, json or junit.")] = "text",
@@ -53,7 +54,8 @@ def debian_command(
                                      download_deadline=download_deadline, min_download_rate=min_download_rate)
     normalizers = tuple(n.strip() for n in (normalize or "").split(",") if n.strip())
     options = VerifyOptions(normalizers=normalizers, explain=not no_explain, report_path=report)
-    request = DebianRequest(package, buildinfo, buildinfo_keyring, tuple(binary or ()), archive, suite, env)
+    request = DebianRequest(package, buildinfo, buildinfo_keyring, tuple(binary or ()), archive, suite, env,
+                            **({"archive_keyring": archive_keyring} if archive_keyring else {}))
     outcome = verify_debian(request, settings, ContentCache(settings.cache_dir), open_sandbox(settings),
                             Podman.from_settings(settings), options)
     emit_report(outcome.report, outcome.report_path, fmt=fmt, output=output, signing_keys=signing_key or [], badge=None)

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from debian.deb822 import BuildInfo
+from debian.deb822 import Deb822
 
 from verifier.errors import InputError, IntegrityError, where
 from verifier.packages.lockfile.buildinfo import parse as parse_pins
@@ -93,7 +93,7 @@ def _signed_text(text: str, data: bytes, place: str, keyring: Path | None) -> tu
 
 def _read(text: str, place: str, signature: Signature) -> OfficialBuild:
     try:
-        info = BuildInfo(text.splitlines(keepends=True))
+        info = Deb822(text.splitlines(keepends=True))  # plain strings: multi-line fields read below
         source = (info.get("Source") or "").split()
         fields = {k: info.get(k) or "" for k in ("Version", "Binary", "Architecture", "Build-Architecture",
                                                   "Build-Path", "Environment", "Checksums-Sha256")}

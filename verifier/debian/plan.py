@@ -31,7 +31,8 @@ class DebianPlan:
     source_date_epoch: int
     variables: tuple[tuple[str, str], ...]
     official: OfficialBuild | None
-    pins: tuple[BinaryEntry, ...]  # the environment's packages (from the .buildinfo, as the archive has them)
+    pins: tuple[BinaryEntry, ...]  # the .buildinfo's packages as the archive has them: the lockfile
+    extra: tuple[BinaryEntry, ...]  # build-essential, fakeroot when the pins lack them: the environment only
     missing: tuple[str, ...]  # NAME=VERSION of the .buildinfo the archive lacks
 
     @property
@@ -106,29 +107,37 @@ def default_build_path(source: SourceEntry) -> str:
 
 
 def environment_pins(archive: Archive, official: OfficialBuild | None) -> tuple[tuple[BinaryEntry, ...], tuple[str, ...]]:
-    """The .buildinfo's Installed-Build-Depends as the archive has them, and those it lacks;
-    with no .buildinfo, build-essential and fakeroot as the archive has them today."""
+    """The .buildinfo's Installed-Build-Depends as the archive has them, and those it lacks
+    (for which the archive's own version, when it has one, stands in)."""
     found, missing = [], []
-    if official is None:
-        wanted = [(name, None) for name in EXTRA]
-    else:
-        wanted = [(p.name, p) for p in official.installed]
-        have = {p.name for p in official.installed}
-        wanted += [(name, None) for name in EXTRA if name not in have]
-    for name, pinned in wanted:
-        if pinned is None:
-            entry = archive.binaries.get((name, archive.architecture)) or archive.binaries.get((name, "all"))
-            if entry is None:
-                raise InputError(where(f"{archive.chain.url} {archive.chain.suite}", f"no package {name}"))
-            found.append(entry)
-            continue
+    for pinned in official.installed if official else ():
         entry = archive.binary(pinned.name, pinned.version, pinned.architecture)
         if entry is None:
             missing.append(f"{pinned.name}={pinned.version}")
-            entry = archive.binaries.get((name, archive.architecture)) or archive.binaries.get((name, "all"))
+            entry = _newest(archive, pinned.name)
         if entry is not None:
             found.append(entry)
     return tuple(found), tuple(missing)
+
+
+def extra_pins(archive: Archive, pins: tuple[BinaryEntry, ...]) -> tuple[BinaryEntry, ...]:
+    """What the build needs beyond its dependencies (build-essential, fakeroot), as the
+    archive has it today: in the environment, not in the lockfile (the official .buildinfo
+    does not list them either)."""
+    have = {b.name for b in pins}
+    extra = []
+    for name in EXTRA:
+        if name in have:
+            continue
+        entry = _newest(archive, name)
+        if entry is None:
+            raise InputError(where(f"{archive.chain.url} {archive.chain.suite}", f"no package {name}"))
+        extra.append(entry)
+    return tuple(extra)
+
+
+def _newest(archive: Archive, name: str) -> BinaryEntry | None:
+    return archive.binaries.get((name, archive.architecture)) or archive.binaries.get((name, "all"))
 
 
 def variables(official: OfficialBuild | None) -> tuple[tuple[str, str], ...]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from verifier.atomic import write_bytes
 from verifier.cache import ContentCache
 from verifier.debian import plan as planning
-from verifier.debian.archive import Archive, open_archive
+from verifier.debian.archive import KEYRING, Archive, open_archive
 from verifier.debian.buildinfo import MAX_BYTES, OfficialBuild, Signature, load as load_buildinfo
 from verifier.debian.changelog import source_date_epoch
 from verifier.debian.command import KEPT, build_command
@@ -53,6 +53,7 @@ class DebianRequest:
     archive: str | None = None
     suite: str = "bookworm"
     env: Path | None = None  # a base environment instead of one made for the job
+    archive_keyring: Path = KEYRING
 
 
 def verify_debian(request: DebianRequest, settings: Settings, cache: ContentCache, sandbox: Sandbox,
@@ -63,11 +64,12 @@ def verify_debian(request: DebianRequest, settings: Settings, cache: ContentCach
         return _offline(request, settings, cache, sandbox, options)
     status = StatusLine(settings.progress)
     url = (request.archive or system_archive()).rstrip("/")
-    check_archive(url, settings)
+    if is_remote(url):
+        check_archive(url, settings)
     with status.step("reading the archive's signed indexes"):
-        archive = open_archive(url, request.suite, native_architecture(), settings, cache)
+        archive = open_archive(url, request.suite, native_architecture(), settings, cache, request.archive_keyring)
     official, raw = _official(request, settings) if request.buildinfo else (None, b"")
-    plan = _plan(request, archive, official, settings, cache)
+    plan = make_plan(request, archive, official, settings, cache)
     run_dir = settings.work_dir / f"{plan.source.name}-{plan.source.version}"
     with status.step("preparing the build environment"):
         env, lockfile = _environment(request, plan, archive, settings, cache, podman)
@@ -94,7 +96,7 @@ def _official(request: DebianRequest, settings: Settings) -> tuple[OfficialBuild
     return load_buildinfo(data, place, request.buildinfo_keyring), data
 
 
-def _plan(request: DebianRequest, archive: Archive, official: OfficialBuild | None, settings: Settings,
+def make_plan(request: DebianRequest, archive: Archive, official: OfficialBuild | None, settings: Settings,
           cache: ContentCache) -> planning.DebianPlan:
     target = planning.parse_target(request.target) if request.target else None
     if official is not None:
@@ -107,6 +109,8 @@ def _plan(request: DebianRequest, archive: Archive, official: OfficialBuild | No
     if official is not None:
         planning.check_dsc(source, official)
     binaries = planning.select_binaries(archive, source, official, request.binaries)
+    for binary in binaries:  # the official .debs, checked against the signed index before anything is built
+        fetch_file(binary.pin, cache, settings)
     files = {pin.name: fetch_file(pin, cache, settings).path for pin in source.files}
     epoch = (official.source_date_epoch if official else None) or source_date_epoch(files, source.dsc.name)
     pins, missing = planning.environment_pins(archive, official)
@@ -114,17 +118,16 @@ def _plan(request: DebianRequest, archive: Archive, official: OfficialBuild | No
         source=source, binaries=binaries, build_flag=planning.build_flag(binaries),
         build_path=(official.build_path if official else None) or planning.default_build_path(source),
         source_date_epoch=epoch, variables=planning.variables(official), official=official, pins=pins,
-        missing=missing)
+        extra=planning.extra_pins(archive, pins), missing=missing)
 
 
 def _environment(request: DebianRequest, plan: planning.DebianPlan, archive: Archive, settings: Settings,
                  cache: ContentCache, podman: Podman) -> tuple[Path, bytes]:
     if request.env is not None and not request.env.is_file():
         raise InputError(where(request.env, "no such file (--env)"))
+    env = request.env or environment_for(plan.pins + plan.extra, archive.chain, archive.architecture, settings)[0]
     if plan.official is not None:
-        env = request.env or environment_for(plan.pins, archive.chain, archive.architecture, settings)[0]
         return env, pinned_lockfile(plan.pins)
-    env = request.env or environment_for(plan.pins, archive.chain, archive.architecture, settings)[0]
     return env, resolved_lockfile(env, plan.source.files, plan.source.dsc.name, archive.chain.release_sha256,
                                   settings, cache, podman)
 
