@@ -240,3 +240,14 @@ def test_offline_repeats_only_an_earlier_run(tmp_path: Path, archive: fake.FakeA
     one_error_line(capsys, "SOURCE=VERSION")
     assert debian(tmp_path, archive, "demo=1.0", "--offline") == ExitCode.BAD_INPUT
     one_error_line(capsys, "demo-1.0/release.json", "run it once online")
+
+
+def test_a_binnmu_is_inconclusive_not_different(tmp_path: Path, archive: fake.FakeArchive) -> None:
+    text = fake.packages_text(archive.root).replace(b"Package: demo\nVersion: 1.0\n",
+                                                    b"Package: demo\nVersion: 1.0+b1\nSource: demo (1.0)\n")
+    archive.resign(text)
+    s = settings(tmp_path)
+    cache = ContentCache(s.cache_dir)
+    opened = open_archive(archive.url, "bookworm", "amd64", s, cache, archive.keyring)
+    plan = make_plan(DebianRequest("demo", None), opened, None, s, cache)
+    assert plan.missing == () and "binNMU changelog entry of demo 1.0+b1" in plan.unavailable[0]

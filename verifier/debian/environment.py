@@ -18,8 +18,8 @@ from pathlib import Path
 from verifier.atomic import copy_file, write_bytes
 from verifier.cache import ContentCache
 from verifier.debian.archive import ArchiveChain, BinaryEntry
-from verifier.environments.build import build as build_environment
-from verifier.environments.lock import EnvRequest, Pin
+from verifier.environments.build import build_environment
+from verifier.environments.lock import Pin
 from verifier.fetch import fetch_file
 from verifier.manifest import PinnedFile
 from verifier.packages.interface import LockedEnvironment, LockedPackage
@@ -54,10 +54,10 @@ def environment_for(pins: tuple[BinaryEntry, ...], chain: ArchiveChain, architec
     if archive.is_file():
         return archive, True
     store.mkdir(parents=True, exist_ok=True)
-    request = EnvRequest(chain.suite, chain.url, "minbase", architecture, ENV_EPOCH,
-                         tuple(Pin(b.name, b.version) for b in pins))
+    pins_wanted = tuple(Pin(b.name, b.version) for b in pins)
     with tempfile.TemporaryDirectory(prefix="debian-env-", dir=store) as tmp:
-        built = build_environment(request, Path(tmp) / "env.tar.zst", Path(tmp) / "env.lock.json", settings)
+        built = build_environment(pins_wanted, Path(tmp) / "env.tar.zst", settings, source_date_epoch=ENV_EPOCH,
+                                  suite=chain.suite, archive=chain.url, lock_path=Path(tmp) / "env.lock.json")
         built.archive.rename(archive)  # same directory: the final name appears complete or not at all
         built.lock_path.rename(store / f"{key}.lock.json")
     return archive, False

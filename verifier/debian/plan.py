@@ -36,6 +36,13 @@ class DebianPlan:
     missing: tuple[str, ...]  # NAME=VERSION of the .buildinfo the archive lacks
 
     @property
+    def unavailable(self) -> tuple[str, ...]:
+        """What the original build had and this rebuild cannot: package versions, binNMU entries."""
+        binnmus = tuple(f"the binNMU changelog entry of {b.name} {b.version} (not applied: the rebuild is "
+                        f"{self.source.version})" for b in self.binaries if b.version != self.source.version)
+        return self.missing + binnmus
+
+    @property
     def environment_origin(self) -> str:
         return "buildinfo" if self.official is not None else "re-resolved"
 

@@ -74,7 +74,7 @@ def verify_debian(request: DebianRequest, settings: Settings, cache: ContentCach
     with status.step("preparing the build environment"):
         env, lockfile = _environment(request, plan, archive, settings, cache, podman)
     manifest = _write_release(plan, run_dir, env, lockfile, official, raw)
-    options = dataclasses.replace(options, unavailable=plan.missing, report_path=options.report_path or
+    options = dataclasses.replace(options, unavailable=plan.unavailable, report_path=options.report_path or
                                   run_dir / "report.json")
     outcome = verify(str(manifest), settings, sandbox, cache, options)
     kept = _keep_rebuilt(outcome.report, run_dir / "rebuilt")
