@@ -30,6 +30,7 @@ from verifier.cache import ContentCache  # noqa: E402
 from verifier.cli.app import run  # noqa: E402
 from verifier.pypi.index import default_index_url  # noqa: E402
 from verifier.pypi.resolve import resolve  # noqa: E402
+from verifier.pypi.run import INSTALLER  # noqa: E402
 from verifier.sandbox.podman import Podman  # noqa: E402
 from verifier.sandbox.runtime import choose_runtime, ulimit_flags  # noqa: E402
 from verifier.settings import FetchLimits, Settings  # noqa: E402
@@ -50,20 +51,24 @@ def pypi(release: str, cache: Path, work: Path, private: bool, *extra: str) -> N
     assert code in (0, 1), f"verifier pypi exited {code}"
 
 
-def bare_command(tmp: Path, report: dict, run_dir: Path, settings: Settings) -> list[str]:
+def bare_command(tmp: Path, report: dict, settings: Settings) -> list[str]:
     """podman run of `python -m build --wheel --no-isolation` on the same sdist, same image."""
     bare = tmp / "bare"
     (bare / "wheels").mkdir(parents=True)
-    for wheel in (run_dir / "sandbox-files" / "wheels").glob("*.whl"):
-        shutil.copy(wheel, bare / "wheels")
-    frontend = resolve(BUILD_FRONTEND, None, default_index_url(), settings, ContentCache(settings.cache_dir))
+    cache = ContentCache(settings.cache_dir)
+    installer = None
+    for package in report["pypi"]["build_packages"]:  # the same wheels, from the cache, pip apart
+        name = package["file"]["url"].rsplit("/", 1)[-1]
+        target = bare / name if package["name"] == "pip" else bare / "wheels" / name
+        shutil.copy(cache.entry_path(package["file"]["sha256"]), target)
+        installer = target if package["name"] == "pip" else installer
+    frontend = resolve(BUILD_FRONTEND, None, default_index_url(), settings, cache)
     present = {w.name.split("-")[0].lower() for w in (bare / "wheels").glob("*.whl")}
     for locked in frontend.wheels:  # the release's own build packages win (pip refuses two versions of one)
         if locked.cached.pin.name.split("-")[0].lower() not in present:
             shutil.copy(locked.cached.path, bare / "wheels" / locked.cached.pin.name)
-    installer = next((run_dir / "sandbox-files" / "installer").glob("pip-*.whl"), None)
-    if installer is None:  # nothing was installed for this release: pip comes from the frontend's lock
-        installer = next((run_dir / "sandbox-files" / "wheels").glob("pip-*.whl"))
+    if installer is None:  # nothing was installed for this release: pip as verifier would resolve it
+        installer = resolve((INSTALLER,), None, default_index_url(), settings, cache).wheels[0].cached.path
     sdist = Path(report["inputs"]["sources"][0]["url"].split("/")[-1])
     cached = ContentCache(settings.cache_dir).entry_path(report["inputs"]["sources"][0]["sha256"])
     shutil.copy(cached, bare / sdist.name)
@@ -71,7 +76,9 @@ def bare_command(tmp: Path, report: dict, run_dir: Path, settings: Settings) -> 
     script = (f"python3 /bare/{installer.name}/pip install -q --isolated --no-index --no-deps --target /opt/env "
               f"/bare/wheels/*.whl && mkdir /b && cd /b && tar xzf /bare/{sdist.name} && cd {root} && "
               "PYTHONPATH=/opt/env python3 -m build --wheel --no-isolation > /dev/null")
-    shutil.copy(installer, bare / installer.name)
+    if installer.parent != bare:
+        shutil.copy(installer, bare / "pip-24.2-py3-none-any.whl")
+        installer = bare / "pip-24.2-py3-none-any.whl"
     podman = Podman.from_settings(settings)
     runtime = choose_runtime(podman, settings)
     return ["podman", "--runtime", runtime.name, "run", "--rm", "--network=none", *ulimit_flags(settings),
@@ -98,7 +105,7 @@ def main() -> None:
         report = json.loads(report_path.read_text())
         settings = Settings(cache_dir=cache, work_dir=work,
                             fetch=FetchLimits(allow_private_addresses=args.allow_private_addresses))
-        bare = bare_command(tmp, report, report_path.parent, settings)
+        bare = bare_command(tmp, report, settings)
         warm, offline, plain = [], [], []
         for _ in range(args.runs):  # interleaved: the shared machine's load falls on all three alike
             warm.append(timed(lambda: pypi(args.release, cache, work, args.allow_private_addresses)))

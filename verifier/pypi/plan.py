@@ -64,8 +64,6 @@ def _plain(name: str) -> str:
 def write_mount(directory: Path, root: str, policies: tuple[Policy, ...], expected: dict[str, str],
                 installer: LockedWheel | None, wheels: tuple[LockedWheel, ...], check_requires: bool = True) -> Mount:
     """The read-only directory the sandbox sees at ``/verifier/pypi``."""
-    if directory.exists():
-        shutil.rmtree(directory)
     for sub in ("installer", "wheels", "site"):
         (directory / sub).mkdir(parents=True)
     files = resources.files("verifier.pypi.sandbox")

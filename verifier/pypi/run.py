@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -106,9 +107,9 @@ def step_rebuild(official: Official, sdist: SdistInfo, policy_list: tuple[Policy
     run = tuple(p for p in policy_list if not p.duplicate_of)
     expected = {c.pin.name: c.pin.sha256 for c in official.pure}
     pip = installer.wheels[0] if installer else None
-    mount = planning.write_mount(run_dir / "sandbox-files", sdist.root, run, expected, pip, resolution.wheels,
-                                 check_requires)
-    return rebuild(sandbox, env, inputs, planning.preparation(mount, pip))
+    with tempfile.TemporaryDirectory(prefix="sandbox-files-", dir=run_dir) as files:  # concurrent runs: one each
+        mount = planning.write_mount(Path(files), sdist.root, run, expected, pip, resolution.wheels, check_requires)
+        return rebuild(sandbox, env, inputs, planning.preparation(mount, pip))
 
 
 def step_resolve(reqs: tuple[str, ...], horizon: str | None, index_url: str, settings: Settings,
