@@ -21,13 +21,16 @@ from verifier.compare.difference import Difference
 from verifier.errors import BuildFailed, ExitCode, InputError, LimitExceeded
 from verifier.manifest import PinnedFile
 from verifier.pypi import attempts, hints, index, policies, release, resolve
+from verifier.pypi.run import PypiOptions, verify_pypi
 from verifier.pypi.sdist import BuildSystem, SdistInfo, read_sdist
 from verifier.pypi.wheel import WheelInfo, read_wheel
 from verifier.render import ReportFormat, render
 from verifier.report.codec import load_report, parse_report, report_bytes
 from verifier.report.model import BuildPackage, FileRef, PolicyAttempt, PypiRebuild, RebuiltDigest
-from verifier.settings import UnpackLimits
+from verifier.sandbox.fake import FakeBuild, FakeSandbox
+from verifier.settings import Settings, UnpackLimits
 from verifier.stages import ArtifactResult, ArtifactStatus, CachedFile
+from verifier.outcome import Verdict
 
 JAN, JUL = 1_673_000_000, 1_688_000_000  # 2023-01-06 and 2023-06-29, in winter and summer in London
 
@@ -200,6 +203,9 @@ def test_the_lock_gives_one_installable_wheel_per_package() -> None:
         resolve.read_lock(lock("x-1-cp311-cp311-win_amd64.whl"))
     with pytest.raises(InputError, match="unsupported lock-version"):
         resolve.read_lock(lock("x-1-py3-none-any.whl", version="2.0"))
+    local = lock("x-1-py3-none-any.whl").replace(b"https://files.invalid/", b"file:///opt/wheels/")
+    with pytest.raises(InputError, match="not at an http or https URL"):
+        resolve.read_lock(local)
 
 
 def test_only_the_backends_requirements_whose_markers_hold_are_resolved() -> None:
@@ -334,3 +340,62 @@ def test_the_pypi_section_round_trips_renders_escaped_and_is_absent_otherwise() 
     assert "\nforged: line" not in text
     assert "Python release" in render(report, ReportFormat("markdown"))
     assert "Python release" in render(report, ReportFormat("html"))
+
+
+# --- the verdict, through verify_pypi with a fake sandbox (no container) -------------------------
+
+def fake_release(http_server, wheels: dict[str, bytes]) -> str:
+    return serve_release(http_server, "demo", {
+        "demo-1.0.tar.gz": sdist("demo-1.0", {"pyproject.toml": IN_TREE_PYPROJECT}), **wheels})
+
+
+def verify_fake(url: str, settings: Settings, tmp_path: Path, outputs: dict[str, bytes]):
+    environment = tmp_path / "env.tar"
+    environment.write_bytes(b"\0" * 1024)  # never run: the fake sandbox only records its import
+    build = FakeBuild(files={f"verifier-out/{name}": data for name, data in outputs.items()}, installed=())
+    options = PypiOptions("demo==1.0", index_url=url, environment=environment)
+    settings = replace(settings, fetch=replace(settings.fetch, allow_private_addresses=True))
+    return verify_pypi(options, settings, FakeSandbox(settings, build),
+                       ContentCache(settings.cache_dir))
+
+
+def test_a_bit_identical_rebuild_is_reproducible_and_names_its_policy(http_server, settings, tmp_path) -> None:
+    official = wheel("demo-1.0.dist-info", files={"demo.py": b"x = 1\n"})
+    url = fake_release(http_server, {"demo-1.0-py3-none-any.whl": official})
+    other = wheel("demo-1.0.dist-info", files={"demo.py": b"x = 2\n"})
+    outcome = verify_fake(url, settings, tmp_path, {"sdist-mtimes--demo-1.0-py3-none-any.whl": other,
+                                                    "pkg-info-time--demo-1.0-py3-none-any.whl": official})
+    assert outcome.verdict.verdict == Verdict.REPRODUCIBLE, outcome.verdict.reasons
+    assert outcome.report.pypi.matched_policy == "pkg-info-time"
+    assert [a.identical for a in outcome.report.pypi.policies[:2]] == [False, True]
+
+
+def test_a_release_with_two_pure_wheels_is_never_reproducible_from_one(http_server, settings, tmp_path) -> None:
+    py2, py3 = (wheel("demo-1.0.dist-info", files={"demo.py": body}) for body in (b"print 1\n", b"print(1)\n"))
+    url = fake_release(http_server, {"demo-1.0-py2-none-any.whl": py2, "demo-1.0-py3-none-any.whl": py3})
+    outcome = verify_fake(url, settings, tmp_path, {"sdist-mtimes--demo-1.0-py3-none-any.whl": py3})
+    assert outcome.verdict.verdict != Verdict.REPRODUCIBLE
+    status = {a.name: a.status for a in outcome.report.artifacts}
+    assert status == {"demo-1.0-py2-none-any.whl": ArtifactStatus.MISSING,
+                      "demo-1.0-py3-none-any.whl": ArtifactStatus.IDENTICAL}
+
+
+def test_a_rebuild_named_as_the_official_wheel_but_not_its_bytes_matches_no_policy(http_server, settings,
+                                                                                    tmp_path) -> None:
+    official = wheel("demo-1.0.dist-info", files={"demo.py": b"x = 1\n"})
+    url = fake_release(http_server, {"demo-1.0-py3-none-any.whl": official})
+    forged = official.replace(b"x = 1", b"x = 2")  # same name, same size, other bytes
+    outcome = verify_fake(url, settings, tmp_path, {"sdist-mtimes--demo-1.0-py3-none-any.whl": forged})
+    assert outcome.verdict.verdict == Verdict.DIFFERENT
+    assert outcome.report.pypi.matched_policy is None
+    assert not any(a.identical for a in outcome.report.pypi.policies)
+
+
+def test_an_index_file_at_a_local_path_is_refused_never_read(tmp_path) -> None:
+    local = tmp_path / "demo-1.0-py3-none-any.whl"
+    local.write_bytes(b"wheelhouse")
+    for link in (local.as_uri(), "file:///opt/wheels/demo-1.0-py3-none-any.whl"):
+        doc = {"files": [{"filename": local.name, "url": link, "size": 10,
+                          "hashes": {"sha256": hashlib.sha256(b"wheelhouse").hexdigest()}}]}
+        with pytest.raises(InputError, match="not at an http or https URL"):
+            index.parse_page(json.dumps(doc).encode(), "https://index.invalid/simple/demo/")

@@ -22,6 +22,7 @@ from verifier.cache import ContentCache
 from verifier.errors import FetchError, InputError, where
 from verifier.fetch import _http, is_remote
 from verifier.fetch.http import DEADLINE, TransientError, request
+from verifier.printable import one_line
 from verifier.settings import Settings
 
 ACCEPT = "application/vnd.pypi.simple.v1+json"
@@ -125,8 +126,11 @@ def _file(entry: object, url: str) -> IndexFile | None:
     sha = hashes.get("sha256") if isinstance(hashes, dict) else None
     if not isinstance(sha, str) or not SHA256.match(sha):
         return None
+    target = urljoin(url, link)
+    if not is_remote(target):  # never a local file (a wheelhouse) named by a remote page
+        raise InputError(where(url, f"index page: {name} is not at an http or https URL ({one_line(target[:80])!r})"))
     size = entry.get("size")
-    return IndexFile(name, urljoin(url, link), sha,
+    return IndexFile(name, target, sha,
                      size if isinstance(size, int) and size >= 0 else -1, _upload_time(entry.get("upload-time")))
 
 

@@ -19,7 +19,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from verifier.cache import ContentCache
 from verifier.errors import BuildFailed, FetchError, InputError, where
-from verifier.fetch import fetch_file
+from verifier.fetch import fetch_file, is_remote
 from verifier.manifest import PinnedFile
 from verifier.settings import Settings
 from verifier.stages import CachedFile
@@ -120,6 +120,8 @@ def _wheel_of(package: dict) -> PinnedFile:
     if not wheels:
         raise BuildFailed(where("pylock.toml", f"build package {name} has no wheel for CPython {PYTHON} on {PLATFORM}"))
     w = wheels[0]
+    if not is_remote(w["url"]):  # the lock comes from the index: never a local wheelhouse
+        raise InputError(where("pylock.toml", f"build package {name}: its wheel is not at an http or https URL"))
     filename = w["url"].rsplit("/", 1)[-1]
     sha = w.get("hashes", {}).get("sha256")
     if not isinstance(sha, str) or not isinstance(w.get("size"), int):
