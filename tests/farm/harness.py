@@ -60,6 +60,7 @@ class Farm:
     redis: RedisServer
     database: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    cache: Path | None = None  # default: <root>/cache
 
     @property
     def farm_dir(self) -> Path:
@@ -84,7 +85,7 @@ class Farm:
 
     def worker(self, name: str = "w1", *args: str, concurrency: int = 1) -> subprocess.Popen[bytes]:
         return self.start("worker", "--name", name, "--concurrency", str(concurrency), "--allow-private-addresses",
-                          "--cache-dir", str(self.root / "cache"), *args, log=name)
+                          "--cache-dir", str(self.cache or self.root / "cache"), *args, log=name)
 
     def attester(self, key: Path) -> subprocess.Popen[bytes]:
         return self.start("attester", "--signing-key", f"file:{key}", "--name", "attest-test", log="attester")
