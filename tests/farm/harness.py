@@ -61,22 +61,23 @@ class Farm:
     database: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     cache: Path | None = None  # default: <root>/cache
+    databases: dict[str, str] = field(default_factory=dict)  # command -> its own URL (PostgreSQL roles)
 
     @property
     def farm_dir(self) -> Path:
         return self.root / "farm"
 
-    def common(self, broker: bool = True) -> list[str]:
-        return ["--database", self.database, "--farm-dir", str(self.farm_dir),
-                *(["--broker", self.redis.url] if broker else [])]
+    def common(self, command: str) -> list[str]:
+        return ["--database", self.databases.get(command, self.database), "--farm-dir", str(self.farm_dir),
+                *(["--broker", self.redis.url] if command != "status" else [])]
 
     def cli(self, *args: str) -> int:
         """A farm command run in this process (submit, status, requeue)."""
-        return run(["farm", *args, *self.common(broker=args[0] != "status")])
+        return run(["farm", *args, *self.common(args[0])])
 
     def start(self, command: str, *args: str, log: str) -> subprocess.Popen[bytes]:
         out = open(self.root / f"{log}.log", "ab")
-        process = subprocess.Popen([sys.executable, "-c", LAUNCH, "farm", command, *args, *self.common()],
+        process = subprocess.Popen([sys.executable, "-c", LAUNCH, "farm", command, *args, *self.common(command)],
                                    cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
         out.close()

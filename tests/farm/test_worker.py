@@ -168,3 +168,45 @@ def test_requeue_runs_a_finished_job_again_as_a_new_job(farm: Farm, busybox_root
     farm.wait_states({"DONE": 2}, 120)
     assert farm.cli("requeue", "99") == ExitCode.BAD_INPUT
     assert "job 99: no such job" in capsys.readouterr().err
+
+
+def test_workers_on_postgresql_with_their_own_roles_share_the_jobs(
+        tmp_path: Path, redis_server, postgres_server, postgres_url: str, busybox_rootfs: Path) -> None:  # type: ignore[no-untyped-def]
+    """Two worker nodes (as on two machines) log in as the worker role, the attester as its
+    role, submitters as the api role; nobody but `migrate` uses the owner role."""
+    require_tool("podman")
+    from sqlalchemy import create_engine, text
+
+    from verifier.farm.database import migrate
+    from verifier.farm.roles import FarmRoles, grants
+
+    suffix = postgres_url.rsplit("_", 1)[1]
+    roles = FarmRoles(f"w_{suffix}", f"a_{suffix}", f"api_{suffix}")
+    migrate(postgres_url)
+    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    with admin.begin() as connection:
+        for role in (roles.worker, roles.attester, roles.api):
+            connection.execute(text(f"CREATE ROLE {role} LOGIN"))
+        connection.execute(text(grants(roles)))
+    admin.dispose()
+    as_role = {name: postgres_url.replace("farm_admin@", f"{role}@") for name, role in
+               (("worker", roles.worker), ("attester", roles.attester), ("submit", roles.api), ("status", roles.api))}
+    farm = Farm(tmp_path, redis_server, postgres_url, databases=as_role)
+    key = tmp_path / "farm.key"
+    assert run(["keygen", "--out", str(key)]) == 0
+    try:
+        manifests = [reproducible_release(tmp_path / f"r{i}", busybox_rootfs, f"pg{i}") for i in range(6)]
+        assert farm.cli("submit", *map(str, manifests)) == 0
+        farm.worker("m1")
+        farm.worker("m2")
+        farm.attester(key)
+        farm.wait_states({"DONE": 6}, 240)
+        farm.wait(lambda db: queries.queue_stats(db).unsigned_results == 0, 60, "all signed")
+        db = farm.open()
+        with db.session() as session:
+            workers = {w.split("/")[0] for w in session.scalars(select(Result.worker))}
+        db.dispose()
+        assert workers == {"m1", "m2"}  # both nodes took jobs
+        assert results_per_job(farm) == {i: 1 for i in range(1, 7)}
+    finally:
+        farm.close()

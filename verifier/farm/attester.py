@@ -105,7 +105,7 @@ class DatabaseFactory:
 
 
 def register_attest(app: Celery, db_factory: DatabaseFactory, key_uris: tuple[str, ...]) -> None:
-    @app.task(name=ATTEST_TASK, acks_late=True, reject_on_worker_lost=True)
+    @app.task(name=ATTEST_TASK, acks_late=True, reject_on_worker_lost=True, shared=False)
     def attest_result(result_id: int, report_sha256: str) -> str:
         try:
             signed = attest(db_factory(), int(result_id), str(report_sha256), key_uris)

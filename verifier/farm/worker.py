@@ -31,6 +31,7 @@ from verifier.errors import InfrastructureError, InputError, SandboxError, Verif
 from verifier.farm import ledger
 from verifier.farm.broker import VERIFY_TASK, publish_attest, publish_verify
 from verifier.farm.database import Database, open_database
+from verifier.farm.models import utcnow
 from verifier.farm.runner import RunnerOptions, run_job
 from verifier.sandbox.podman import Podman
 from verifier.sandbox.podman_sandbox import BUILD_LABEL
@@ -91,7 +92,7 @@ def register_verify(app: Celery, runtime: WorkerRuntime) -> None:
                                     f"internal error ({type(exc).__name__}: {exc}); please report this bug",
                                     runtime.config.retry)
 
-    @app.task(name=VERIFY_TASK, base=VerifyTask, bind=True, acks_late=True, reject_on_worker_lost=True)
+    @app.task(name=VERIFY_TASK, base=VerifyTask, bind=True, acks_late=True, reject_on_worker_lost=True, shared=False)
     def verify_job(task: Task, job_id: int) -> str:
         return run_delivery(app, runtime, int(job_id))
 
@@ -105,14 +106,13 @@ def run_delivery(app: Celery, runtime: WorkerRuntime, job_id: int) -> str:
     got = ledger.claim(db, job_id, me, ledger.local_worker_gone(config.node))
     if isinstance(got, ledger.NotClaimed):
         if got.refusal is ledger.Refusal.BUSY and got.retry_at is not None:
-            wait = max(1.0, (got.retry_at - ledger.utcnow()).total_seconds())
+            wait = max(1.0, (got.retry_at - utcnow()).total_seconds())
             publish_verify(app, job_id, got.queue, got.time_limit, countdown=wait)
         return f"job {job_id}: {got.refusal.value.lower()}"
-    runtime.current = got
-    try:
-        return _run_claimed(app, runtime, got, me)
-    finally:
-        runtime.current = None
+    runtime.current = got  # left set if a bug escapes: on_failure ends the attempt as an internal error
+    outcome = _run_claimed(app, runtime, got, me)
+    runtime.current = None
+    return outcome
 
 
 def _run_claimed(app: Celery, runtime: WorkerRuntime, claim: ledger.Claim, me: str) -> str:
