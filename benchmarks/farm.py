@@ -74,15 +74,6 @@ def baseline(tmp: Path, manifests: list[Path]) -> float:
     return (time.perf_counter() - t0) / len(manifests)
 
 
-def wait_ready(farm: Farm, names: list[str], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(" ready." in farm.log(n) for n in names):
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"workers {names} not ready: {[farm.log(n)[-500:] for n in names]}")
-
-
 def new_farm(root: Path, database: str, cache: Path) -> Farm:
     (root / "redis").mkdir(parents=True)
     migrate(database)
@@ -130,7 +121,7 @@ def throughput(root: Path, database: str, cache: Path, manifests: list[Path], wo
     try:
         for name in names:
             farm.worker(name, "--visibility-timeout", "120")
-        wait_ready(farm, names)
+        farm.wait_ready(names)
         t0 = time.perf_counter()
         submit_all(farm, manifests)
         farm.wait_states({"DONE": len(manifests)}, 60 * 60)
@@ -147,7 +138,7 @@ def faults(root: Path, database: str, cache: Path, manifests: list[Path], worker
     total = len(manifests)
     try:
         processes = {name: farm.worker(name, "--visibility-timeout", "20", "--sweep-every", "10") for name in names}
-        wait_ready(farm, names)
+        farm.wait_ready(names)
         t0 = time.perf_counter()
         submit_all(farm, manifests)
         farm.wait(lambda db: queries.counts_by_state(db)["DONE"] >= total // 3, 60 * 60, "a third done")

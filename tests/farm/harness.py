@@ -95,6 +95,15 @@ class Farm:
         path = self.root / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def wait_ready(self, names: list[str], timeout: float = 120) -> None:
+        """Until each named worker's Celery node says it is ready (connected, consuming)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(" ready." in self.log(n) for n in names):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"workers {names} not ready: {[self.log(n)[-1000:] for n in names]}")
+
     def open(self) -> Database:
         return open_database(self.database)
 

@@ -196,10 +196,11 @@ def test_workers_on_postgresql_with_their_own_roles_share_the_jobs(
     assert run(["keygen", "--out", str(key)]) == 0
     try:
         manifests = [reproducible_release(tmp_path / f"r{i}", busybox_rootfs, f"pg{i}") for i in range(6)]
-        assert farm.cli("submit", *map(str, manifests)) == 0
         farm.worker("m1")
         farm.worker("m2")
         farm.attester(key)
+        farm.wait_ready(["m1", "m2"])
+        assert farm.cli("submit", *map(str, manifests)) == 0
         farm.wait_states({"DONE": 6}, 240)
         farm.wait(lambda db: queries.queue_stats(db).unsigned_results == 0, 60, "all signed")
         db = farm.open()
