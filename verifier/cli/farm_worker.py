@@ -34,7 +34,7 @@ def worker_command(
     allow_private_addresses: AllowPrivate = False,
 ) -> CommandStatus:
     """Run verifications from the queue (the same code path as `verifier verify`)."""
-    from verifier.farm.broker import BrokerConfig, make_celery
+    from verifier.farm.broker import BrokerConfig, durability_warning, make_celery
     from verifier.farm.database import open_database
     from verifier.farm.ledger import RetryPolicy
     from verifier.farm.runner import RunnerOptions
@@ -49,6 +49,9 @@ def worker_command(
                                      allow_private_addresses=allow_private_addresses)
     kinds = RunnerOptions(debian_archive, debian_suite, pypi_index_url)
     config = WorkerConfig(node, url, farm_dir, settings, RetryPolicy(base_seconds=retry_delay), sweep_every, kinds)
+    warning = durability_warning(broker)
+    if warning:
+        typer.echo(f"verifier: warning: {warning}", err=True)
     containers, dirs = clean_leftovers(config)
     typer.echo(f"farm worker {node}: removed {containers} leftover containers, {dirs} leftover directories", err=True)
     app = make_celery(BrokerConfig(broker, visibility_timeout))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import redis
 from celery import Celery
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -84,3 +85,22 @@ def _send(app: Celery, name: str, args: list[object], queue: str, countdown: flo
                                                 "interval_max": 5.0}, **limits)
     except (KombuOperationalError, OSError) as exc:
         raise BrokerError(f"broker {redact(str(app.conf.broker_url))}: cannot send {name}: {exc}") from None
+
+
+def durability_warning(url: str) -> str | None:
+    """A warning when the Redis broker at ``url`` keeps no append-only file (queued jobs then
+    survive a clean restart only through its snapshots, and a crash loses the latest ones)."""
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+        try:
+            setting = client.config_get("appendonly").get("appendonly")
+        finally:
+            client.close()
+    except redis.exceptions.ResponseError:
+        return None  # CONFIG is renamed or refused (a managed Redis): nothing to say
+    except redis.exceptions.RedisError as exc:
+        raise BrokerError(f"broker {redact(url)}: cannot connect: {exc}") from None
+    if setting == "yes":
+        return None
+    return (f"broker {redact(url)}: appendonly is {setting or 'off'}: jobs queued when Redis crashes can be lost "
+            "(set 'appendonly yes' in its configuration, docs/farm.md)")
