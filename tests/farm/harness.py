@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -62,12 +63,25 @@ class Farm:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     cache: Path | None = None  # default: <root>/cache
     databases: dict[str, str] = field(default_factory=dict)  # command -> its own URL (PostgreSQL roles)
+    tag: str = field(default_factory=lambda: secrets.token_hex(4))  # node names, labels: this test's own
+
+    def node(self, name: str) -> str:
+        """The Celery node name of worker ``name`` (unique to this farm)."""
+        return f"{name}-{self.tag}"
+
+    @property
+    def nodes(self) -> set[str]:
+        return {self.node(p.name.removesuffix(".log")) for p in self.root.glob("*.log")}
+
+    def label(self, name: str) -> str:
+        """The build label on worker ``name``'s containers."""
+        return f"farm-{self.node(name)}"
 
     @property
     def farm_dir(self) -> Path:
         return self.root / "farm"
 
-    def common(self, command: str) -> list[str]:
+    def common(self, command: str = "serve") -> list[str]:
         return ["--database", self.databases.get(command, self.database), "--farm-dir", str(self.farm_dir),
                 *(["--broker", self.redis.url] if command != "status" else [])]
 
@@ -85,11 +99,11 @@ class Farm:
         return process
 
     def worker(self, name: str = "w1", *args: str, concurrency: int = 1) -> subprocess.Popen[bytes]:
-        return self.start("worker", "--name", name, "--concurrency", str(concurrency), "--allow-private-addresses",
+        return self.start("worker", "--name", self.node(name), "--concurrency", str(concurrency), "--allow-private-addresses",
                           "--cache-dir", str(self.cache or self.root / "cache"), *args, log=name)
 
     def attester(self, key: Path) -> subprocess.Popen[bytes]:
-        return self.start("attester", "--signing-key", f"file:{key}", "--name", "attest-test", log="attester")
+        return self.start("attester", "--signing-key", f"file:{key}", "--name", self.node("attest"), log="attester")
 
     def log(self, name: str) -> str:
         path = self.root / f"{name}.log"
@@ -147,5 +161,12 @@ class Farm:
                 pass
 
     def close(self) -> None:
+        """Stop every process this farm started, then remove the build containers they left
+        (a SIGTERM to a worker's process group reaches its podman client mid-build too)."""
         for process in self.processes:
             self.stop(process)
+        for node in self.nodes:
+            found = subprocess.run(["podman", "ps", "--all", "--quiet", "--filter", f"label=io.verifier.build=farm-{node}"],
+                                   capture_output=True, text=True, check=False).stdout.split()
+            if found:
+                subprocess.run(["podman", "rm", "--force", "--time", "0", *found], capture_output=True, check=False)

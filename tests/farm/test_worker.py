@@ -70,7 +70,7 @@ def test_submitted_releases_are_verified_once_signed_and_their_envelopes_verify(
     assert results_per_job(farm) == {1: 1, 2: 1}
     assert farm.cli("status", "1") == 0 and "verdict: REPRODUCIBLE" in capsys.readouterr().out
     assert "signing" not in farm.log("w1").lower() and str(key) not in farm.log("w1")
-    assert containers("farm-w1") == [] and not any((farm.farm_dir / "workers" / "w1").iterdir())
+    assert containers(farm.label("w1")) == [] and not any((farm.farm_dir / "workers" / farm.node("w1")).iterdir())
 
 
 def test_a_worker_killed_mid_build_leaves_nothing_and_its_job_finishes_once(
@@ -79,10 +79,10 @@ def test_a_worker_killed_mid_build_leaves_nothing_and_its_job_finishes_once(
     manifest = reproducible_release(tmp_path / "slow", busybox_rootfs, "slow", sleep=8)
     assert farm.cli("submit", str(manifest)) == 0
     worker = farm.worker("wk", "--visibility-timeout", "6", "--sweep-every", "0")
-    farm.wait(lambda db: containers("farm-wk") != [], 120, "the build container started")
+    farm.wait(lambda db: containers(farm.label("wk")) != [], 120, "the build container started")
     Farm.kill(worker)
-    assert containers("farm-wk") != []  # the killed worker's build is still there
-    leftovers = list((farm.farm_dir / "workers" / "wk").iterdir())
+    assert containers(farm.label("wk")) != []  # the killed worker's build is still there
+    leftovers = list((farm.farm_dir / "workers" / farm.node("wk")).iterdir())
     assert leftovers  # and its job directory
 
     farm.worker("wk", "--visibility-timeout", "6", "--sweep-every", "0")
@@ -95,7 +95,7 @@ def test_a_worker_killed_mid_build_leaves_nothing_and_its_job_finishes_once(
     assert [a.outcome for a in detail.attempts] == ["LOST", "VERDICT"]
     assert results_per_job(farm) == {1: 1}
     time.sleep(1)
-    assert containers("farm-wk") == [] and not any((farm.farm_dir / "workers" / "wk").iterdir())
+    assert containers(farm.label("wk")) == [] and not any((farm.farm_dir / "workers" / farm.node("wk")).iterdir())
 
 
 def test_jobs_queued_while_redis_restarts_are_not_lost(farm: Farm, busybox_rootfs: Path, tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ def test_a_build_past_the_time_limit_ends_and_the_job_does_not_stay_running(
     assert detail is not None and detail.result is None
     assert [a.outcome for a in detail.attempts] == ["TIMED_OUT"]  # a time-out is final, not retried
     assert "time limit of 4 s" in (detail.job.error or "")
-    assert containers("farm-w1") == []  # the build container was stopped and removed
+    assert containers(farm.label("w1")) == []  # the build container was stopped and removed
 
 
 def test_requeue_runs_a_finished_job_again_as_a_new_job(farm: Farm, busybox_rootfs: Path, tmp_path: Path,
@@ -207,7 +207,7 @@ def test_workers_on_postgresql_with_their_own_roles_share_the_jobs(
         with db.session() as session:
             workers = {w.split("/")[0] for w in session.scalars(select(Result.worker))}
         db.dispose()
-        assert workers == {"m1", "m2"}  # both nodes took jobs
+        assert workers == {farm.node("m1"), farm.node("m2")}  # both nodes took jobs
         assert results_per_job(farm) == {i: 1 for i in range(1, 7)}
     finally:
         farm.close()
