@@ -107,8 +107,11 @@ def test_only_name_equals_version_is_a_release(text: str) -> None:
         release.parse_requirement(text)
 
 
-def test_files_the_index_gives_no_sha256_for_are_never_used() -> None:
+def test_files_the_index_gives_no_sha256_or_size_for_are_never_used() -> None:
     doc = {"files": [{"filename": "demo-1.0.tar.gz", "url": "/f/demo-1.0.tar.gz", "hashes": {}},
+                     {"filename": "demo-1.0.zip", "url": "/f/demo-1.0.zip", "hashes": {"sha256": "b" * 64}},
+                     {"filename": "demo-1.0-py2-none-any.whl", "url": "/f/w2.whl", "hashes": {"sha256": "c" * 64},
+                      "size": True},
                      {"filename": "demo-1.0-py3-none-any.whl", "url": "/f/w.whl", "hashes": {"sha256": "a" * 64},
                       "size": 3}]}
     files = index.parse_page(json.dumps(doc).encode(), "https://index.invalid/simple/demo/")

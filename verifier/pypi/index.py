@@ -117,7 +117,7 @@ def parse_page(data: bytes, url: str) -> tuple[IndexFile, ...]:
 
 
 def _file(entry: object, url: str) -> IndexFile | None:
-    """One file entry; None when it has no sha256 (it cannot be checked, so it is never used)."""
+    """One file entry; None when it has no sha256 or size (it cannot be checked, so it is never used)."""
     if not isinstance(entry, dict):
         raise InputError(where(url, "index page: a file entry is not an object"))
     name, link, hashes = entry.get("filename"), entry.get("url"), entry.get("hashes")
@@ -130,8 +130,9 @@ def _file(entry: object, url: str) -> IndexFile | None:
     if not is_remote(target):  # never a local file (a wheelhouse) named by a remote page
         raise InputError(where(url, f"index page: {name} is not at an http or https URL ({one_line(target[:80])!r})"))
     size = entry.get("size")
-    return IndexFile(name, target, sha,
-                     size if isinstance(size, int) and size >= 0 else -1, _upload_time(entry.get("upload-time")))
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        return None  # no size (PEP 700): it cannot be pinned, so it is never used
+    return IndexFile(name, target, sha, size, _upload_time(entry.get("upload-time")))
 
 
 def _upload_time(value: object) -> datetime | None:

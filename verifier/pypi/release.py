@@ -56,7 +56,7 @@ def select(page: ProjectPage, version: str, wanted: tuple[str, ...]) -> ReleaseF
     files = [f for f in page.files if (v := _version_of(f)) is not None and canonicalize_version(v) == same]
     url = f"{page.index_url.rstrip('/')}/{page.project}/"
     if not files:
-        raise InputError(where(url, f"{page.project} has no release {version} (with sha256 digests) on this index"))
+        raise InputError(where(url, f"{page.project} has no release {version} (with sha256 digests and sizes) on this index"))
     sdists = [f for f in files if f.filename.endswith(".tar.gz")]
     if not sdists:
         other = [f.filename for f in files if not f.filename.endswith(".whl")]
