@@ -402,3 +402,28 @@ def test_an_index_file_at_a_local_path_is_refused_never_read(tmp_path) -> None:
                           "hashes": {"sha256": hashlib.sha256(b"wheelhouse").hexdigest()}}]}
         with pytest.raises(InputError, match="not at an http or https URL"):
             index.parse_page(json.dumps(doc).encode(), "https://index.invalid/simple/demo/")
+
+
+@pytest.mark.parametrize("root", ["verifier-out", "verifier-src", "verifier-wheel"])
+def test_an_sdist_whose_root_is_the_frontends_own_directory_is_refused_before_any_build(
+        http_server, settings, tmp_path, root) -> None:
+    official = wheel("demo-1.0.dist-info", files={"demo.py": b"x = 1\n"})
+    planted = {"pyproject.toml": IN_TREE_PYPROJECT, "sdist-mtimes--demo-1.0-py3-none-any.whl": official}
+    url = serve_release(http_server, "demo", {"demo-1.0.tar.gz": sdist(root, planted),
+                                              "demo-1.0-py3-none-any.whl": official})
+    with pytest.raises(InputError, match=f"demo-1.0.tar.gz: the sdist's top-level directory '{root}'"):
+        verify_fake(url, settings, tmp_path, {})
+
+
+def test_a_wheel_left_under_a_policy_that_was_not_run_is_no_rebuild(http_server, settings, tmp_path) -> None:
+    # the wheel's zip time is the sdist's PKG-INFO time: wheel-zip-time repeats pkg-info-time and is not run
+    official = wheel("demo-1.0.dist-info", files={"demo.py": b"x = 1\n"}, date_time=(2023, 5, 13, 17, 46, 40))
+    url = fake_release(http_server, {"demo-1.0-py3-none-any.whl": official})
+    other = official.replace(b"x = 1", b"x = 2")
+    outcome = verify_fake(url, settings, tmp_path, {"sdist-mtimes--demo-1.0-py3-none-any.whl": other,
+                                                    "pkg-info-time--demo-1.0-py3-none-any.whl": other,
+                                                    "wheel-zip-time--demo-1.0-py3-none-any.whl": official})
+    attempts = {a.name: a for a in outcome.report.pypi.policies}
+    assert attempts["wheel-zip-time"].note == "not run: the same settings as pkg-info-time"
+    assert outcome.verdict.verdict == Verdict.DIFFERENT and outcome.report.pypi.matched_policy is None
+    assert not any(a.identical for a in attempts.values())

@@ -45,9 +45,12 @@ def outputs_by_policy(outputs: tuple[RebuiltFile, ...]) -> dict[str, RebuiltFile
 
 def read_attempts(policies: tuple[Policy, ...], outputs: tuple[RebuiltFile, ...],
                   official: dict[str, CachedFile]) -> Attempts:
-    built = outputs_by_policy(outputs)
+    found = outputs_by_policy(outputs)
+    built: dict[str, RebuiltFile] = {}  # only the wheels of policies the frontend ran: any other is no rebuild
     attempts, matched = [], None
     for p in policies:
+        if not p.duplicate_of and matched is None and p.name in found:
+            built[p.name] = found[p.name]
         attempts.append(_attempt(p, built.get(p.name), official, matched))
         if matched is None and attempts[-1].identical:
             matched = p.name

@@ -28,6 +28,7 @@ MOUNT = "/verifier/pypi"
 BUILD_ENV = "/opt/verifier-build-env"
 WORKDIR = "/build"
 OUTPUTS = ("verifier-out/*.whl",)
+FRONTEND_DIRS = ("verifier-out", "verifier-src", "verifier-wheel")  # frontend.py's own, beside the sdist's root
 WHEEL_NAME = re.compile(r"^[A-Za-z0-9_.+!-]+\.whl$")
 INSTALL = (f"mkdir -p {BUILD_ENV}; if ls {MOUNT}/wheels/*.whl >/dev/null 2>&1; then "
            f"python3 {MOUNT}/installer/{{installer}}/pip install --isolated --no-index --no-deps --no-compile "
@@ -53,6 +54,14 @@ def manifest(name: str, version: str, environment: PinnedFile, sdist: Source, wh
     build = BuildSpec(command=f"python3 {MOUNT}/frontend.py {MOUNT}/plan.json", workdir=WORKDIR, outputs=OUTPUTS,
                       source_date_epoch=source_date_epoch, variables=variables())
     return ReleaseManifest(name, version, environment, None, (sdist,), build, wheels, location)
+
+
+def check_root(root: str, label: str) -> str:
+    """The sdist's top-level directory, unless it is one of the frontend's own (an sdist named
+    ``verifier-out`` would have its files collected as rebuilt wheels without any build)."""
+    if root in FRONTEND_DIRS:
+        raise InputError(where(label, f"the sdist's top-level directory {root!r} is a name the rebuild uses"))
+    return root
 
 
 def _plain(name: str) -> str:

@@ -194,6 +194,7 @@ def verify_pypi(options: PypiOptions, settings: Settings, sandbox: Sandbox, cach
     run_dir = settings.work_dir / f"{files.project}-{files.version}"
     run_dir.mkdir(parents=True, exist_ok=True)
     sdist = read_sdist(official.sdist.path, files.sdist.filename, settings.unpack)
+    planning.check_root(sdist.root, files.sdist.filename)
     wheel = read_wheel(official.pure[0].path, official.pure[0].pin.name) if official.pure else None
     with clock.step("environment"):
         prepared = step_environment(files, official, sdist, options, settings, cache, sandbox, run_dir)

@@ -114,10 +114,14 @@ def build_one(plan, policy, workdir):
           f"TZ={policy['time_zone']}", flush=True)
     done = subprocess.run([sys.executable, __file__, "--hook", src, out], env=policy_env(policy))
     wheels = [n for n in os.listdir(out) if n.endswith(".whl")]
+    results = os.path.join(workdir, "verifier-out")
+    for left in os.listdir(results):  # only this frontend names a policy's wheel: not the backend it ran
+        if left.startswith(f"{policy['name']}--"):
+            os.remove(os.path.join(results, left))
     if done.returncode != 0 or len(wheels) != 1:
         print(f"verifier-pypi: policy {policy['name']}: no wheel (exit status {done.returncode})", flush=True)
         return None
-    final = os.path.join(workdir, "verifier-out", f"{policy['name']}--{wheels[0]}")
+    final = os.path.join(results, f"{policy['name']}--{wheels[0]}")
     shutil.move(os.path.join(out, wheels[0]), final)
     return wheels[0], sha256(final)
 
