@@ -427,3 +427,17 @@ def test_a_wheel_left_under_a_policy_that_was_not_run_is_no_rebuild(http_server,
     assert attempts["wheel-zip-time"].note == "not run: the same settings as pkg-info-time"
     assert outcome.verdict.verdict == Verdict.DIFFERENT and outcome.report.pypi.matched_policy is None
     assert not any(a.identical for a in attempts.values())
+
+
+@pytest.mark.parametrize(("requirement", "message"), [
+    ("flit_core\n--index-url http://127.0.0.1:9/simple", "not a PEP 508 requirement"),
+    ("-r /etc/passwd", "not a PEP 508 requirement"),
+    ("--find-links=/opt/wheels", "not a PEP 508 requirement"),
+    ("flit_core @ file:///opt/wheels/flit_core-3.9.0-py3-none-any.whl", "names a URL"),
+    ("flit_core @ https://127.0.0.1:9/flit_core-3.9.0-py3-none-any.whl", "names a URL"),
+])
+def test_a_build_requirement_from_the_sdist_is_never_an_option_or_a_url_for_uv(settings, requirement, message) -> None:
+    with pytest.raises(InputError, match=f"build requirement: .*{message}"):
+        resolve.resolve(("wheel", requirement), None, "http://127.0.0.1:9/simple", settings,
+                        ContentCache(settings.cache_dir))
+    assert not (settings.work_dir / "requirements.in").exists() and not list(settings.work_dir.glob("pypi-resolve-*"))

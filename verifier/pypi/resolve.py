@@ -15,12 +15,14 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from verifier.cache import ContentCache
 from verifier.errors import BuildFailed, FetchError, InputError, where
 from verifier.fetch import fetch_file, is_remote
 from verifier.manifest import PinnedFile
+from verifier.printable import one_line
 from verifier.settings import Settings
 from verifier.stages import CachedFile
 from verifier.tools import require
@@ -59,6 +61,7 @@ def resolve(requirements: tuple[str, ...], exclude_newer: str | None, index_url:
     """Resolve (or recall) the lock, then fetch every wheel it names (checked by its hash)."""
     if not requirements:
         return Resolution((), EMPTY_LOCK, ())
+    requirements = tuple(index_requirement(r) for r in requirements)
     key = lock_key(requirements, exclude_newer or "", index_url)
     known = cache.recall_url(key)
     if known is not None and cache.has(known.sha256, known.size):
@@ -71,6 +74,18 @@ def resolve(requirements: tuple[str, ...], exclude_newer: str | None, index_url:
         _, digest = cache.add_bytes(text)
         cache.remember_url(key, digest)
     return Resolution(requirements, text, tuple(_fetch(p, cache, settings) for p in read_lock(text)))
+
+
+def index_requirement(text: str) -> str:
+    """A build requirement as one PEP 508 line for the index: never an option line for uv
+    (``--index-url``, ``-r FILE``: the text comes from the sdist), never a direct URL."""
+    try:
+        req = Requirement(text)
+    except InvalidRequirement:
+        raise InputError(where("build requirement", f"{one_line(text[:100])!r} is not a PEP 508 requirement")) from None
+    if req.url:
+        raise InputError(where("build requirement", f"{one_line(text[:100])!r} names a URL, not a package on the index"))
+    return str(req)
 
 
 def run_uv(requirements: tuple[str, ...], exclude_newer: str | None, index_url: str, settings: Settings) -> bytes:
