@@ -29,7 +29,7 @@ from verifier.report.codec import load_report, parse_report, report_bytes
 from verifier.report.model import BuildPackage, FileRef, PolicyAttempt, PypiRebuild, RebuiltDigest
 from verifier.sandbox.fake import FakeBuild, FakeSandbox
 from verifier.settings import Settings, UnpackLimits
-from verifier.stages import ArtifactResult, ArtifactStatus, CachedFile
+from verifier.stages import ArtifactResult, ArtifactStatus, CachedFile, RebuiltFile
 from verifier.outcome import Verdict
 
 JAN, JUL = 1_673_000_000, 1_688_000_000  # 2023-01-06 and 2023-06-29, in winter and summer in London
@@ -441,3 +441,24 @@ def test_a_build_requirement_from_the_sdist_is_never_an_option_or_a_url_for_uv(s
         resolve.resolve(("wheel", requirement), None, "http://127.0.0.1:9/simple", settings,
                         ContentCache(settings.cache_dir))
     assert not (settings.work_dir / "requirements.in").exists() and not list(settings.work_dir.glob("pypi-resolve-*"))
+
+
+def test_the_closest_wheel_is_explained_with_the_clock_of_the_policy_that_built_it(tmp_path) -> None:
+    official_bytes = wheel("demo-1.0.dist-info", files={"a.py": b"a", "b.py": b"b"})
+    name = "demo-1.0-py3-none-any.whl"
+    (tmp_path / "official.whl").write_bytes(official_bytes)
+    official = CachedFile(PinnedFile(name, "https://index.invalid/" + name,
+                                     hashlib.sha256(official_bytes).hexdigest(), len(official_bytes)),
+                          tmp_path / "official.whl")
+    far = wheel("demo-1.0.dist-info", files={"a.py": b"x", "b.py": b"y"}, date_time=(2020, 1, 1, 0, 0, 0))
+    near = wheel("demo-1.0.dist-info", files={"a.py": b"a", "b.py": b"changed"})
+    outputs = []
+    for policy, data in (("sdist-mtimes", far), ("pkg-info-time", near)):
+        path = tmp_path / f"{policy}--{name}"
+        path.write_bytes(data)
+        outputs.append(RebuiltFile(path.name, path, hashlib.sha256(data).hexdigest(), len(data)))
+    found = attempts.read_attempts((policies.Policy("sdist-mtimes", None, "UTC"),
+                                    policies.Policy("pkg-info-time", 1_684_000_000, "UTC")),
+                                   tuple(outputs), {name: official})
+    assert found.matched is None and found.chosen.path == tmp_path / f"pkg-info-time--{name}"
+    assert found.chosen_policy == "pkg-info-time"

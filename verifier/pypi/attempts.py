@@ -32,6 +32,7 @@ class Attempts:
     attempts: tuple[PolicyAttempt, ...]
     matched: str | None
     chosen: RebuiltFile | None  # the matched wheel, else the closest to the official one, named as it
+    chosen_policy: str | None = None  # the policy that built ``chosen``
 
 
 def outputs_by_policy(outputs: tuple[RebuiltFile, ...]) -> dict[str, RebuiltFile]:
@@ -55,7 +56,8 @@ def read_attempts(policies: tuple[Policy, ...], outputs: tuple[RebuiltFile, ...]
         if matched is None and attempts[-1].identical:
             matched = p.name
     chosen = built.get(matched) if matched else closest(list(built.values()), official)
-    return Attempts(tuple(attempts), matched, chosen)
+    policy = next((name for name, wheel in built.items() if wheel is chosen), None)
+    return Attempts(tuple(attempts), matched, chosen, policy)
 
 
 def _attempt(p: Policy, wheel: RebuiltFile | None, official: dict[str, CachedFile], matched: str | None) -> PolicyAttempt:

@@ -244,8 +244,7 @@ def _compare(official: Official, found: policy_results.Attempts, settings: Setti
              wheel: WheelInfo | None) -> tuple[ArtifactResult, ...]:
     if result is None or wheel is None:
         return ()
-    matched = next((a for a in found.attempts if a.name == (found.matched or "")), None)
-    chosen_policy = matched or next((a for a in found.attempts if a.rebuilt is not None), None)
+    chosen_policy = next((a for a in found.attempts if a.name == found.chosen_policy), None)  # its clock
     clock = BuildClock(chosen_policy.source_date_epoch if chosen_policy else None,
                        int(result.started_at) if result.started_at else None,
                        int(result.started_at + result.seconds) + 1 if result.started_at else None)
