@@ -82,10 +82,12 @@ def test_a_setuptools_release_whose_wheel_carries_the_build_clock_is_different_a
 
 
 BACKEND_REACHING_OUT = b'''
+import os
 import urllib.request
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    print("interfaces in the sandbox:", sorted(os.listdir("/sys/class/net")), flush=True)
     urllib.request.urlopen("http://192.0.2.1/setup-helper.tar.gz", timeout=5)  # a download the build needs
     raise RuntimeError("unreachable")
 '''
@@ -102,3 +104,5 @@ def test_a_backend_that_reaches_for_the_network_fails_in_the_sandbox_and_the_rep
     assert report["build"]["status"] == "FAILED"
     assert "the build needed the network" in report["reasons"][0]
     assert "192.0.2.1" in report["reasons"][0]
+    assert "--network=none" in report["sandbox"]["argv"]  # measured, not only recorded:
+    assert "interfaces in the sandbox: ['lo']" in Path(report["build"]["log"]).read_text()
