@@ -83,9 +83,12 @@ def page(*names: str) -> index.ProjectPage:
         index.IndexFile(n, f"https://files.invalid/{n}", "0" * 64, 10, datetime(2023, 1, 1, tzinfo=UTC)) for n in names))
 
 
-def test_pure_wheels_are_chosen_before_compiled_ones_and_a_compiled_only_release_keeps_them() -> None:
-    both = page("demo-1.0.tar.gz", "demo-1.0-py3-none-any.whl", "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")
-    assert [w.filename for w in release.select(both, "1.0", ()).wheels] == ["demo-1.0-py3-none-any.whl"]
+def test_every_wheel_is_checked_pure_ones_first_unless_named() -> None:
+    both = page("demo-1.0.tar.gz", "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "demo-1.0-py3-none-any.whl")
+    assert [w.filename for w in release.select(both, "1.0", ()).wheels] == [
+        "demo-1.0-py3-none-any.whl", "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"]
+    named = release.select(both, "1.0", ("demo-1.0-py3-none-any.whl",)).wheels
+    assert [w.filename for w in named] == ["demo-1.0-py3-none-any.whl"]
     compiled = page("demo-1.0.tar.gz", "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")
     chosen = release.select(compiled, "1.0", ()).wheels
     assert len(chosen) == 1 and not release.is_pure(chosen[0].filename)
@@ -462,3 +465,16 @@ def test_the_closest_wheel_is_explained_with_the_clock_of_the_policy_that_built_
                                    tuple(outputs), {name: official})
     assert found.matched is None and found.chosen.path == tmp_path / f"pkg-info-time--{name}"
     assert found.chosen_policy == "pkg-info-time"
+
+
+def test_a_pure_wheel_rebuilt_bit_for_bit_beside_compiled_ones_leaves_the_release_inconclusive(
+        http_server, settings, tmp_path) -> None:
+    official = wheel("demo-1.0.dist-info", files={"demo.py": b"x = 1\n"})
+    compiled = "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
+    url = fake_release(http_server, {"demo-1.0-py3-none-any.whl": official,
+                                     compiled: wheel("demo-1.0.dist-info", "bdist_wheel (0.41.2)")})
+    outcome = verify_fake(url, settings, tmp_path, {"sdist-mtimes--demo-1.0-py3-none-any.whl": official})
+    assert outcome.verdict.verdict == Verdict.INCONCLUSIVE
+    assert outcome.verdict.reasons[0] == f"{compiled}: compiled wheel: needs its original compiler toolchain"
+    assert [(a.name, a.status) for a in outcome.report.artifacts] == [("demo-1.0-py3-none-any.whl",
+                                                                        ArtifactStatus.IDENTICAL)]

@@ -17,7 +17,7 @@ from verifier.outcome import Verdict
 
 def pypi_command(
     release: Annotated[str, typer.Argument(help="The release, NAME==VERSION.")],
-    wheel: Annotated[Optional[list[str]], typer.Option("--wheel", help="Check this wheel (file name); repeatable. Default: the release's pure-Python wheels.")] = None,
+    wheel: Annotated[Optional[list[str]], typer.Option("--wheel", help="Check this wheel (file name); repeatable. Default: all the release's wheels (a compiled one is INCONCLUSIVE).")] = None,
     index_url: Annotated[Optional[str], typer.Option("--index-url", help="The package index (simple API). Default: pip's own default index; pip's configuration is never read.")] = None,
     environment: Annotated[Optional[Path], typer.Option("--environment", help="A rootfs archive with python3 to build in (default: Debian 12 with python3, built with env build and cached).")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Where to write the JSON report (default: <work-dir>/<name>-<version>/report.json).")] = None,

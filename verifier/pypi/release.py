@@ -50,8 +50,9 @@ def _version_of(f: IndexFile) -> str | None:
 
 
 def select(page: ProjectPage, version: str, wanted: tuple[str, ...]) -> ReleaseFiles:
-    """The release's sdist and the wheels to check: those named (``--wheel``), else its pure
-    wheels, else all its wheels (a compiled one is INCONCLUSIVE, with the reason)."""
+    """The release's sdist and the wheels to check: those named (``--wheel``), else all its
+    wheels (a compiled one is INCONCLUSIVE, with the reason: a release that ships compiled
+    wheels is never REPRODUCIBLE as a whole for its pure one alone)."""
     same = canonicalize_version(version)
     files = [f for f in page.files if (v := _version_of(f)) is not None and canonicalize_version(v) == same]
     url = f"{page.index_url.rstrip('/')}/{page.project}/"
@@ -70,7 +71,7 @@ def select(page: ProjectPage, version: str, wanted: tuple[str, ...]) -> ReleaseF
             raise InputError(where(url, f"{page.project} {version} has no wheel {unknown[0]!r}"))
         chosen = [by_name[name] for name in dict.fromkeys(wanted)]
     else:
-        chosen = [w for w in wheels if is_pure(w.filename)] or wheels
+        chosen = wheels
     if not chosen:
         raise InputError(where(url, f"{page.project} {version} has no wheel to check"))
     return ReleaseFiles(page.project, version, sdists[0], tuple(sorted(chosen, key=lambda w: not is_pure(w.filename))))
