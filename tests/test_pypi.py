@@ -76,6 +76,14 @@ def test_no_time_zone_is_guessed_when_the_zip_times_follow_no_zone() -> None:
     assert "time-zone" not in [p.name for p in found]
 
 
+
+def test_sdist_times_out_of_any_calendars_range_guess_no_time_zone_and_raise_nothing() -> None:
+    sdist_times = {"demo/a.py": 10**13, "demo/b.py": -10**13}
+    wheel_times = WheelInfo("flit 3.9.0", None, {"demo/a.py": JAN, "demo/b.py": JUL})
+    found = policies.policies(info(sdist_times, pkg_info=10**13), wheel_times)
+    assert "time-zone" not in [p.name for p in found]
+
+
 # --- the release and the index ----------------------------------------------------------------
 
 def page(*names: str) -> index.ProjectPage:

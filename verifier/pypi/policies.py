@@ -127,8 +127,8 @@ def zones_explaining(found: list[tuple[int, int]]) -> list[str]:
     """The tz database zones (as this machine has them) whose UTC offset at each file's time
     explains its zip time, when the offsets are not all zero and not all the same."""
     diffs = {round((z - m) / QUARTER_HOUR) for z, m in found}
-    if len(diffs) < 2:
-        return []
+    if len(diffs) < 2 or any(abs(z - m) > MAX_OFFSET + ZIP_ROUNDING for z, m in found):
+        return []  # no zone is that far off (and an sdist's times can be out of any calendar's range)
     matches, canonical = [], canonical_zones()
     for name in sorted(available_timezones(), key=lambda zone: _rank(zone, canonical)):
         try:
