@@ -21,7 +21,7 @@ from verifier.compare.difference import Difference
 from verifier.errors import BuildFailed, ExitCode, InputError, LimitExceeded
 from verifier.manifest import PinnedFile
 from verifier.pypi import attempts, hints, index, policies, release, resolve
-from verifier.pypi.run import PypiOptions, verify_pypi
+from verifier.pypi.run import PypiOptions, upload_horizon, verify_pypi
 from verifier.pypi.sdist import BuildSystem, SdistInfo, read_sdist
 from verifier.pypi.wheel import WheelInfo, read_wheel
 from verifier.render import ReportFormat, render
@@ -130,6 +130,28 @@ def test_files_the_index_gives_no_sha256_or_size_for_are_never_used() -> None:
     assert files[0].url == "https://index.invalid/f/w.whl"
     with pytest.raises(InputError, match="not JSON"):
         index.parse_page(b"<html>", "https://index.invalid/simple/demo/")
+
+
+def test_upload_times_with_and_without_a_zone_are_compared_as_utc() -> None:
+    entries = [{"filename": f"demo-1.0{suffix}", "url": f"/f/demo-1.0{suffix}", "size": 1,
+                "hashes": {"sha256": "a" * 64}, "upload-time": when}
+               for suffix, when in ((".tar.gz", "2023-05-14T14:48:49.240000"),
+                                    ("-py3-none-any.whl", "2023-05-14T15:00:00Z"))]
+    files = index.parse_page(json.dumps({"files": entries}).encode(), "https://index.invalid/simple/demo/")
+    chosen = release.select(index.ProjectPage("https://index.invalid/simple", "demo", files), "1.0", ())
+    assert upload_horizon(chosen) == "2023-05-14T14:48:50Z"
+
+
+@pytest.mark.parametrize(("page", "message"), [
+    (b"[" * 200_000 + b"]" * 200_000, "nested too deeply"),
+    (json.dumps({"files": [{"filename": "demo-1.0.tar.gz", "url": "http://[::1/demo-1.0.tar.gz", "size": 1,
+                            "hashes": {"sha256": "a" * 64}}]}).encode(), "demo-1.0.tar.gz has an invalid url"),
+    (json.dumps({"files": [{"filename": "demo-1.0.tar.gz", "url": 5}]}).encode(), "no valid filename or url"),
+    (json.dumps({"files": {"demo-1.0.tar.gz": {}}}).encode(), "no 'files' list"),
+])
+def test_a_hostile_index_page_is_one_input_error(page: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        index.parse_page(page, "https://index.invalid/simple/demo/")
 
 
 def test_the_default_index_is_pips_own_whatever_the_pip_configuration_says(monkeypatch, tmp_path) -> None:

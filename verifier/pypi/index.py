@@ -12,7 +12,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import urllib3
@@ -111,6 +111,8 @@ def parse_page(data: bytes, url: str) -> tuple[IndexFile, ...]:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(where(url, f"index page is not JSON (PEP 691): {exc}")) from None
+    except RecursionError:
+        raise InputError(where(url, "index page is not JSON (PEP 691): nested too deeply")) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
         raise InputError(where(url, "index page has no 'files' list (PEP 691)"))
     return tuple(f for f in (_file(entry, url) for entry in doc["files"]) if f is not None)
@@ -126,7 +128,10 @@ def _file(entry: object, url: str) -> IndexFile | None:
     sha = hashes.get("sha256") if isinstance(hashes, dict) else None
     if not isinstance(sha, str) or not SHA256.match(sha):
         return None
-    target = urljoin(url, link)
+    try:
+        target = urljoin(url, link)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise InputError(where(url, f"index page: {name} has an invalid url: {exc}")) from None
     if not is_remote(target):  # never a local file (a wheelhouse) named by a remote page
         raise InputError(where(url, f"index page: {name} is not at an http or https URL ({one_line(target[:80])!r})"))
     size = entry.get("size")
@@ -139,6 +144,7 @@ def _upload_time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        found = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)  # PEP 700: UTC
