@@ -29,6 +29,8 @@ MAX_RELEASE_BYTES = 4 << 20
 MAX_INDEX_BYTES = 512 << 20  # an index, decompressed
 SUITE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 COMPONENT = "main"
+DECOMPRESSED = "verifier-debian-index:xz-sha256:"  # the cache's URL index key of a decompressed index
+PACKAGE_LINE = re.compile(r"^Package: *(\S+)[ \t]*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -67,14 +69,29 @@ class BinaryEntry:
 
 
 @dataclass(frozen=True)
+class Index:
+    """An index's decompressed text and where each package's paragraphs start: only the
+    paragraphs asked for are parsed (a full parse of bookworm's Packages costs seconds)."""
+
+    text: str
+    starts: dict[str, tuple[int, ...]]
+
+    def paragraphs(self, name: str) -> Iterator[dict[str, str]]:
+        for pos in self.starts.get(name, ()):
+            begin = self.text.rfind("\n\n", 0, pos)
+            end = self.text.find("\n\n", pos)
+            yield _fields(self.text[begin + 2 if begin >= 0 else 0:end if end >= 0 else len(self.text)])
+
+
+@dataclass(frozen=True)
 class Archive:
     chain: ArchiveChain
     architecture: str
-    sources: dict[str, tuple[SourceEntry, ...]]
-    binaries: dict[tuple[str, str], BinaryEntry]  # (name, architecture) -> the one the suite has
+    sources: Index
+    packages: Index
 
     def source(self, name: str, version: str | None) -> SourceEntry:
-        found = self.sources.get(name, ())
+        found = [e for e in (_source_entry(p, self.chain.url) for p in self.sources.paragraphs(name)) if e]
         if not found:
             raise InputError(where(f"{self.chain.url} {self.chain.suite}", f"no source package {name}"))
         if version is None:
@@ -86,15 +103,24 @@ class Archive:
         raise InputError(where(f"{self.chain.url} {self.chain.suite}",
                                f"no source package {name}={version} (it has {have})"))
 
+    def entries(self, name: str) -> tuple[BinaryEntry, ...]:
+        """The suite's packages called ``name`` for arch:all and the host's arch, newest first."""
+        found = [e for e in (_binary_entry(p, self.chain.url, self.architecture)
+                             for p in self.packages.paragraphs(name)) if e is not None and e.name == name]
+        return tuple(sorted(found, key=lambda b: Version(b.version), reverse=True))
+
     def built_from(self, source: SourceEntry) -> tuple[BinaryEntry, ...]:
         """Every binary package of that source and version: arch:all and the host's arch."""
-        found = [b for b in self.binaries.values()
-                 if b.source == source.name and b.source_version == source.version]
-        return tuple(sorted(found, key=lambda b: (b.name, b.architecture)))
+        found = {(b.name, b.architecture): b for name in source.binaries for b in reversed(self.entries(name))
+                 if b.source == source.name and b.source_version == source.version}
+        return tuple(sorted(found.values(), key=lambda b: (b.name, b.architecture)))
 
     def binary(self, name: str, version: str, architecture: str) -> BinaryEntry | None:
-        entry = self.binaries.get((name, architecture)) or self.binaries.get((name, "all"))
-        return entry if entry is not None and entry.version == version else None
+        return next((b for b in self.entries(name) if b.version == version
+                     and b.architecture in (architecture, "all")), None)
+
+    def newest(self, name: str) -> BinaryEntry | None:
+        return next(iter(self.entries(name)), None)
 
 
 def open_archive(url: str, suite: str, architecture: str, settings: Settings, cache: ContentCache,
@@ -106,7 +132,7 @@ def open_archive(url: str, suite: str, architecture: str, settings: Settings, ca
     listed = _sha256_list(signed, chain)
     sources = _index(base, suite, f"{COMPONENT}/source/Sources.xz", listed, settings, cache)
     packages = _index(base, suite, f"{COMPONENT}/binary-{architecture}/Packages.xz", listed, settings, cache)
-    return Archive(chain, architecture, _sources(sources, base), _binaries(packages, base, architecture))
+    return Archive(chain, architecture, sources, packages)
 
 
 def _release(base: str, suite: str, settings: Settings, keyring: Path) -> tuple[ArchiveChain, str]:
@@ -153,76 +179,80 @@ def _sha256_list(signed: str, chain: ArchiveChain) -> dict[str, tuple[str, int]]
 
 
 def _index(base: str, suite: str, path: str, listed: dict[str, tuple[str, int]], settings: Settings,
-           cache: ContentCache) -> Iterator[dict[str, str]]:
+           cache: ContentCache) -> Index:
     if path not in listed:
         raise IntegrityError(where(f"{base}/dists/{suite}/InRelease", f"the signed Release lists no {path}"))
     sha256, size = listed[path]
     pin = PinnedFile(name=f"{suite}/{path}", url=f"{base}/dists/{suite}/{path}", sha256=sha256, size=size)
     cached = fetch_file(pin, cache, settings)  # checked against the signed digest (IntegrityError if not)
-    return _paragraphs(cached.path, pin.url)
+    return _read_index(cached.path, pin.url, cache, sha256)
 
 
-def _paragraphs(path: Path, place: str) -> Iterator[dict[str, str]]:
-    """deb822 paragraphs of an xz index as {field: value} (continuation lines joined by LF)."""
-    fields: dict[str, str] = {}
-    last = ""
-    read = 0
+def _read_index(path: Path, place: str, cache: ContentCache, xz_sha256: str) -> Index:
+    text = _decompressed(path, place, cache, xz_sha256).decode("utf-8", "replace")
+    starts: dict[str, list[int]] = {}
+    for match in PACKAGE_LINE.finditer(text):
+        starts.setdefault(match.group(1), []).append(match.start())
+    return Index(text, {name: tuple(found) for name, found in starts.items()})
+
+
+def _decompressed(path: Path, place: str, cache: ContentCache, xz_sha256: str) -> bytes:
+    """The index decompressed; kept in the cache (by its own digest, re-hashed on use, found
+    through the cache's URL index under the compressed file's digest): xz costs seconds."""
+    key = f"{DECOMPRESSED}{xz_sha256}"
+    known = cache.recall_url(key)
+    if known is not None and cache.lookup(known.sha256, known.size, place) is not None:
+        return cache.read_verified(known.sha256, known.size, place)
     try:
-        with lzma.open(path, "rt", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                read += len(line)
-                if read > MAX_INDEX_BYTES:
-                    raise InputError(where(place, f"index larger than {MAX_INDEX_BYTES} bytes decompressed"))
-                if line in ("\n", ""):
-                    if fields:
-                        yield fields
-                    fields, last = {}, ""
-                elif line[0] in " \t":
-                    if last:
-                        fields[last] += "\n" + line.strip()
-                else:
-                    key, _, value = line.partition(":")
-                    last = key
-                    fields[key] = value.strip()
+        data = lzma.LZMADecompressor().decompress(path.read_bytes(), max_length=MAX_INDEX_BYTES + 1)
     except (lzma.LZMAError, EOFError) as exc:
         raise IntegrityError(where(place, f"not a valid xz index ({exc})")) from None
-    if fields:
-        yield fields
+    if len(data) > MAX_INDEX_BYTES:
+        raise InputError(where(place, f"index larger than {MAX_INDEX_BYTES} bytes decompressed"))
+    cache.remember_url(key, cache.add_bytes(data)[1])
+    return data
 
 
-def _sources(paragraphs: Iterator[dict[str, str]], base: str) -> dict[str, tuple[SourceEntry, ...]]:
-    found: dict[str, list[SourceEntry]] = {}
-    for p in paragraphs:
-        if not {"Package", "Version", "Directory", "Checksums-Sha256"} <= p.keys():
+def _fields(block: str) -> dict[str, str]:
+    """One deb822 paragraph as {field: value} (continuation lines joined by LF)."""
+    fields: dict[str, str] = {}
+    last = ""
+    for line in block.split("\n"):
+        if not line.strip():
             continue
-        files = []
-        for line in p["Checksums-Sha256"].splitlines():
-            words = line.split()
-            if len(words) == 3 and words[1].isdigit() and "/" not in words[2]:
-                files.append(PinnedFile(words[2], f"{base}/{p['Directory']}/{words[2]}", words[0], int(words[1])))
-        if not any(f.name.endswith(".dsc") for f in files):
-            continue
-        binaries = tuple(b.strip() for b in p.get("Binary", "").replace("\n", " ").split(",") if b.strip())
-        entry = SourceEntry(p["Package"], p["Version"], p["Directory"], tuple(files), binaries)
-        found.setdefault(entry.name, []).append(entry)
-    return {name: tuple(entries) for name, entries in found.items()}
+        if line[0] in " \t":
+            if last:
+                fields[last] += "\n" + line.strip()
+        else:
+            key, _, value = line.partition(":")
+            last = key
+            fields[key] = value.strip()
+    return fields
 
 
-def _binaries(paragraphs: Iterator[dict[str, str]], base: str, architecture: str) -> dict[tuple[str, str], BinaryEntry]:
-    found: dict[tuple[str, str], BinaryEntry] = {}
-    for p in paragraphs:
-        if not {"Package", "Version", "Architecture", "Filename", "SHA256", "Size"} <= p.keys():
-            continue
-        if p["Architecture"] not in (architecture, "all") or not p["Size"].isdigit():
-            continue
-        source, source_version = _source_of(p)
-        filename = p["Filename"]
-        pin = PinnedFile(filename.rsplit("/", 1)[-1], f"{base}/{filename}", p["SHA256"], int(p["Size"]))
-        entry = BinaryEntry(p["Package"], p["Version"], p["Architecture"], source, source_version, pin)
-        key = (entry.name, entry.architecture)
-        if key not in found or Version(entry.version) > Version(found[key].version):
-            found[key] = entry
-    return found
+def _source_entry(p: dict[str, str], base: str) -> SourceEntry | None:
+    if not {"Package", "Version", "Directory", "Checksums-Sha256"} <= p.keys():
+        return None
+    files = []
+    for line in p["Checksums-Sha256"].splitlines():
+        words = line.split()
+        if len(words) == 3 and words[1].isdigit() and "/" not in words[2]:
+            files.append(PinnedFile(words[2], f"{base}/{p['Directory']}/{words[2]}", words[0], int(words[1])))
+    if not any(f.name.endswith(".dsc") for f in files):
+        return None
+    binaries = tuple(b.strip() for b in p.get("Binary", "").replace("\n", " ").split(",") if b.strip())
+    return SourceEntry(p["Package"], p["Version"], p["Directory"], tuple(files), binaries)
+
+
+def _binary_entry(p: dict[str, str], base: str, architecture: str) -> BinaryEntry | None:
+    if not {"Package", "Version", "Architecture", "Filename", "SHA256", "Size"} <= p.keys():
+        return None
+    if p["Architecture"] not in (architecture, "all") or not p["Size"].isdigit():
+        return None
+    source, source_version = _source_of(p)
+    filename = p["Filename"]
+    pin = PinnedFile(filename.rsplit("/", 1)[-1], f"{base}/{filename}", p["SHA256"], int(p["Size"]))
+    return BinaryEntry(p["Package"], p["Version"], p["Architecture"], source, source_version, pin)
 
 
 def _source_of(p: dict[str, str]) -> tuple[str, str]:

@@ -144,7 +144,7 @@ def extra_pins(archive: Archive, pins: tuple[BinaryEntry, ...]) -> tuple[BinaryE
 
 
 def _newest(archive: Archive, name: str) -> BinaryEntry | None:
-    return archive.binaries.get((name, archive.architecture)) or archive.binaries.get((name, "all"))
+    return archive.newest(name)
 
 
 def variables(official: OfficialBuild | None) -> tuple[tuple[str, str], ...]:
