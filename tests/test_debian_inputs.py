@@ -15,6 +15,8 @@ from verifier.cache import ContentCache
 from verifier.cli.app import run
 from verifier.debian import buildinfo as buildinfo_file
 from verifier.debian.archive import open_archive
+from verifier.debian.command import build_command
+from verifier.debian.plan import build_flag
 from verifier.debian.run import DebianRequest, make_plan
 from verifier.errors import ExitCode, IntegrityError
 from verifier.settings import Settings
@@ -251,3 +253,19 @@ def test_a_binnmu_is_inconclusive_not_different(tmp_path: Path, archive: fake.Fa
     opened = open_archive(archive.url, "bookworm", "amd64", s, cache, archive.keyring)
     plan = make_plan(DebianRequest("demo", None), opened, None, s, cache)
     assert plan.missing == () and "binNMU changelog entry of demo 1.0+b1" in plan.unavailable[0]
+
+
+def test_the_build_command_is_buildd_like_and_quotes_what_it_names() -> None:
+    command = build_command("demo_1.0.dsc", "demo-1.0", "-A")
+    assert "setpriv --reuid=2000 --regid=2000 --clear-groups -- dpkg-buildpackage -us -uc -rfakeroot -A" in command
+    assert "dpkg-source --no-check -x demo_1.0.dsc demo-1.0" in command and command.endswith("exit $status")
+    assert "'x;reboot'" in build_command("x;reboot", "t", "-b")
+
+
+def test_the_build_flag_follows_what_is_verified(tmp_path: Path, archive: fake.FakeArchive) -> None:
+    s = settings(tmp_path)
+    opened = open_archive(archive.url, "bookworm", "amd64", s, ContentCache(s.cache_dir), archive.keyring)
+    demo = opened.newest("demo")
+    make = opened.newest("make")
+    assert demo is not None and make is not None
+    assert (build_flag((demo,)), build_flag((make,)), build_flag((demo, make))) == ("-A", "-B", "-b")
