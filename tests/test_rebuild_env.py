@@ -268,3 +268,17 @@ def test_publish_takes_one_environment_one_line_exit_2(tmp_path: Path, capsys: p
     err = capsys.readouterr().err
     assert code == ExitCode.BAD_INPUT and "give --env ARCHIVE [--env-lock LOCK] or --env-packages LIST" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_huge_dpkg_database_file_is_refused_not_held_in_memory(settings: Settings, tmp_path: Path) -> None:
+    import subprocess
+
+    from verifier.environments.check import read_published
+    from verifier.environments.rootfs import MAX_DPKG_FILE
+
+    plain = rootfs(status=b"\0" * (MAX_DPKG_FILE + 1))
+    archive = tmp_path / "env.tar.zst"
+    archive.write_bytes(subprocess.run(["zstd", "-q", "-c"], input=plain, check=True, capture_output=True).stdout)
+    with pytest.raises(InputError) as error:
+        read_published(archive, settings, "env.tar.zst")
+    assert str(error.value) == "env.tar.zst: var/lib/dpkg/status: a dpkg database file larger than 64 MiB"

@@ -22,6 +22,7 @@ DPKG_INFO = "var/lib/dpkg/info/"
 DPKG_STATUS = "var/lib/dpkg/status"
 MUST_BE_EMPTY_DIRS = ("var/lib/apt/lists/", "var/cache/apt/archives/", "var/log/")  # only empty files or lock files here
 ALLOWED_EMPTY = ("lock",)
+MAX_DPKG_FILE = 64 << 20  # dpkg's status, *.list and *.md5sums files are kept in memory: each is capped
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ def read_rootfs(path: Path, limits: UnpackLimits, label: str | None = None) -> R
                         md5.update(block)
                         if keep:
                             content += block
+                            if len(content) > MAX_DPKG_FILE:
+                                raise InputError(where(label or path, f"{name}: a dpkg database file larger than "
+                                                                      f"{MAX_DPKG_FILE >> 20} MiB"))
                 link = text(link_name(entry)) if kind in ("symlink", "hardlink") else ""
                 is_file = kind == "file"
                 members[name] = Member(kind, entry.mode & 0o7777, entry.uid, entry.gid, int(entry.mtime or 0),
