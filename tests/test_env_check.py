@@ -7,6 +7,7 @@ Each check rebuilds minbase + hello from the real archive (about 20 s).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import subprocess
@@ -152,18 +153,22 @@ def test_verify_rebuild_env_of_a_release_with_a_planted_file_is_different(publis
 
 @pytest.mark.podman
 def test_publish_with_its_lock_then_verify_rebuild_env_is_reproducible(published: Path, tmp_path: Path) -> None:
-    """The whole loop with the real tools: `publish --env … --env-lock …` puts the lock into
-    the release, `verify --rebuild-env` rebuilds the environment (identical) and the build
-    (podman, network off): REPRODUCIBLE, environment REBUILT-IDENTICAL."""
+    """The whole loop with the real tools: `publish --env-packages` builds the environment
+    by `env build` and puts its lock into the release (`--env ARCHIVE --env-lock LOCK` is
+    tests/test_rebuild_env.py's), `verify --rebuild-env` rebuilds the environment (identical,
+    cold then warm package cache) and the build (podman, network off): REPRODUCIBLE,
+    environment REBUILT-IDENTICAL."""
     require_tool("podman")
     (tmp_path / "greeting.txt").write_text("source\n")
     common = ["--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path / "work")]
-    assert run(["publish", "--env", str(published), "--env-lock", str(published.with_name("env.lock.json")),
+    assert run(["publish", "--env-packages", "hello=2.10-3", "--allow-private-addresses",
                 "--copy-source", str(tmp_path / "greeting.txt"), "--build", "mkdir out && hello > out/hello.txt",
                 "--output", "out/*", "--source-date-epoch", str(EPOCH), "--out", str(tmp_path / "rel"),
                 *common]) == ExitCode.OK
     manifest = json.loads((tmp_path / "rel" / "release.json").read_text())
     assert manifest["environment"]["lock"]["url"] == "environment/env.lock.json"
+    assert manifest["environment"]["sha256"] == hashlib.sha256(published.read_bytes()).hexdigest(), \
+        "the same pins and SOURCE_DATE_EPOCH as the fixture: the same environment"
     for warm in (False, True):  # the second rebuild takes every .deb from the cache the first filled
         report = tmp_path / f"report-{warm}.json"
         code = run(["verify", str(tmp_path / "rel" / "release.json"), "--rebuild-env", "--allow-private-addresses",
