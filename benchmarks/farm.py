@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[0] = str(REPO)  # not benchmarks/: its debian.py would hide python-debian's package
 
 from sqlalchemy import func, select  # noqa: E402
 
@@ -37,7 +37,7 @@ from tests.farm.services import create_database, start_postgres, start_redis  # 
 from verifier.cli.app import run  # noqa: E402
 from verifier.farm import queries  # noqa: E402
 from verifier.farm.database import migrate  # noqa: E402
-from verifier.farm.models import Result  # noqa: E402
+from verifier.farm.models import Attempt, Result  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ class Figures:
     done: int
     lost: int
     duplicated: int
+    verify_seconds: float  # `verifier verify` per release, measured just before this row
+    attempts: str  # attempt outcomes other than VERDICT (what the faults hit)
 
     @property
     def per_minute(self) -> float:
@@ -100,22 +102,26 @@ def count_done(farm: Farm) -> int:
         db.dispose()
 
 
-def measure(farm: Farm, label: str, jobs: int, t0: float) -> Figures:
+def measure(farm: Farm, label: str, jobs: int, t0: float, per_verify: float) -> Figures:
     seconds = time.perf_counter() - t0
     db = farm.open()
     try:
         stats = queries.queue_stats(db, latest=jobs)
         with db.session() as session:
             per_job = session.execute(select(Result.job_id, func.count()).group_by(Result.job_id)).all()
+            outcomes = session.execute(select(Attempt.outcome, func.count()).where(Attempt.outcome != "VERDICT")
+                                       .group_by(Attempt.outcome)).all()
         done = stats.by_state["DONE"]
     finally:
         db.dispose()
     duplicated = sum(n - 1 for _, n in per_job)
+    attempts = ", ".join(f"{n} {o}" for o, n in sorted(outcomes)) or "none"
     return Figures(label, jobs, seconds, stats.result_seconds_p50 or 0.0, stats.result_seconds_p95 or 0.0,
-                   done, jobs - done, duplicated)
+                   done, jobs - done, duplicated, per_verify, attempts)
 
 
-def throughput(root: Path, database: str, cache: Path, manifests: list[Path], workers: int) -> Figures:
+def throughput(root: Path, database: str, cache: Path, manifests: list[Path], workers: int,
+               per_verify: float) -> Figures:
     farm = new_farm(root, database, cache)
     names = [f"b{i}" for i in range(workers)]
     try:
@@ -125,13 +131,14 @@ def throughput(root: Path, database: str, cache: Path, manifests: list[Path], wo
         t0 = time.perf_counter()
         submit_all(farm, manifests)
         farm.wait_states({"DONE": len(manifests)}, 60 * 60)
-        return measure(farm, f"{workers} worker{'s' if workers > 1 else ''}", len(manifests), t0)
+        return measure(farm, f"{workers} worker{'s' if workers > 1 else ''}", len(manifests), t0, per_verify)
     finally:
         farm.close()
         farm.redis.stop()
 
 
-def faults(root: Path, database: str, cache: Path, manifests: list[Path], workers: int) -> Figures:
+def faults(root: Path, database: str, cache: Path, manifests: list[Path], workers: int,
+           per_verify: float) -> Figures:
     """A worker SIGKILLed at a third of the jobs (and started again), Redis restarted at two thirds."""
     farm = new_farm(root, database, cache)
     names = [f"f{i}" for i in range(workers)]
@@ -149,7 +156,7 @@ def faults(root: Path, database: str, cache: Path, manifests: list[Path], worker
         farm.redis.restart()
         farm.wait(lambda db: queries.counts_by_state(db)["DONE"] + queries.counts_by_state(db)["FAILED"] == total,
                   60 * 60, "every job finished")
-        return measure(farm, f"{workers} workers, one SIGKILLed, Redis restarted", total, t0)
+        return measure(farm, f"{workers} workers, one SIGKILLed, Redis restarted", total, t0, per_verify)
     finally:
         farm.close()
         farm.redis.stop()
@@ -164,23 +171,26 @@ def main() -> None:
     parser.add_argument("--no-fault", action="store_true")
     parser.add_argument("--postgres", action="store_true", help="the farm's database on PostgreSQL, not SQLite")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the workers and Redis it started
     tmp = Path(tempfile.mkdtemp(prefix="verifier-bench-farm-"))
     server = start_postgres() if args.postgres else None
     try:
         rootfs = _busybox_rootfs(tmp / "rootfs")
         cache = tmp / "cache"
-        per_verify = baseline(tmp, releases(tmp / "baseline", rootfs, args.baseline))
+        reference = releases(tmp / "baseline", rootfs, args.baseline)
         rows: list[Figures] = []
         for index, workers in enumerate(int(w) for w in args.workers.split(",")):
             manifests = releases(tmp / f"jobs{index}", rootfs, args.jobs)
             database = create_database(server, f"bench{index}") if server else f"sqlite:///{tmp}/farm{index}.db"
-            rows.append(throughput(tmp / f"farm{index}", database, cache, manifests, workers))
+            per_verify = baseline(tmp, reference)  # just before each row: the shared machine's load drifts
+            rows.append(throughput(tmp / f"farm{index}", database, cache, manifests, workers, per_verify))
             print(f"{rows[-1]}", file=sys.stderr)
         if not args.no_fault:
             manifests = releases(tmp / "jobs-fault", rootfs, args.jobs)
             database = create_database(server, "benchfault") if server else f"sqlite:///{tmp}/farm-fault.db"
-            rows.append(faults(tmp / "farm-fault", database, cache, manifests, args.fault_workers))
-        report(rows, per_verify, args)
+            per_verify = baseline(tmp, reference)
+            rows.append(faults(tmp / "farm-fault", database, cache, manifests, args.fault_workers, per_verify))
+        report(rows, args)
     finally:
         if server is not None:
             server.stop()
@@ -188,20 +198,22 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def report(rows: list[Figures], per_verify: float, args: argparse.Namespace) -> None:
+def report(rows: list[Figures], args: argparse.Namespace) -> None:
     backend = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"\n{args.jobs} busybox jobs per row, {backend}, {os.cpu_count()} cores; `verifier verify` one after "
-          f"another: {per_verify:.2f} s per release ({args.baseline} releases)\n")
-    print("| run | jobs/min | wall s | s per job | overhead per job vs verify | submit→result p50 | p95 | done | lost | duplicated |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"\n{args.jobs} busybox jobs per row, {backend}, {os.cpu_count()} cores; `verifier verify` of "
+          f"{args.baseline} releases one after another measured just before each row\n")
+    print("| run | jobs/min | wall s | s per job | verify s per release | overhead per job | submit→result p50 | p95 "
+          "| done | lost | duplicated | other attempt outcomes |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for r in rows:
         workers = int(r.label.split()[0])
         per_job = r.seconds / r.jobs
-        overhead = per_job * workers - per_verify  # each worker's time per job, less verify's own
-        print(f"| {r.label} | {r.per_minute:.1f} | {r.seconds:.0f} | {per_job:.2f} | {overhead:+.2f} s | "
-              f"{r.p50:.0f} s | {r.p95:.0f} s | {r.done} | {r.lost} | {r.duplicated} |")
+        overhead = per_job * workers - r.verify_seconds  # each worker's time per job, less verify's own
+        print(f"| {r.label} | {r.per_minute:.1f} | {r.seconds:.0f} | {per_job:.2f} | {r.verify_seconds:.2f} | "
+              f"{overhead:+.2f} s | {r.p50:.0f} s | {r.p95:.0f} s | {r.done} | {r.lost} | {r.duplicated} | {r.attempts} |")
     print("\noverhead per job: wall time x workers / jobs - verify's time per release; with more workers than "
-          "cores it includes the contention for the cores, not only the farm's scheduling.")
+          "cores it includes the contention for the cores, not only the farm's scheduling. All jobs are submitted "
+          "at once, so submit->result is mostly time waiting in the queue.")
 
 
 if __name__ == "__main__":

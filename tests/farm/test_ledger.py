@@ -148,3 +148,15 @@ def test_the_attester_signs_only_the_report_the_row_and_the_message_name(db: Dat
     assert queries.job_detail(db, job_id).result.signer  # type: ignore[union-attr]
     with db.session() as session:
         assert session.scalar(select(Job.state)) == "DONE"
+
+
+def test_a_restarted_node_loses_its_running_attempts_and_queues_their_jobs_again(db: Database) -> None:
+    mine, spent, other = new_job(db), submit(db, JobRequest(debian_input("xz=1"), max_attempts=1)).job_id, \
+        submit(db, JobRequest(debian_input("dash=1"))).job_id
+    claimed(db, mine, "node.a/11"), claimed(db, spent, "node.a/12"), claimed(db, other, "node.b/11")
+    released = {r.job_id: r.next for r in ledger.release_node(db, "node.a", POLICY)}
+    assert released[mine].state.value == "QUEUED" and released[mine].retry_in == 0.0  # at once: no backoff
+    assert released[spent].state.value == "FAILED" and other not in released
+    assert queries.job_detail(db, other).job.state == "RUNNING"  # type: ignore[union-attr]
+    assert [a.outcome for a in queries.job_detail(db, mine).attempts] == ["LOST"]  # type: ignore[union-attr]
+    assert ledger.release_node(db, "node", POLICY) == ()  # a prefix of another node's name is not that node

@@ -39,12 +39,13 @@ def worker_command(
     from verifier.farm.ledger import RetryPolicy
     from verifier.farm.runner import RunnerOptions
     from verifier.farm.worker import (
-        WorkerConfig, WorkerRuntime, check_node_name, clean_leftovers, register_verify, start_sweeper,
+        WorkerConfig, WorkerRuntime, check_node_name, clean_leftovers, register_verify, release_lost_jobs,
+        start_sweeper,
     )
 
     node = check_node_name(name or f"verify@{socket.gethostname()}")
     url = database_url(database, farm_dir)
-    open_database(url, create_schema=is_sqlite(url)).dispose()  # fail now, not at the first job
+    db = open_database(url, create_schema=is_sqlite(url))  # fail now, not at the first job
     settings = settings_from_options(cache_dir=cache_dir or farm_dir / "cache", runtime=runtime,
                                      allow_private_addresses=allow_private_addresses)
     kinds = RunnerOptions(debian_archive, debian_suite, pypi_index_url)
@@ -53,8 +54,13 @@ def worker_command(
     if warning:
         typer.echo(f"verifier: warning: {warning}", err=True)
     containers, dirs = clean_leftovers(config)
-    typer.echo(f"farm worker {node}: removed {containers} leftover containers, {dirs} leftover directories", err=True)
     app = make_celery(BrokerConfig(broker, visibility_timeout))
+    try:
+        released = release_lost_jobs(app, db, config)
+    finally:
+        db.dispose()
+    typer.echo(f"farm worker {node}: removed {containers} leftover containers, {dirs} leftover directories; "
+               f"queued again {released} jobs its earlier run had left running", err=True)
     register_verify(app, WorkerRuntime(config))
     stop = threading.Event()
     start_sweeper(app, config, stop)

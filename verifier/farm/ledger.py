@@ -56,16 +56,15 @@ class Claim:
 
 class Refusal(StrEnum):
     FINISHED = "FINISHED"  # DONE or FAILED: the delivery is a leftover, drop it
-    BUSY = "BUSY"  # another attempt is live until its deadline: deliver again after it
+    BUSY = "BUSY"  # another attempt is live: drop this delivery (that attempt ends in a result, or its
+    # worker's restart (``release_node``) or the sweep past its deadline queues the job again)
     MISSING = "MISSING"  # no such job (a message from another farm, or a deleted row)
 
 
 @dataclass(frozen=True)
 class NotClaimed:
     refusal: Refusal
-    retry_at: datetime | None = None  # BUSY: when the other attempt's deadline passes
-    queue: str = ""  # BUSY: where to deliver it again
-    time_limit: float = 0.0
+    retry_at: datetime | None = None  # BUSY: when the sweep would end the live attempt
     failed_now: bool = False  # this claim ended the job: its attempts were used up
 
 
@@ -161,8 +160,7 @@ def claim(db: Database, job_id: int, worker: str, gone: WorkerAlive = lambda w: 
             return NotClaimed(Refusal.FINISHED)
         live = _end_stale(session, job_id, now, gone)
         if live:
-            return NotClaimed(Refusal.BUSY, retry_at=max(a.deadline_at for a in live) + SWEEP_GRACE,
-                              queue=job.queue, time_limit=job.time_limit)
+            return NotClaimed(Refusal.BUSY, retry_at=max(a.deadline_at for a in live) + SWEEP_GRACE)
         if job.attempts >= job.max_attempts:
             _fail(job, f"gave up after {job.attempts} attempts: {_last_error(session, job_id)}")
             return NotClaimed(Refusal.FINISHED, failed_now=True)
@@ -276,6 +274,30 @@ def sweep(db: Database, policy: RetryPolicy, now: datetime | None = None) -> tup
                                              Attempt.deadline_at < now - SWEEP_GRACE).distinct()
         job_ids = list(session.scalars(query))
     return tuple(swept for job_id in job_ids if (swept := _sweep_job(db, job_id, policy, now)) is not None)
+
+
+def release_node(db: Database, node: str, policy: RetryPolicy) -> tuple[Swept, ...]:
+    """A worker node starting again: every attempt its earlier processes left RUNNING is LOST
+    (none of them survived the restart); their jobs are queued again at once, or FAILED when
+    their attempts are used up. The caller publishes the queued ones."""
+    now = utcnow()
+    with db.session() as session:
+        query = select(Attempt.job_id).where(Attempt.outcome == AttemptOutcome.RUNNING.value,
+                                             Attempt.worker.startswith(f"{node}/", autoescape=True)).distinct()
+        job_ids = list(session.scalars(query))
+    released = []
+    for job_id in job_ids:
+        with db.session() as session:
+            job = _locked_job(session, job_id)
+            lost = [a for a in _running(session, job_id) if a.worker.startswith(f"{node}/")]
+            for attempt in lost:
+                _end_attempt(attempt, AttemptOutcome.LOST, f"worker {node} restarted", now)
+            if job is None or not lost or job.state != JobState.RUNNING.value or _running(session, job_id):
+                continue
+            after = _after_error(job, ErrorKind.INFRASTRUCTURE, f"worker {node} restarted during the attempt",
+                                 RetryPolicy(0.0, 0.0), now)
+            released.append(Swept(job.id, job.queue, job.time_limit, after))
+    return tuple(released)
 
 
 def _sweep_job(db: Database, job_id: int, policy: RetryPolicy, now: datetime) -> Swept | None:

@@ -31,7 +31,6 @@ from verifier.errors import InfrastructureError, InputError, SandboxError, Verif
 from verifier.farm import ledger
 from verifier.farm.broker import VERIFY_TASK, publish_attest, publish_verify
 from verifier.farm.database import Database, open_database
-from verifier.farm.models import utcnow
 from verifier.farm.runner import RunnerOptions, run_job
 from verifier.sandbox.podman import Podman
 from verifier.sandbox.podman_sandbox import BUILD_LABEL
@@ -105,10 +104,7 @@ def run_delivery(app: Celery, runtime: WorkerRuntime, job_id: int) -> str:
     me = ledger.worker_id(config.node)
     got = ledger.claim(db, job_id, me, ledger.local_worker_gone(config.node))
     if isinstance(got, ledger.NotClaimed):
-        if got.refusal is ledger.Refusal.BUSY and got.retry_at is not None:
-            wait = max(1.0, (got.retry_at - utcnow()).total_seconds())
-            publish_verify(app, job_id, got.queue, got.time_limit, countdown=wait)
-        return f"job {job_id}: {got.refusal.value.lower()}"
+        return f"job {job_id}: {got.refusal.value.lower()}"  # finished, missing, or another attempt is live
     runtime.current = got  # left set if a bug escapes: on_failure ends the attempt as an internal error
     outcome = _run_claimed(app, runtime, got, me)
     runtime.current = None
@@ -141,6 +137,15 @@ def _error(app: Celery, runtime: WorkerRuntime, claim: ledger.Claim, kind: ledge
     if after.retry_in is not None:
         publish_verify(app, claim.job_id, claim.queue, claim.time_limit, countdown=after.retry_in)
     return f"job {claim.job_id}: {kind.value.lower()} ({message}); now {after.state.value}"
+
+
+def release_lost_jobs(app: Celery, db: Database, config: WorkerConfig) -> int:
+    """Jobs this node was running when it was killed: queued again now (their attempts are LOST)."""
+    released = ledger.release_node(db, config.node, config.retry)
+    for item in released:
+        if item.next.retry_in is not None:
+            publish_verify(app, item.job_id, item.queue, item.time_limit)
+    return len(released)
 
 
 def clean_leftovers(config: WorkerConfig) -> tuple[int, int]:
