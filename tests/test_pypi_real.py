@@ -11,6 +11,7 @@ hence --allow-private-addresses.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -106,3 +107,28 @@ def test_a_backend_that_reaches_for_the_network_fails_in_the_sandbox_and_the_rep
     assert "192.0.2.1" in report["reasons"][0]
     assert "--network=none" in report["sandbox"]["argv"]  # measured, not only recorded:
     assert "interfaces in the sandbox: ['lo']" in Path(report["build"]["log"]).read_text()
+
+
+def test_a_machines_pip_and_uv_configuration_never_stands_in_for_the_index(dirs, monkeypatch, tmp_path) -> None:
+    # a wheelhouse and a local index holding a planted flit_core 3.9.0, named by every setting pip and uv read
+    planted = tmp_path / "wheelhouse" / "flit_core-3.9.0-py3-none-any.whl"
+    planted.parent.mkdir()
+    planted.write_bytes(wheel("flit_core-3.9.0.dist-info", "flit 3.9.0"))
+    simple = tmp_path / "simple" / "flit-core"
+    simple.mkdir(parents=True)
+    (simple / "index.html").write_text(f'<a href="{planted.as_uri()}">{planted.name}</a>\n')
+    index = (tmp_path / "simple").as_uri()
+    config = tmp_path / "pip.conf"
+    config.write_text(f"[global]\nindex-url = {index}\nextra-index-url = {index}\nfind-links = {planted.parent}\n")
+    for name, value in {"PIP_CONFIG_FILE": str(config), "PIP_INDEX_URL": index, "PIP_EXTRA_INDEX_URL": index,
+                        "PIP_FIND_LINKS": str(planted.parent), "UV_INDEX_URL": index, "UV_DEFAULT_INDEX": index,
+                        "UV_EXTRA_INDEX_URL": index, "UV_FIND_LINKS": str(planted.parent)}.items():
+        monkeypatch.setenv(name, value)
+    code, report = pypi("packaging==23.2", dirs)  # flit_core 3.9.0, resolved afresh (its own lock key)
+    assert code == ExitCode.OK, report["reasons"]
+    p = report["pypi"]
+    assert p["matched_policy"] == "time-zone"
+    assert not p["index_url"].startswith("file:") and not p["sdist"]["url"].startswith("file:")
+    assert [b["file"]["url"].split(":")[0] for b in p["build_packages"]] == ["https", "https"]
+    assert planted.read_bytes() != b"" and all(b["file"]["sha256"] != hashlib.sha256(planted.read_bytes()).hexdigest()
+                                               for b in p["build_packages"])
