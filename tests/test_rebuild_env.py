@@ -282,3 +282,20 @@ def test_a_huge_dpkg_database_file_is_refused_not_held_in_memory(settings: Setti
     with pytest.raises(InputError) as error:
         read_published(archive, settings, "env.tar.zst")
     assert str(error.value) == "env.tar.zst: var/lib/dpkg/status: a dpkg database file larger than 64 MiB"
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--env-lock", "{tmp}/missing.json"], "{tmp}/missing.json: no such environment lock file"),
+    (["--rebuild-env", "--env-lock", "{tmp}/rel/env.tar"], "{tmp}/rel/env.tar: not an environment lock"),
+])
+def test_verify_cli_env_lock_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        args: list[str], says: str) -> None:
+    """The CLI wiring: --env-lock implies --rebuild-env; the lock is read before the environment is imported."""
+    from verifier.cli.app import run as cli
+
+    manifest = env_release(tmp_path / "rel", with_lock=False)
+    code = cli(["verify", str(manifest), "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path / "work"),
+                *[a.format(tmp=tmp_path) for a in args]])
+    err = capsys.readouterr().err
+    assert code == ExitCode.BAD_INPUT, err
+    assert says.format(tmp=tmp_path) in err and len(err.strip().splitlines()) == 1
