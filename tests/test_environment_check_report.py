@@ -98,3 +98,18 @@ def test_the_attestation_names_the_environment_lock_and_the_rebuilt_level() -> N
     assert checked.levels == (REPRODUCED_LEVEL, ENVIRONMENT_LEVEL)
     assert (LOCK.url, LOCK.sha256) in [(ref.uri, ref.sha256) for ref in checked.input_attestations]
     assert build_statement(reproducible, "d" * 64).levels == (REPRODUCED_LEVEL,)
+
+
+def test_junit_has_an_environment_case_failing_when_different() -> None:
+    import xml.etree.ElementTree as ET
+
+    def case(check: EnvironmentCheck | None) -> ET.Element | None:
+        root = ET.fromstring(render(replace(load_report(CANONICAL), environment_check=check), ReportFormat.JUNIT))
+        return root.find(".//testcase[@classname='verifier.environment']")
+
+    assert case(None) is None
+    different = case(DIFFERENT)
+    assert different is not None and different.find("failure") is not None
+    assert "usr/bin/hello" in (different.find("failure").text or "")
+    assert case(NOT_CHECKED).find("error") is not None
+    assert list(case(IDENTICAL)) == []

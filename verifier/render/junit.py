@@ -1,4 +1,6 @@
-"""JUnit XML presenter: one test case per artifact plus one for the package manifest.
+"""JUnit XML presenter: one test case per artifact plus one for the package manifest (and,
+with ``verify --rebuild-env``, one for the environment check: DIFFERENT is a failure,
+NOT-CHECKED an error).
 
 DIFFERENT, MISSING and EXTRA artifacts and package drift are failures; when the verdict
 is INCONCLUSIVE, non-identical artifacts are errors (the evidence is incomplete) and an
@@ -14,7 +16,7 @@ from verifier.render import sections as s
 from verifier.render.escape import clean, clean_block
 from verifier.render.text import tree_lines
 from verifier.report.model import Artifact, Report, timestamp
-from verifier.stages import ArtifactStatus, PackageStatus, Verdict
+from verifier.stages import ArtifactStatus, EnvironmentStatus, PackageStatus, Verdict
 
 FAILING = {ArtifactStatus.DIFFERENT, ArtifactStatus.MISSING, ArtifactStatus.EXTRA}
 
@@ -54,6 +56,20 @@ def _packages_case(suite: ET.Element, report: Report) -> None:
         ET.SubElement(case, "skipped", {"message": clean(f"{status}: {reason}")})
 
 
+def _environment_case(suite: ET.Element, report: Report) -> None:
+    check = report.environment_check
+    if check is None:
+        return
+    case = ET.SubElement(suite, "testcase", {"classname": "verifier.environment", "name": "environment rebuilt from its lock"})
+    files, _ = s.environment_file_rows(report)
+    packages, _ = s.environment_package_rows(report)
+    text = "\n".join(" ".join(clean(v) for v in row if v) for row in [*files, *packages])
+    if check.status == EnvironmentStatus.DIFFERENT:
+        _outcome(case, "failure", f"DIFFERENT: {check.reason}", text)
+    elif check.status == EnvironmentStatus.NOT_CHECKED:
+        _outcome(case, "error", f"NOT-CHECKED: {check.reason}", text)
+
+
 def _count(suite: ET.Element, tag: str) -> str:
     return str(len(suite.findall(f"testcase/{tag}")))
 
@@ -72,6 +88,7 @@ def render_junit(report: Report) -> str:
         case = ET.SubElement(suite, "testcase", {"classname": "verifier.artifacts", "name": "artifacts"})
         _outcome(case, "error", "INCONCLUSIVE: no artifact was compared", "\n".join(map(clean, report.reasons)))
     _packages_case(suite, report)
+    _environment_case(suite, report)
     shown, more = s.reasons(report)
     reasons = [f"verdict: {report.verdict.value}"] + [f"- {clean(r)}" for r in shown]
     reasons += [s.more_line(more, "reasons")] if more else []
