@@ -407,13 +407,24 @@ def test_a_bit_identical_rebuild_is_reproducible_and_names_its_policy(http_serve
 
 
 def test_a_release_with_two_pure_wheels_is_never_reproducible_from_one(http_server, settings, tmp_path) -> None:
+    both, py3 = (wheel("demo-1.0.dist-info", files={"demo.py": body}) for body in (b"x = 1  # 2\n", b"x = 1\n"))
+    url = fake_release(http_server, {"demo-1.0-py2.py3-none-any.whl": both, "demo-1.0-py3-none-any.whl": py3})
+    outcome = verify_fake(url, settings, tmp_path, {"sdist-mtimes--demo-1.0-py3-none-any.whl": py3})
+    assert outcome.verdict.verdict == Verdict.DIFFERENT
+    status = {a.name: a.status for a in outcome.report.artifacts}
+    assert status == {"demo-1.0-py2.py3-none-any.whl": ArtifactStatus.MISSING,
+                      "demo-1.0-py3-none-any.whl": ArtifactStatus.IDENTICAL}
+
+
+def test_a_python_2_wheel_is_inconclusive_with_the_reason_never_missing(http_server, settings, tmp_path) -> None:
     py2, py3 = (wheel("demo-1.0.dist-info", files={"demo.py": body}) for body in (b"print 1\n", b"print(1)\n"))
     url = fake_release(http_server, {"demo-1.0-py2-none-any.whl": py2, "demo-1.0-py3-none-any.whl": py3})
     outcome = verify_fake(url, settings, tmp_path, {"sdist-mtimes--demo-1.0-py3-none-any.whl": py3})
-    assert outcome.verdict.verdict != Verdict.REPRODUCIBLE
-    status = {a.name: a.status for a in outcome.report.artifacts}
-    assert status == {"demo-1.0-py2-none-any.whl": ArtifactStatus.MISSING,
-                      "demo-1.0-py3-none-any.whl": ArtifactStatus.IDENTICAL}
+    assert outcome.verdict.verdict == Verdict.INCONCLUSIVE
+    assert outcome.verdict.reasons[0] == ("demo-1.0-py2-none-any.whl: Python 2 wheel: needs a Python 2 interpreter "
+                                          "(the sandbox has Python 3.11)")
+    assert [(a.name, a.status) for a in outcome.report.artifacts] == [("demo-1.0-py3-none-any.whl",
+                                                                        ArtifactStatus.IDENTICAL)]
 
 
 def test_a_rebuild_named_as_the_official_wheel_but_not_its_bytes_matches_no_policy(http_server, settings,

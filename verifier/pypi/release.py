@@ -13,6 +13,7 @@ from verifier.errors import InputError, where
 from verifier.pypi.index import IndexFile, ProjectPage
 
 COMPILED_REASON = "compiled wheel: needs its original compiler toolchain"
+PYTHON2_REASON = "Python 2 wheel: needs a Python 2 interpreter (the sandbox has Python 3.11)"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,17 @@ def parse_requirement(text: str) -> tuple[str, str]:
 def is_pure(filename: str) -> bool:
     _, _, _, tags = parse_wheel_filename(filename)
     return all(tag.platform == "any" for tag in tags)
+
+
+def not_rebuilt(filename: str) -> str | None:
+    """Why this wheel cannot be rebuilt here (INCONCLUSIVE, never DIFFERENT), or None: a
+    compiled wheel, or a pure wheel for Python 2 only (no ``py3``/``cp3`` interpreter tag)."""
+    if not is_pure(filename):
+        return COMPILED_REASON
+    _, _, _, tags = parse_wheel_filename(filename)
+    if not any(tag.interpreter.startswith(("py3", "cp3")) for tag in tags):
+        return PYTHON2_REASON
+    return None
 
 
 def _version_of(f: IndexFile) -> str | None:
@@ -74,4 +86,4 @@ def select(page: ProjectPage, version: str, wanted: tuple[str, ...]) -> ReleaseF
         chosen = wheels
     if not chosen:
         raise InputError(where(url, f"{page.project} {version} has no wheel to check"))
-    return ReleaseFiles(page.project, version, sdists[0], tuple(sorted(chosen, key=lambda w: not is_pure(w.filename))))
+    return ReleaseFiles(page.project, version, sdists[0], tuple(sorted(chosen, key=lambda w: not_rebuilt(w.filename) is not None)))

@@ -25,7 +25,7 @@ from verifier.pypi.environment import given_environment, python_environment
 from verifier.pypi.hints import plugin_hints
 from verifier.pypi.index import IndexFile, ProjectPage, default_index_url, normalise, read_page
 from verifier.pypi.policies import Policy, policies
-from verifier.pypi.release import COMPILED_REASON, ReleaseFiles, is_pure, parse_requirement, select
+from verifier.pypi.release import ReleaseFiles, not_rebuilt, parse_requirement, select
 from verifier.pypi.resolve import Resolution, resolve
 from verifier.pypi.sdist import SdistInfo, read_sdist
 from verifier.pypi.wheel import WheelInfo, read_wheel
@@ -62,7 +62,7 @@ class Official:
     files: ReleaseFiles
     sdist: CachedFile
     pure: tuple[CachedFile, ...]
-    compiled: tuple[str, ...]  # file names of compiled wheels: INCONCLUSIVE, never rebuilt
+    not_rebuilt: tuple[str, ...]  # "NAME: reason" of wheels that cannot be rebuilt here (compiled, Python 2)
 
 
 def _pin(f: IndexFile) -> PinnedFile:
@@ -76,12 +76,12 @@ def step_index(options: PypiOptions, settings: Settings, cache: ContentCache) ->
 
 
 def step_fetch(files: ReleaseFiles, settings: Settings, cache: ContentCache) -> Official:
-    pure = tuple(fetch_file(_pin(w), cache, settings) for w in files.wheels if is_pure(w.filename))
-    compiled = tuple(w.filename for w in files.wheels if not is_pure(w.filename))
+    pure = tuple(fetch_file(_pin(w), cache, settings) for w in files.wheels if not_rebuilt(w.filename) is None)
+    others = tuple(f"{w.filename}: {reason}" for w in files.wheels if (reason := not_rebuilt(w.filename)))
     sdist = files.sdist
     return Official(files, fetch_file(Source(sdist.filename, sdist.url, sdist.sha256, sdist.size, unpack=True), cache,
                                       settings),
-                    pure, compiled)
+                    pure, others)
 
 
 def upload_horizon(files: ReleaseFiles) -> str | None:
@@ -210,7 +210,7 @@ def verify_pypi(options: PypiOptions, settings: Settings, sandbox: Sandbox, cach
         packages = (policy_results.compare_packages(built.resolution.wheels, built.result.installed_packages)
                     if built.resolution and built.result else PackageComparison(PackageStatus.NOT_CHECKED, "no build ran"))
     verdict = decide(built.result, artifacts, packages, lockfile_declared=built.resolution is not None,
-                     unverifiable=tuple(f"{name}: {COMPILED_REASON}" for name in official.compiled))
+                     unverifiable=official.not_rebuilt)
     evidence = ReportEvidence(
         manifest=prepared.inputs.manifest, manifest_sha256=prepared.inputs.manifest_sha256,
         manifest_size=prepared.inputs.manifest_size, inputs=prepared.inputs, environment=prepared.environment,
