@@ -9,13 +9,13 @@ from typing import Annotated, Optional
 import typer
 
 from verifier.cli.options import AllowPrivate, UnpackLimit, WorkDir, settings_from_options
-
-PackageCacheDir = Annotated[Optional[Path], typer.Option(
-    "--cache-dir", help="Keep the downloaded .debs in this content-addressed cache and take the lock's from it.")]
 from verifier.environments.lock import VARIANTS, EnvRequest, Pin, is_pin_list, load_lock, load_pin_list, parse_pins
 from verifier.errors import InputError
 from verifier.outcome import CommandStatus, CompareStatus
 from verifier.printable import one_line
+
+PackageCacheDir = Annotated[Optional[Path], typer.Option(
+    "--cache-dir", help="Keep the downloaded .debs in this content-addressed cache and take the lock's from it.")]
 
 
 def build_command(
@@ -79,13 +79,12 @@ def check_command(
     unpack_limit: UnpackLimit = None,
 ) -> CompareStatus:
     """Rebuild an environment from its lock and compare: IDENTICAL (exit 0) or DIFFERENT (exit 1, explained)."""
+    from verifier.cache import ContentCache
     from verifier.environments.check import check_environment, describe  # rebuild, auditor: not at start-up
     from verifier.render.text import tree_lines
 
     settings = settings_from_options(work_dir=work_dir, allow_private_addresses=allow_private_addresses,
                                      unpack_limit=unpack_limit)
-    from verifier.cache import ContentCache
-
     result = check_environment(archive, lock, settings, archive_url,
                                cache=ContentCache(cache_dir) if cache_dir is not None else None)
     if result.status is CompareStatus.IDENTICAL:

@@ -30,7 +30,7 @@ from verifier.environments.lock import load_lock
 from verifier.manifest import PinnedFile
 from verifier.outcome import CompareStatus
 from verifier.settings import Settings
-from verifier.stages import EnvironmentCheck, EnvironmentFile, EnvironmentStatus, FetchedInputs
+from verifier.stages import EnvironmentCheck, EnvironmentFile, EnvironmentPackage, EnvironmentStatus, FetchedInputs
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def check_release_environment(inputs: FetchedInputs, settings: Settings, options
 
 
 def _not_checked(reason: str, pin: PinnedFile | None, published: Published | None = None,
-                 installed: tuple = ()) -> EnvironmentCheck:
+                 installed: tuple[EnvironmentPackage, ...] = ()) -> EnvironmentCheck:
     return EnvironmentCheck(EnvironmentStatus.NOT_CHECKED, reason, pin,
                             published.sha256 if published else None, packages=installed)
 
@@ -96,7 +96,7 @@ def _checked(result: EnvCheck, pin: PinnedFile, name: str, seconds: float) -> En
         owners = sorted({p.strip() for f in files if not f.package.startswith("no package") for p in f.package.split(",")})
         reason += f"; packages whose files differ: {', '.join(owners)}" if owners else ""
         if result.packages:
-            reason += f"; {len(result.packages)} installed package(s) differ from the lock"
+            reason += f"; {len(result.packages)} installed package(s) differ from the lock or their dpkg md5sums"
     if result.locked_sha256 != result.published_sha256:
         reason += f" (note: the lock records sha256 {result.locked_sha256}, not the published archive's)"
     return EnvironmentCheck(status, reason, pin, result.published_sha256, result.rebuilt_sha256, files,
