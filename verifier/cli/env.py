@@ -27,17 +27,21 @@ def build_command(
     source_date_epoch: Annotated[Optional[int], typer.Option("--source-date-epoch", help="Every timestamp in the rootfs is clamped to this (required without --lockfile).")] = None,
     lock: Annotated[Optional[Path], typer.Option("--lock", help="Where to write the lock (default: beside --out, NAME.lock.json).")] = None,
     work_dir: WorkDir = None,
+    cache_dir: PackageCacheDir = None,
     allow_private_addresses: AllowPrivate = False,
     unpack_limit: UnpackLimit = None,
 ) -> CommandStatus:
     """Build a reproducible Debian rootfs archive from an exact package list, and its lock."""
-    from verifier.environments.build import build, lock_path_for  # libarchive, fetch: not at start-up
+    from verifier.cache import ContentCache
+    from verifier.environments.build import PackageCache, build, lock_path_for  # libarchive, fetch: not at start-up
 
     settings = settings_from_options(work_dir=work_dir, allow_private_addresses=allow_private_addresses,
                                      unpack_limit=unpack_limit)
     request, versions = _request(packages, lockfile, suite, archive, source_date_epoch)
     locked = load_lock(lockfile).packages if lockfile is not None and not is_pin_list(lockfile) else ()
-    built = build(request, out, lock or lock_path_for(out), settings, versions=versions, locked=locked)
+    packages_from = PackageCache(ContentCache(cache_dir), locked) if cache_dir is not None else None
+    built = build(request, out, lock or lock_path_for(out), settings, versions=versions, locked=locked,
+                  packages_from=packages_from)
     typer.echo(f"built {built.archive} (sha256 {built.lock.env_sha256}, {len(built.lock.packages)} packages)")
     typer.echo(f"lock: {built.lock_path}")
     return CommandStatus.DONE
