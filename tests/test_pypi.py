@@ -385,10 +385,10 @@ def fake_release(http_server, wheels: dict[str, bytes]) -> str:
         "demo-1.0.tar.gz": sdist("demo-1.0", {"pyproject.toml": IN_TREE_PYPROJECT}), **wheels})
 
 
-def verify_fake(url: str, settings: Settings, tmp_path: Path, outputs: dict[str, bytes]):
+def verify_fake(url: str, settings: Settings, tmp_path: Path, outputs: dict[str, bytes], log: str = "fake build\n"):
     environment = tmp_path / "env.tar"
     environment.write_bytes(b"\0" * 1024)  # never run: the fake sandbox only records its import
-    build = FakeBuild(files={f"verifier-out/{name}": data for name, data in outputs.items()}, installed=())
+    build = FakeBuild(files={f"verifier-out/{name}": data for name, data in outputs.items()}, installed=(), log=log)
     options = PypiOptions("demo==1.0", index_url=url, environment=environment)
     settings = replace(settings, fetch=replace(settings.fetch, allow_private_addresses=True))
     return verify_pypi(options, settings, FakeSandbox(settings, build),
@@ -519,3 +519,23 @@ def test_a_pure_wheel_rebuilt_bit_for_bit_beside_compiled_ones_leaves_the_releas
     assert outcome.verdict.reasons[0] == f"{compiled}: compiled wheel: needs its original compiler toolchain"
     assert [(a.name, a.status) for a in outcome.report.artifacts] == [("demo-1.0-py3-none-any.whl",
                                                                         ArtifactStatus.IDENTICAL)]
+
+
+NETWORK_LOG = "verifier-pypi: network: connect 192.0.2.1:443\nfalling back to the bundled copy\n"
+
+
+@pytest.mark.parametrize(("same", "log", "noted"), [
+    (False, NETWORK_LOG, True),  # fires: a wheel that differs after a network attempt the build survived
+    (True, NETWORK_LOG, False),  # silent: the wheel is bit-identical all the same
+    (False, "fake build\n", False),  # silent: no network attempt
+])
+def test_a_differing_wheel_built_after_a_network_attempt_says_so(http_server, settings, tmp_path, same, log,
+                                                                  noted) -> None:
+    official = wheel("demo-1.0.dist-info", files={"demo.py": b"x = 1\n"})
+    url = fake_release(http_server, {"demo-1.0-py3-none-any.whl": official})
+    rebuilt = official if same else official.replace(b"x = 1", b"x = 2")
+    outcome = verify_fake(url, settings, tmp_path, {"sdist-mtimes--demo-1.0-py3-none-any.whl": rebuilt}, log)
+    assert outcome.verdict.verdict == (Verdict.REPRODUCIBLE if same else Verdict.DIFFERENT)
+    said = [r for r in outcome.verdict.reasons if "the build tried to reach the network" in r]
+    assert said == (["the build tried to reach the network (the sandbox has none): connect 192.0.2.1:443"]
+                    if noted else [])

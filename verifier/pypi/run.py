@@ -18,6 +18,7 @@ from verifier.cache import ContentCache
 from verifier.compare.hints import BuildClock
 from verifier.fetch import fetch_file
 from verifier.manifest import PinnedFile, Source, manifest_bytes
+from verifier.outcome import Verdict
 from verifier.pipeline import StepClock, VerifyOutcome
 from verifier.pypi import attempts as policy_results
 from verifier.pypi import plan as planning
@@ -37,7 +38,7 @@ from verifier.sandbox.rebuild import rebuild
 from verifier.settings import Settings
 from verifier.stages import (
     ArtifactResult, BuildStatus, CachedFile, FetchedInputs, PackageComparison, PackageStatus, PreparedEnvironment,
-    RebuildResult,
+    RebuildResult, VerdictResult,
 )
 from verifier.verdict import decide
 
@@ -132,6 +133,19 @@ def network_reason(result: RebuildResult) -> RebuildResult:
     return dataclasses.replace(result, reason=reason)
 
 
+def network_note(verdict: VerdictResult, result: RebuildResult | None) -> VerdictResult:
+    """A build that succeeded after a network attempt it survived (a backend that falls back
+    when a download fails) and whose wheel differs: the reasons say what it tried."""
+    if result is None or result.status != BuildStatus.SUCCEEDED or verdict.verdict != Verdict.DIFFERENT:
+        return verdict
+    log = result.log_path.read_text(errors="replace") if result.log_path.exists() else result.log_tail
+    tried = policy_results.network_attempts(log)
+    if not tried:
+        return verdict
+    note = f"the build tried to reach the network (the sandbox has none): {'; '.join(tried[:3])}"
+    return dataclasses.replace(verdict, reasons=(*verdict.reasons, note))
+
+
 @dataclass(frozen=True)
 class Prepared:
     """The release laid out as the pipeline's inputs: the generated manifest and the image."""
@@ -209,8 +223,8 @@ def verify_pypi(options: PypiOptions, settings: Settings, sandbox: Sandbox, cach
         artifacts = _compare(official, found, settings, options, built.result, built.resolution, wheel)
         packages = (policy_results.compare_packages(built.resolution.wheels, built.result.installed_packages)
                     if built.resolution and built.result else PackageComparison(PackageStatus.NOT_CHECKED, "no build ran"))
-    verdict = decide(built.result, artifacts, packages, lockfile_declared=built.resolution is not None,
-                     unverifiable=official.not_rebuilt)
+    verdict = network_note(decide(built.result, artifacts, packages, lockfile_declared=built.resolution is not None,
+                                  unverifiable=official.not_rebuilt), built.result)
     evidence = ReportEvidence(
         manifest=prepared.inputs.manifest, manifest_sha256=prepared.inputs.manifest_sha256,
         manifest_size=prepared.inputs.manifest_size, inputs=prepared.inputs, environment=prepared.environment,
