@@ -4,8 +4,12 @@ installed packages of a dpkg status file, and the differing members with their o
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+
+from verifier.cli.app import run
 from verifier.environments.check import dpkg_status, file_differences, package_drift
 from verifier.environments.lock import (
     EnvLock,
@@ -17,6 +21,8 @@ from verifier.environments.lock import (
     lock_json,
 )
 from verifier.environments.rootfs import Member, Rootfs
+from verifier.errors import ExitCode, InputError
+from verifier.printable import one_line
 
 A, B = "a" * 64, "b" * 64
 
@@ -155,3 +161,50 @@ def test_a_locked_package_whose_deb_digest_changed_is_an_integrity_error() -> No
     assert error.value.exit_code == ExitCode.INTEGRITY
     assert str(error.value) == (f"http://mirror.invalid/debian bookworm: hello=2.10-3 (amd64): the signed index gives "
                                 f"its .deb sha256 {B}, the lock records {A}")
+
+
+def _hostile(tmp_path: Path, change) -> Path:
+    lock = EnvLock(EnvRequest("bookworm", "http://mirror.invalid/debian", "minbase", "amd64", 1700000000,
+                              (Pin("hello", "2.10-3"),)),
+                   ReleaseRecord("InRelease", A, "Sat, 11 Jul 2026 10:16:37 UTC", ("F" * 40,), "/k.gpg"),
+                   (InstalledPackage("hello", "2.10-3", "amd64", B),), A, (("mmdebstrap", "1.3.5"),),
+                   "verifier env build --lockfile env.lock.json --out env.tar.zst")
+    data = json.loads(lock_json(lock))
+    change(data)
+    path = tmp_path / "env.lock.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+INJECTED = "http://mirror.invalid/debian bookworm main\ndeb [trusted=yes] http://evil.invalid/debian bookworm main\n#"
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (lambda d: d["request"].update(archive=INJECTED), "request.archive is not a plain http(s) mirror URL"),
+    (lambda d: d["request"].update(archive="http://mirror.invalid/debian --keyring=/tmp/k"),
+     "request.archive is not a plain http(s) mirror URL"),
+    (lambda d: d["packages"].append(dict(d["packages"][0], sha256=A)), "packages list hello (amd64) more than once"),
+    (lambda d: d["packages"].append(dict(d["packages"][0], name="-oAPT::Get::AllowUnauthenticated=1")),
+     "packages[1].name has an invalid value"),
+    (lambda d: d["packages"].append(dict(d["packages"][0], name="evil\nPin: release *")),
+     "packages[1].name has an invalid value"),
+    (lambda d: d["request"].update(include=["hello=2.10-3\nPackage: *"]), "is not an exact package pin"),
+    (lambda d: d["request"].update(include=["-oDebug=1=1"]), "is not an exact package pin"),
+])
+def test_a_hostile_lock_is_refused_naming_the_file_and_field(tmp_path: Path, change, says: str) -> None:
+    path = _hostile(tmp_path, change)
+    with pytest.raises(InputError) as error:
+        load_lock(path)
+    assert says in str(error.value) and str(path) in str(error.value)
+    assert "\n" not in one_line(str(error.value))
+
+
+def test_env_build_refuses_a_hostile_archive_before_mmdebstrap_runs(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """--archive with sources.list lines in it would give mmdebstrap a [trusted=yes] source."""
+    code = run(["env", "build", "--packages", "hello=2.10-3", "--source-date-epoch", "1", "--archive", INJECTED,
+                "--out", str(tmp_path / "env.tar.zst"), "--work-dir", str(tmp_path / "work")])
+    err = capsys.readouterr().err
+    assert code == ExitCode.BAD_INPUT
+    assert "--archive: not a plain http(s) mirror URL" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "work").exists() and not (tmp_path / "env.tar.zst").exists()

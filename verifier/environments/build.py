@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from verifier.atomic import write_bytes
 from verifier.cache import ContentCache
 from verifier.digests import digest_file
-from verifier.environments.lock import VARIANTS, EnvLock, EnvRequest, InstalledPackage, Pin, lock_json
+from verifier.environments.lock import ARCHIVE, VARIANTS, EnvLock, EnvRequest, InstalledPackage, Pin, lock_json
 from verifier.environments.release import installed_packages, packages_index, release_record, sha256_file
 from verifier.environments.rootfs import normalisation_problems, read_rootfs
 from verifier.errors import FetchError, InfrastructureError, InputError, IntegrityError, where
@@ -75,7 +75,10 @@ def native_architecture() -> str:
 
 
 def check_archive(url: str, settings: Settings) -> None:
-    """The mirror's URL and every address it resolves to, by the fetch address policy."""
+    """The mirror's URL (a plain URL: no space, newline or option for mmdebstrap to read as
+    sources.list lines) and every address it resolves to, by the fetch address policy."""
+    if not ARCHIVE.fullmatch(url):
+        raise InputError(where("--archive", f"not a plain http(s) mirror URL: {url[:80]!r}"))
     check_url(url, "--archive")
     parts = urlsplit(url)
     try:

@@ -23,6 +23,9 @@ VERSION_TEXT = re.compile(r"[0-9][A-Za-z0-9.+~:-]*")
 ARCH = re.compile(r"[a-z0-9-]+")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 SUITE = re.compile(r"[a-z0-9][a-z0-9.-]*")
+# a mirror URL and nothing else: mmdebstrap reads an argument with spaces or newlines as
+# sources.list lines, where "[trusted=yes]" would turn the signature check off
+ARCHIVE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%+-]*)*")
 VARIANTS = ("minbase",)
 
 
@@ -190,8 +193,12 @@ def _lock(r: _Reader) -> EnvLock:
     tools = r.get("tools", dict)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in tools.items()):
         raise r.fail("tools", "must map names to version strings")
-    return EnvLock(_request(r.sub("request")), _release(r.sub("release")),
-                   tuple(_package(p) for p in r.items("packages")), r.text("env_sha256", SHA256),
+    packages = tuple(_package(p) for p in r.items("packages"))
+    keys = [(p.name, p.architecture) for p in packages]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise r.fail("packages", f"list {twice[0][0]} ({twice[0][1]}) more than once")
+    return EnvLock(_request(r.sub("request")), _release(r.sub("release")), packages, r.text("env_sha256", SHA256),
                    tuple(sorted(tools.items())), r.text("command"))
 
 
@@ -203,8 +210,8 @@ def _request(r: _Reader) -> EnvRequest:
     if variant not in VARIANTS:
         raise r.fail("variant", f"is not one of {', '.join(VARIANTS)}")
     archive = r.text("archive")
-    if not archive.startswith(("http://", "https://")):
-        raise r.fail("archive", "is not an http(s) URL")
+    if not ARCHIVE.fullmatch(archive):
+        raise r.fail("archive", f"is not a plain http(s) mirror URL: {archive[:80]!r}")
     includes = r.get("include", list)
     if not all(isinstance(i, str) for i in includes):
         raise r.fail("include", "must be a list of NAME=VERSION strings")
