@@ -60,6 +60,7 @@ def reference(report: dict, cache: Path, work: Path) -> float:
     release = json.loads((run_dir / "release.json").read_text())
     lock = json.loads((run_dir / "lock.json").read_text())
     src = work / "ref-src"
+    shutil.rmtree(src, ignore_errors=True)
     src.mkdir(parents=True)
     for s in release["sources"]:
         shutil.copyfile(cache / "sha256" / s["sha256"][:2] / s["sha256"], src / s["name"])
