@@ -208,3 +208,19 @@ def test_env_build_refuses_a_hostile_archive_before_mmdebstrap_runs(tmp_path: Pa
     assert code == ExitCode.BAD_INPUT
     assert "--archive: not a plain http(s) mirror URL" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "work").exists() and not (tmp_path / "env.tar.zst").exists()
+
+
+@pytest.mark.parametrize("target", ["dir", "device", "same"])
+def test_env_build_refuses_an_out_or_lock_it_must_not_replace_before_building(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str) -> None:
+    """Checked before the build (a minute), not after: a directory, a device node (as root,
+    --out /dev/null would replace it), or the lock written over the archive."""
+    out = {"dir": tmp_path, "device": Path("/dev/null"), "same": tmp_path / "env.tar.zst"}[target]
+    lock = ["--lock", str(out)] if target == "same" else []
+    code = run(["env", "build", "--packages", "hello=2.10-3", "--source-date-epoch", "1", "--out", str(out),
+                *lock, "--archive", "http://mirror.invalid/debian", "--work-dir", str(tmp_path / "work")])
+    err = capsys.readouterr().err
+    assert code == ExitCode.BAD_INPUT, err
+    assert str(out) in err and len(err.strip().splitlines()) == 1
+    assert ("would be the same file" if target == "same" else "is not a regular file") in err
+    assert Path("/dev/null").is_char_device() and not (tmp_path / "work").exists()

@@ -139,6 +139,7 @@ def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *
     the lock's .debs from and to keep the downloaded ones in. ``locked``: a lock's packages,
     each pinned at its version and its .deb's digest checked against the signed index
     (another digest: ``IntegrityError``, exit 4, before anything is written)."""
+    _check_targets(out, lock_path)
     versions = exact_versions(request.include, versions + tuple(Pin(p.name, p.version) for p in locked))
     check_archive(request.archive, settings)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
@@ -164,6 +165,16 @@ def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *
         os.replace(compressed, out) if _same_fs(compressed, out) else write_bytes(out, compressed.read_bytes())
     write_bytes(lock_path, lock_json(lock))
     return BuiltEnvironment(out, lock_path, lock)
+
+
+def _check_targets(out: Path, lock_path: Path) -> None:
+    """Before a minute of building: the archive and its lock replace regular files only (a
+    directory, or a device such as /dev/null, is never replaced, as root) and not each other."""
+    if out.absolute() == lock_path.absolute():
+        raise InputError(where(out, "the environment archive and its lock would be the same file"))
+    for path in (out, lock_path):
+        if not path.is_symlink() and path.exists() and not path.is_file():
+            raise InputError(where(path, "exists and is not a regular file; it is not replaced"))
 
 
 def _same_fs(a: Path, b: Path) -> bool:
