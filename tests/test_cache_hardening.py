@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import signal
@@ -317,20 +318,24 @@ def test_killed_fetch_leaves_no_entry_and_is_resumed(http_server: Server, tmp_pa
         cache = tmp_path / "cache"
         proc = cli_process(["fetch", url, "--cache-dir", str(cache)])
         partial = cache / "partial" / sha(ART)
+        # The client writes through a buffered file: up to one buffer (8 KiB) of what it
+        # received may still be in its memory when it is killed, and is lost with it.
+        on_disk = HALF - io.DEFAULT_BUFFER_SIZE
         deadline = time.monotonic() + 30
-        while not (partial.exists() and partial.stat().st_size >= HALF) and time.monotonic() < deadline:
+        while not (partial.exists() and partial.stat().st_size >= on_disk) and time.monotonic() < deadline:
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=10)
     finally:
         stalling.shutdown()
         stalling.server_close()
-    assert partial.stat().st_size == HALF
+    kept = partial.read_bytes()
+    assert on_disk <= len(kept) <= HALF and kept == ART[:len(kept)], "a prefix of what was sent, nothing else"
     assert not ContentCache(cache).entry_path(sha(ART)).exists(), "no half file under a final name"
     http_server.add("/art.bin", body=ART)
     code, err = fetch_cli(url, cache, capsys)
     assert code == ExitCode.OK, err
-    assert http_server.routes["/art.bin"].hits == [f"bytes={HALF}-"]
+    assert http_server.routes["/art.bin"].hits == [f"bytes={len(kept)}-"]
     assert files_under(cache / "partial") == []
 
 
