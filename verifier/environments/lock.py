@@ -193,12 +193,13 @@ def _lock(r: _Reader) -> EnvLock:
     tools = r.get("tools", dict)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in tools.items()):
         raise r.fail("tools", "must map names to version strings")
+    request, release = _request(r.sub("request")), _release(r.sub("release"))
     packages = tuple(_package(p) for p in r.items("packages"))
     keys = [(p.name, p.architecture) for p in packages]
     twice = sorted({k for k in keys if keys.count(k) > 1})
     if twice:
         raise r.fail("packages", f"list {twice[0][0]} ({twice[0][1]}) more than once")
-    return EnvLock(_request(r.sub("request")), _release(r.sub("release")), packages, r.text("env_sha256", SHA256),
+    return EnvLock(request, release, packages, r.text("env_sha256", SHA256),
                    tuple(sorted(tools.items())), r.text("command"))
 
 
