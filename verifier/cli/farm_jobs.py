@@ -158,7 +158,7 @@ def sync_command(
     url = (archive or system_archive()).rstrip("/")
     check_archive(url, settings)
     names = tuple(n.strip() for p in packages or [] for n in p.split(",") if n.strip())
-    sources = suite_sources(url, debian, settings, ContentCache(settings.cache_dir))
+    sources = suite_sources(url, debian, settings, ContentCache(settings.cache_dir), names)
     db_url = database_url(database, farm_dir)
     db = open_database(db_url, create_schema=is_sqlite(db_url))
     try:

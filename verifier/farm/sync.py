@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from debian.debian_support import Version
 from sqlalchemy import select
 
 from verifier.cache import ContentCache
 from verifier.debian.archive import open_archive
 from verifier.environments.build import native_architecture
+from verifier.errors import InputError
 from verifier.farm.database import Database
 from verifier.farm.jobs import JobInput, debian_input
 from verifier.farm.models import ACTIVE_STATES, Job, JobState
@@ -33,10 +33,18 @@ class SyncPlan:
     not_in_suite: tuple[str, ...]  # --packages names the index does not list
 
 
-def suite_sources(archive_url: str, suite: str, settings: Settings, cache: ContentCache) -> dict[str, str]:
-    """Source name -> its newest version in ``suite``, from the signed Sources index."""
+def suite_sources(archive_url: str, suite: str, settings: Settings, cache: ContentCache,
+                  packages: tuple[str, ...] = ()) -> dict[str, str]:
+    """Source name -> its newest version in ``suite``, from the signed Sources index (only
+    ``packages`` when given; a name the suite lacks is left out)."""
     archive = open_archive(archive_url, suite, native_architecture(), settings, cache)
-    return {name: max((e.version for e in entries), key=Version) for name, entries in archive.sources.items()}
+    found = {}
+    for name in packages or tuple(archive.sources.starts):
+        try:
+            found[name] = archive.source(name, None).version
+        except InputError:
+            continue  # not in the suite (or no readable paragraph): plan_sync names it
+    return found
 
 
 def plan_sync(db: Database, sources: dict[str, str], packages: tuple[str, ...] = (),
