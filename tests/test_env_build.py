@@ -1,29 +1,32 @@
 """Issue 12, step 1: `verifier env build` makes a reproducible Debian rootfs from an exact
 package list, authenticated through the archive's signed chain, with its env.lock.json.
 
-The builds reach the real archive through this machine's apt sources (minbase + hello,
-about 20 s each); the archive may be a mirror on a private address, hence
---allow-private-addresses.
+The builds reach the real archive through this machine's apt sources (minbase + hello);
+the archive may be a mirror on a private address, hence --allow-private-addresses. One
+real build is shared with tests/test_env_check.py (tests/env_real.py); this module makes
+one more, from the lock's own rebuild command, elsewhere and later.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shlex
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import require_tool
+from tests.env_real import EPOCH, PACKAGES, Built, published, replay
 from verifier.cli.app import run
+from verifier.environments import build as build_module
+from verifier.environments.build import PackageCache, deb_name
 from verifier.environments.lock import load_lock
 from verifier.environments.rootfs import normalisation_problems, read_rootfs
 from verifier.errors import ExitCode
 from verifier.settings import UnpackLimits
-
-PACKAGES = "hello=2.10-3"
-EPOCH = 1700000000
 
 
 def build(out: Path, work: Path, *extra: str) -> int:
@@ -35,26 +38,61 @@ def digest(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_tool("mmdebstrap")
-    require_tool("gpgv")
-    base = tmp_path_factory.mktemp("env-a")
-    assert build(base / "env.tar.zst", base / "work", "--packages", PACKAGES,
-                 "--source-date-epoch", str(EPOCH)) == 0
-    return base / "env.tar.zst"
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return published(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def built(shared: Built) -> Path:
+    return shared.archive
 
 
 @pytest.mark.network_archive
 @pytest.mark.slow
-def test_building_twice_in_other_dirs_at_other_times_gives_the_same_bytes(built: Path, tmp_path: Path) -> None:
+def test_the_locks_own_command_rebuilds_the_same_bytes_elsewhere_and_later(
+        shared: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The issue's "build twice" (other work dir, other time), by the very command the lock
+    records, run where the lock lies, its .debs from the package cache the first build filled."""
     time.sleep(1.1)  # another second: any timestamp left unclamped would show
-    again = tmp_path / "elsewhere" / "env.tar.zst"
-    assert build(again, tmp_path / "other-work", "--packages", PACKAGES, "--source-date-epoch", str(EPOCH)) == 0
-    assert digest(again) == digest(built)
-    first, second = load_lock(built.with_name("env.lock.json")), load_lock(again.with_name("env.lock.json"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copyfile(shared.lock, elsewhere / "env.lock.json")
+    command = shlex.split(load_lock(shared.lock).command)
+    assert command[:3] == ["verifier", "env", "build"]
+    monkeypatch.chdir(elsewhere)
+    assert run([*command[1:], "--work-dir", str(tmp_path / "other-work"), "--cache-dir", str(shared.cache),
+                "--allow-private-addresses"]) == 0
+    assert digest(elsewhere / "env.tar.zst") == digest(shared.archive)
+    first, second = load_lock(shared.lock), load_lock(elsewhere / "env.lock.json")
     assert first == second
-    assert first.env_sha256 == digest(built)
+    assert first.env_sha256 == digest(shared.archive)
     assert list((tmp_path / "other-work").iterdir()) == []  # the build's work directory is gone
+
+
+@pytest.mark.network_archive
+@pytest.mark.slow
+def test_the_package_cache_keeps_every_locked_deb_and_a_rebuild_takes_them_from_it(
+        shared: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--cache-dir (17892d9): the first build kept every installed .deb named by its digest;
+    a rebuild from the lock hands mmdebstrap each of them, re-hashed, under apt's file name."""
+    lock = load_lock(shared.lock)
+    cache = shared.cache / "sha256"
+    assert all((cache / p.sha256[:2] / p.sha256).is_file() for p in lock.packages)
+    staged: dict[str, str] = {}
+    asked = replay(shared.recording, monkeypatch)
+    stage = build_module._stage
+
+    def watching(packages: PackageCache | None, work: Path) -> Path | None:
+        debs = stage(packages, work)
+        staged.update({p.name: digest(p) for p in (debs.iterdir() if debs else ())})
+        return debs
+
+    monkeypatch.setattr(build_module, "_stage", watching)
+    assert build(tmp_path / "env.tar.zst", tmp_path / "work", "--lockfile", str(shared.lock),
+                 "--cache-dir", str(shared.cache)) == 0
+    assert asked == [lock.request]
+    assert staged == {deb_name(p): p.sha256 for p in lock.packages}
+    assert digest(tmp_path / "env.tar.zst") == digest(shared.archive)
 
 
 @pytest.mark.network_archive
@@ -86,6 +124,8 @@ def test_the_archive_is_normalised(built: Path) -> None:
     assert [rootfs.members[d].uid for d in ("var/lib/apt/lists/partial/", "var/cache/apt/archives/partial/")] == [42, 42]
 
 
+@pytest.mark.network_archive
+@pytest.mark.slow
 def test_normalisation_names_what_depends_on_the_build(built: Path) -> None:
     rootfs = read_rootfs(built, UnpackLimits())
     assert normalisation_problems(rootfs, EPOCH - 1)[0].endswith(f"is after SOURCE_DATE_EPOCH {EPOCH - 1}")
@@ -132,6 +172,8 @@ def test_a_lock_that_is_not_a_lock_is_one_line_exit_2(tmp_path: Path, capsys: py
     assert says in err and str(lock) in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.network_archive
+@pytest.mark.slow
 def test_a_lock_with_a_hostile_pin_is_refused_before_any_build(built: Path, tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(built.with_name("env.lock.json").read_bytes())
