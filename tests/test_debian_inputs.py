@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,13 @@ from verifier.debian import buildinfo as buildinfo_file
 from verifier.debian.archive import open_archive
 from verifier.debian.command import build_command
 from verifier.debian.plan import build_flag
-from verifier.debian.run import DebianRequest, make_plan
+from verifier.debian.run import DebianRequest, _write_release, make_plan
+from verifier.manifest import parse as parse_manifest
+from verifier.pipeline import VerifyOptions, step_verdict
 from verifier.errors import ExitCode, IntegrityError
+from verifier.outcome import Verdict
 from verifier.settings import Settings
+from verifier.stages import ArtifactResult, ArtifactStatus, BuildStatus, PackageComparison, PackageStatus
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/gpg").exists(), reason="gpg is needed to sign the test archive")
 
@@ -212,6 +217,26 @@ def test_the_plan_names_versions_the_archive_lacks(tmp_path: Path, archive: fake
     plan = make_plan(DebianRequest(None, "b"), opened, buildinfo_file.load(text.encode(), "b", None), s, cache)
     assert plan.missing == ("make=4.3-0.1", "gone=1.0")
     assert [(p.name, p.version) for p in plan.pins] == [("make", "4.3-4.1")]  # the archive's stands in
+
+
+def test_a_plain_verify_offline_repeat_keeps_what_the_archive_lacked(tmp_path: Path, archive: fake.FakeArchive) -> None:
+    """`verifier verify --offline release.json` (not only `debian --offline`) must not turn an
+    INCONCLUSIVE run (versions the archive lacks) into REPRODUCIBLE: release.json carries them."""
+    s = settings(tmp_path)
+    cache = ContentCache(s.cache_dir)
+    opened = open_archive(archive.url, "bookworm", "amd64", s, cache, archive.keyring)
+    text = fake.buildinfo(archive).replace("make (= 4.3-4.1)", "make (= 4.3-0.1)")
+    official = buildinfo_file.load(text.encode(), "b", None)
+    plan = make_plan(DebianRequest(None, "b"), opened, official, s, cache)
+    env = tmp_path / "env.tar"
+    env.write_bytes(b"rootfs")
+    written = _write_release(plan, tmp_path / "run", env, b"{}", official, text.encode())
+    manifest = parse_manifest(written.read_bytes(), str(written))
+    assert manifest.unavailable == ("make=4.3-0.1",)
+    rebuild = SimpleNamespace(status=BuildStatus.SUCCEEDED)  # all the verdict reads of it
+    identical = ArtifactResult("demo_1.0_all.deb", ArtifactStatus.IDENTICAL, "0" * 64, 1, "0" * 64, 1)
+    verdict = step_verdict(rebuild, (identical,), PackageComparison(PackageStatus.MATCH, ""), manifest, VerifyOptions())
+    assert verdict.verdict == Verdict.INCONCLUSIVE and "make=4.3-0.1" in verdict.reasons[0]
 
 
 def test_the_plan_from_a_name_takes_the_changelog_date(tmp_path: Path, archive: fake.FakeArchive) -> None:

@@ -66,6 +66,7 @@ class ReleaseManifest:
     artifacts: tuple[PinnedFile, ...]
     location: str  # where the manifest itself was read from (URL or path)
     official_buildinfo: PinnedFile | None = None  # the official build's .buildinfo, if published
+    unavailable: tuple[str, ...] = ()  # what the original build had and this rebuild cannot: INCONCLUSIVE
 
 
 def _schema() -> dict[str, Any]:
@@ -165,6 +166,7 @@ def parse(data: bytes, location: str) -> ReleaseManifest:
         artifacts=tuple(pin(a) for a in doc["artifacts"]),
         location=location,
         official_buildinfo=pin(doc["official_buildinfo"]) if doc.get("official_buildinfo") else None,
+        unavailable=tuple(doc.get("unavailable") or ()),
     )
 
 
@@ -210,4 +212,5 @@ def to_document(manifest: ReleaseManifest, relative_to: str | None = None) -> di
         },
         "artifacts": [pin(a) for a in manifest.artifacts],
         **({"official_buildinfo": pin(manifest.official_buildinfo)} if manifest.official_buildinfo else {}),
+        **({"unavailable": list(manifest.unavailable)} if manifest.unavailable else {}),
     }

@@ -126,7 +126,7 @@ def step_verdict(result: RebuildResult, artifacts: tuple[ArtifactResult, ...], p
                  manifest: ReleaseManifest, options: VerifyOptions,
                  environment: EnvironmentCheck | None = None) -> VerdictResult:
     return decide(result, artifacts, packages, lockfile_declared=manifest.lockfile is not None,
-                  accept_equivalent=options.accept_equivalent, unavailable=options.unavailable,
+                  accept_equivalent=options.accept_equivalent, unavailable=tuple(dict.fromkeys(options.unavailable + manifest.unavailable)),
                   environment=environment)
 
 

@@ -162,7 +162,7 @@ def _write_release(plan: planning.DebianPlan, run_dir: Path, env: Path, lockfile
                         outputs=tuple(b.pin.name for b in plan.binaries), source_date_epoch=plan.source_date_epoch,
                         variables=dict(plan.variables)),
         artifacts=tuple(b.pin for b in plan.binaries), location=str(run_dir / "release.json"),
-        official_buildinfo=buildinfo)
+        official_buildinfo=buildinfo, unavailable=plan.unavailable)
     document = to_document(manifest, relative_to=run_dir.resolve().as_uri() + "/")  # local files by relative URL
     write_bytes(run_dir / "release.json", (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
     return run_dir / "release.json"
