@@ -224,3 +224,17 @@ def test_env_build_refuses_an_out_or_lock_it_must_not_replace_before_building(
     assert str(out) in err and len(err.strip().splitlines()) == 1
     assert ("would be the same file" if target == "same" else "is not a regular file") in err
     assert Path("/dev/null").is_char_device() and not (tmp_path / "work").exists()
+
+
+def test_a_source_date_epoch_no_tool_takes_is_one_line_exit_2(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """From a lock or the command line: refused before the build, not a failed mmdebstrap."""
+    path = _hostile(tmp_path, lambda d: d["request"].update(source_date_epoch=10**20))
+    with pytest.raises(InputError, match="request.source_date_epoch is not between 0 and 253402300799"):
+        load_lock(path)
+    code = run(["env", "build", "--packages", "hello=2.10-3", "--source-date-epoch", str(10**12),
+                "--archive", "http://mirror.invalid/debian", "--out", str(tmp_path / "env.tar.zst"),
+                "--work-dir", str(tmp_path / "work")])
+    err = capsys.readouterr().err
+    assert code == ExitCode.BAD_INPUT, err
+    assert f"--source-date-epoch: {10**12} is not between 0" in err and len(err.strip().splitlines()) == 1

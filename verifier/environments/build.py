@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from verifier.atomic import write_bytes
 from verifier.cache import ContentCache
 from verifier.digests import digest_file
-from verifier.environments.lock import ARCHIVE, VARIANTS, EnvLock, EnvRequest, InstalledPackage, Pin, lock_json
+from verifier.environments.lock import ARCHIVE, MAX_EPOCH, VARIANTS, EnvLock, EnvRequest, InstalledPackage, Pin, lock_json
 from verifier.environments.release import installed_packages, packages_index, release_record, sha256_file
 from verifier.environments.rootfs import normalisation_problems, read_rootfs
 from verifier.errors import FetchError, InfrastructureError, InputError, IntegrityError, where
@@ -140,6 +140,8 @@ def build(request: EnvRequest, out: Path, lock_path: Path, settings: Settings, *
     each pinned at its version and its .deb's digest checked against the signed index
     (another digest: ``IntegrityError``, exit 4, before anything is written)."""
     _check_targets(out, lock_path)
+    if not 0 <= request.source_date_epoch <= MAX_EPOCH:
+        raise InputError(where("--source-date-epoch", f"{request.source_date_epoch} is not between 0 and {MAX_EPOCH}"))
     versions = exact_versions(request.include, versions + tuple(Pin(p.name, p.version) for p in locked))
     check_archive(request.archive, settings)
     settings.work_dir.mkdir(parents=True, exist_ok=True)

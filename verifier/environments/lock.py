@@ -27,6 +27,7 @@ SUITE = re.compile(r"[a-z0-9][a-z0-9.-]*")
 # sources.list lines, where "[trusted=yes]" would turn the signature check off
 ARCHIVE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%+-]*)*")
 VARIANTS = ("minbase",)
+MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: tar, dpkg and mmdebstrap take nothing later
 
 
 @dataclass(frozen=True)
@@ -205,8 +206,8 @@ def _lock(r: _Reader) -> EnvLock:
 
 def _request(r: _Reader) -> EnvRequest:
     epoch = r.get("source_date_epoch", int)
-    if epoch < 0:
-        raise r.fail("source_date_epoch", "is negative")
+    if not 0 <= epoch <= MAX_EPOCH:
+        raise r.fail("source_date_epoch", f"is not between 0 and {MAX_EPOCH}")
     variant = r.text("variant")
     if variant not in VARIANTS:
         raise r.fail("variant", f"is not one of {', '.join(VARIANTS)}")
