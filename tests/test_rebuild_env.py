@@ -187,6 +187,9 @@ def test_offline_is_not_checked_but_still_reads_the_package_manifest(settings: S
     assert doc["environment_check"]["status"] == "NOT-CHECKED" and "--offline" in doc["environment_check"]["reason"]
     assert [p["name"] for p in doc["environment_check"]["packages"]] == ["netcat"]
     assert len(builder.calls) == 1
+    # the artifacts match, but an environment nobody rebuilt cannot make the release REPRODUCIBLE
+    assert outcome.verdict.verdict == Verdict.INCONCLUSIVE and doc["verdict"] == "INCONCLUSIVE"
+    assert "--offline" in outcome.verdict.reasons[0]
 
 
 def test_without_rebuild_env_the_report_has_no_section(settings: Settings, tmp_path: Path) -> None:
