@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[0] = str(REPO)  # not benchmarks/: its debian.py would hide python-debian's package
+sys.path[0] = str(REPO)  # the repository first, then nothing from benchmarks/ shadows a package
 
 from sqlalchemy import func, select  # noqa: E402
 

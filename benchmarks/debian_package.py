@@ -2,8 +2,8 @@
 """Benchmark: `verifier debian` against the same dpkg-buildpackage run by hand in the same
 image, in the same run; and a table of verdicts for several packages.
 
-    .venv/bin/python benchmarks/debian.py [PKG[=VERSION]] [--allow-private-addresses]
-    .venv/bin/python benchmarks/debian.py --table hello dh-python … [--allow-private-addresses]
+    .venv/bin/python benchmarks/debian_package.py [PKG[=VERSION]] [--allow-private-addresses]
+    .venv/bin/python benchmarks/debian_package.py --table hello dh-python … [--allow-private-addresses]
 
 One package: (1) `verifier debian` with an empty cache (the environment is built, the
 build dependencies resolved: "cold"); (2) again with the same cache and a new work dir
