@@ -302,3 +302,24 @@ def test_verify_cli_env_lock_errors_are_one_line_exit_2(tmp_path: Path, capsys: 
     err = capsys.readouterr().err
     assert code == ExitCode.BAD_INPUT, err
     assert says.format(tmp=tmp_path) in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_lock_naming_the_published_digest_does_not_make_a_different_rebuild_identical(settings: Settings,
+                                                                                        tmp_path: Path) -> None:
+    """The lock's env_sha256 is the publisher's claim: only the rebuild's bytes count."""
+    manifest = env_release(tmp_path / "rel")  # its lock records the published archive's sha256
+    outcome, doc = run(settings, manifest, FakeBuilder(rebuilt=rootfs(hello=b"\x7fELF another hello\n")))
+    assert json.loads((tmp_path / "rel" / "env.lock.json").read_text())["env_sha256"] == sha(rootfs())
+    assert doc["environment_check"]["status"] == "DIFFERENT" and outcome.verdict.verdict == Verdict.DIFFERENT
+    assert doc["environment_check"]["files"][0]["name"] == "usr/bin/hello"
+
+
+def test_a_lock_recording_another_digest_is_identical_when_the_rebuild_is_with_a_note(settings: Settings,
+                                                                                      tmp_path: Path) -> None:
+    manifest = env_release(tmp_path / "rel", with_lock=False)
+    mine = tmp_path / "mine.lock.json"
+    mine.write_bytes(lock_json(env_lock("c" * 64)))
+    outcome, doc = run(settings, manifest, FakeBuilder(), EnvCheckOptions(lock=mine))
+    assert doc["environment_check"]["status"] == "REBUILT-IDENTICAL"
+    assert outcome.verdict.verdict == Verdict.REPRODUCIBLE
+    assert f"(note: the lock records sha256 {'c' * 64}, not the published archive's)" in doc["environment_check"]["reason"]
