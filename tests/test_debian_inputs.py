@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import subprocess
+import sys
 from types import SimpleNamespace
 from pathlib import Path
 
@@ -58,6 +60,19 @@ def cached(tmp_path: Path, data: bytes) -> bool:
 
 def settings(tmp_path: Path) -> Settings:
     return dataclasses.replace(Settings(), cache_dir=tmp_path / "cache", work_dir=tmp_path / "work")
+
+
+@pytest.mark.parametrize("option", ["--buildinfo", "--archive"])
+def test_a_malformed_url_is_one_line_not_an_internal_error(tmp_path: Path, archive: fake.FakeArchive, capsys,
+                                                           option: str) -> None:
+    args = ["demo", "--archive", "http://user:secret@[bad"] if option == "--archive" else \
+        ["--buildinfo", "http://user:secret@[bad"]
+    code = run(["debian", *args, "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path / "work")]
+               + (["--archive", archive.url, "--archive-keyring", str(archive.keyring)] if option != "--archive" else []))
+    assert code == ExitCode.BAD_INPUT
+    err = one_error_line(capsys, "[bad", "not a valid URL")
+    assert "secret" not in err
+    nothing_released(tmp_path)
 
 
 def test_a_release_signed_by_another_key_is_refused(tmp_path: Path, archive: fake.FakeArchive, capsys) -> None:
@@ -146,6 +161,10 @@ HOSTILE = [
     (" make (= 4.3-4.1)", " make (>= 4.3-4.1)", "no exact version"),
     (" make (= 4.3-4.1)", " make (= 4.3-4.1) | bmake (= 1)", "alternatives"),
     ("demo_1.0_all.deb\n", "../../demo_1.0_all.deb\n", "Checksums-Sha256"),
+    # what could reach apt or mmdebstrap's command line: one line, the parser's own warning silenced
+    (" make (= 4.3-4.1)", " -oAPT::Get::Foo=1 (= 1.0)", "Installed-Build-Depends"),
+    (" make (= 4.3-4.1)", " make (= 4.3 --allow-unauthenticated)", "Installed-Build-Depends"),
+    ("Binary: demo", "Binary: demo\n -o", "field Binary"),
 ]
 
 
@@ -158,6 +177,19 @@ def test_hostile_buildinfo_fields(tmp_path: Path, archive: fake.FakeArchive, cap
     assert debian(tmp_path, archive, "--buildinfo", str(tmp_path / "h.buildinfo")) == ExitCode.BAD_INPUT
     one_error_line(capsys, "h.buildinfo", named)
     nothing_released(tmp_path)
+
+
+def test_an_unparsable_relation_is_one_line_from_the_real_command(tmp_path: Path, archive: fake.FakeArchive) -> None:
+    """In a real process (pytest's log capture would hide it), python-debian's own warning
+    must not add a second line to the error."""
+    (tmp_path / "h.buildinfo").write_text(fake.buildinfo(archive).replace(" make (= 4.3-4.1)", " -oAPT::X=1 (= 1.0)"))
+    code = "import sys; from verifier.cli.app import run; sys.exit(run(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-c", code, "debian", "--buildinfo", str(tmp_path / "h.buildinfo"),
+                           "--archive", archive.url, "--archive-keyring", str(archive.keyring),
+                           "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path / "work")],
+                          capture_output=True, text=True, check=False, timeout=120, cwd=Path(__file__).parent.parent)
+    assert done.returncode == ExitCode.BAD_INPUT
+    assert done.stderr.count("\n") == 1 and "h.buildinfo" in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize(("data", "named"), [(b"\xff\xfe not text", "not UTF-8"),

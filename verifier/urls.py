@@ -12,8 +12,12 @@ def has_userinfo(url: str) -> bool:
 
 
 def redact(url: str) -> str:
-    """``url`` with any user name and password replaced by ``***``."""
-    parts = urlsplit(url)
+    """``url`` with any user name and password replaced by ``***`` (a malformed URL, which
+    ``urlsplit`` refuses, is cut at its last ``@`` the same way)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url if "@" not in url else "***@" + url.rpartition("@")[2]
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import urllib3
 from rich.progress import DownloadColumn, Progress as Bar, TransferSpeedColumn
@@ -52,12 +52,20 @@ def scoped_settings(loaded: LoadedManifest, settings: Settings) -> Settings:
 
 
 def is_remote(location: str) -> bool:
-    return urlsplit(location).scheme in ("http", "https")
+    return _split(location).scheme in ("http", "https")
+
+
+def _split(location: str) -> SplitResult:
+    """``urlsplit``, a malformed URL (``http://[bad``) being bad input (exit 2), not an internal error."""
+    try:
+        return urlsplit(location)
+    except ValueError as exc:
+        raise InputError(where(redact(location), f"not a valid URL ({exc})")) from None
 
 
 def local_path(url_or_path: str) -> Path:
     """The local file a path or ``file:`` URL names; any other scheme is refused (exit 2)."""
-    parts = urlsplit(url_or_path)
+    parts = _split(url_or_path)
     if parts.scheme not in ("", "file"):
         raise InputError(where(redact(url_or_path), f"unsupported URL scheme {parts.scheme!r}: only http, https and file "
                                             "URLs or local paths (write ./ before a path containing ':')"))

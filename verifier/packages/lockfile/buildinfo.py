@@ -10,6 +10,7 @@ clear-signed buildinfo is accepted; its signature is not checked.
 
 from __future__ import annotations
 
+import logging
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from verifier.packages.interface import LockedEnvironment, LockedPackage
 
 MAX_BYTES = 16 << 20
 FIELD = "installed-build-depends"
+# python-debian logs an unparsable relation ("returning it raw") on stderr; _packages refuses
+# it in its own one-line error, so the library's second line is not wanted
+logging.getLogger("debian.deb822").setLevel(logging.ERROR)
 
 
 def _packages(info: BuildInfo, place: str, default_arch: str) -> tuple[LockedPackage, ...]:
