@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -81,6 +82,14 @@ def test_a_release_signed_by_another_key_is_refused(tmp_path: Path, archive: fak
                 "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path / "work")])
     assert code == ExitCode.INTEGRITY
     one_error_line(capsys, "dists/bookworm/InRelease", "signature does not verify")
+    nothing_released(tmp_path)
+
+
+def test_a_release_of_another_suite_served_in_its_place_is_refused(tmp_path: Path, archive: fake.FakeArchive,
+                                                                   capsys) -> None:
+    shutil.copytree(archive.root / "dists" / "bookworm", archive.root / "dists" / "trixie")
+    assert debian(tmp_path, archive, "demo", "--suite", "trixie") == ExitCode.INTEGRITY
+    one_error_line(capsys, "trixie/InRelease", "for bookworm, not trixie")
     nothing_released(tmp_path)
 
 

@@ -148,8 +148,17 @@ def _release(base: str, suite: str, settings: Settings, keyring: Path) -> tuple[
         if run.returncode != 0 or not signers or not text.is_file():
             raise IntegrityError(where(url, f"the Release signature does not verify against {keyring}"))
         signed = text.read_text("utf-8", "replace")
+    _check_suite(signed, suite, url)
     date = _field(signed, "Date", url)
     return ArchiveChain(base, suite, digest.sha256, date, signers, str(keyring)), signed
+
+
+def _check_suite(signed: str, suite: str, place: str) -> None:
+    """The signed text must be the asked suite's (a validly signed InRelease of another suite,
+    served in its place, would otherwise mix that suite's packages into this one)."""
+    named = {m.group(2).strip() for m in re.finditer(r"^(Suite|Codename): *(.+)$", signed, re.M)}
+    if named and suite not in named:
+        raise IntegrityError(where(place, f"the signed Release is for {' / '.join(sorted(named))}, not {suite}"))
 
 
 def _tmp(settings: Settings) -> Path:
