@@ -47,12 +47,15 @@ class Built:
 
 
 _BUILT: list[Built] = []  # one real build per test session, shared by the modules
+_FAILED: list[str] = []  # or why it failed: not retried by every test that needs it
 
 
 def published(factory: pytest.TempPathFactory) -> Built:
     """The environment every real test starts from, built once per session."""
     if _BUILT:
         return _BUILT[0]
+    if _FAILED:
+        pytest.fail(f"the shared environment build failed earlier in this session: {_FAILED[0]}")
     require_tool("mmdebstrap")
     require_tool("gpgv")
     base = factory.mktemp("published")
@@ -71,9 +74,12 @@ def published(factory: pytest.TempPathFactory) -> Built:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(build_module, "_mmdebstrap", recording)
-        assert run(["env", "build", "--packages", PACKAGES, "--source-date-epoch", str(EPOCH),
+        code = run(["env", "build", "--packages", PACKAGES, "--source-date-epoch", str(EPOCH),
                     "--out", str(base / "env.tar.zst"), "--work-dir", str(base / "work"),
-                    "--cache-dir", str(base / "cache"), "--allow-private-addresses"]) == 0
+                    "--cache-dir", str(base / "cache"), "--allow-private-addresses"])
+    if code != 0:
+        _FAILED.append(f"verifier env build exited {code}")
+        pytest.fail(_FAILED[0])
     built = Built(base / "env.tar.zst", base / "env.lock.json", base / "cache", Recording(seen[0], record))
     _BUILT.append(built)
     return built
