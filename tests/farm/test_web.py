@@ -316,6 +316,10 @@ def test_writes_need_the_token_and_never_log_it(farm_url: str, filled: Filled, c
                                          (b'{"kind": "pypi", "target": ""}', 400),
                                          (b'{"kind": "pypi", "target": "<script>==1"}', 400),
                                          (b'{"kind": "manifest", "target": "http://u:p@127.0.0.1/r.json"}', 400),
+                                         (b'{"kind": "manifest", "target": "file:///etc/shadow"}', 400),
+                                         (b'{"kind": "manifest", "target": "/etc/shadow"}', 400),
+                                         (b'{"kind": "manifest", "target": "etc/release.json"}', 400),
+                                         (b'{"kind": "pypi", "target": "attrs==-rreq.txt"}', 400),
                                          (b'{"kind": "pypi", "target": "' + b"x" * 70000 + b'"}', 413)])
 def test_bad_submissions_are_refused(farm_url: str, filled: Filled, body: bytes, status: int) -> None:
     reply = _post(f"{farm_url}/api/jobs", None, raw=body)

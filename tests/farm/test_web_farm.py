@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import require_tool
 from tests.farm.harness import LAUNCH, REPO, Farm, busybox_release, reproducible_release
 from tests.farm.web_server import TOKEN, request
+from tests.fixtures_http import Server
 from verifier.cli.app import run
 from verifier.errors import ExitCode
 
@@ -60,20 +61,28 @@ def _wait_done(url: str, count: int, timeout: float) -> dict[str, object]:
     raise AssertionError(f"not {count} signed results within {timeout} s: {summary['counts']}")
 
 
+def _published(server: Server, manifest: Path) -> str:
+    """The release directory served over HTTP (the web API takes http(s) manifest URLs only)."""
+    for file in manifest.parent.iterdir():
+        server.add(f"/{manifest.parent.name}/{file.name}", body=file.read_bytes())
+    return f"{server.base}/{manifest.parent.name}/{manifest.name}"
+
+
 def test_submit_watch_and_fetch_signed_reports_through_the_web(farm: Farm, busybox_rootfs: Path,
-                                                               tmp_path: Path) -> None:
+                                                               tmp_path: Path, http_server: Server) -> None:
     require_tool("podman")
     key = tmp_path / "farm.key"
     assert run(["keygen", "--out", str(key)]) == 0
     good = reproducible_release(tmp_path / "good", busybox_rootfs, "good")
     bad = busybox_release(tmp_path / "bad", busybox_rootfs, "mkdir -p out && echo other > out/a.txt",
                           {"a.txt": b"official\n"}, "bad")
+    urls = {"good": _published(http_server, good), "bad": _published(http_server, bad)}
     serve, url, log = _serve(farm, Path(f"{key}.pub"))
     try:
-        jobs = {name: _post(url, "manifest", str(path))["job"] for name, path in (("good", good), ("bad", bad))}
-        assert _post(url, "manifest", str(good))["created"] is False
+        jobs = {name: _post(url, "manifest", target)["job"] for name, target in urls.items()}
+        assert _post(url, "manifest", urls["good"])["created"] is False
         queued = request(f"{url}/").text
-        assert "Running and queued" in queued and str(good) in queued
+        assert "Running and queued" in queued and urls["good"] in queued
         farm.worker("w1", concurrency=2)
         farm.attester(key)
         summary = _wait_done(url, 2, 240)

@@ -26,7 +26,7 @@ from verifier.urls import has_userinfo
 DEBIAN_SOURCE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 DEBIAN_VERSION = re.compile(r"(?:[0-9]+:)?[0-9A-Za-z][0-9A-Za-z.+~-]*")
 PYPI_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
-PYPI_VERSION = re.compile(r"[A-Za-z0-9!+._-]+")
+PYPI_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9!+._-]*")  # never an option (-r FILE)
 QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_INPUT = 2048
 DEFAULT_QUEUE = "verify"
@@ -94,6 +94,17 @@ def manifest_input(text: str) -> JobInput:
     if scheme and len(scheme) > 1:
         raise InputError(f"manifest {text[:200]!r}: unsupported URL scheme {scheme!r} (http, https, file or a path)")
     return JobInput(JobKind.MANIFEST, str(Path(text).absolute()))
+
+
+def remote_manifest_input(text: str) -> JobInput:
+    """A manifest named over the web API: an http(s) URL only. A path or file: URL would name a
+    file on the worker's machine, which a remote submitter must not choose (`farm submit` on
+    the farm's own machines may)."""
+    found = manifest_input(text)
+    if urlsplit(text.strip()).scheme.lower() not in ("http", "https"):
+        raise InputError(f"manifest {text.strip()[:200]!r}: the web API takes http or https URLs only, "
+                         "not a path or file: URL on the workers' machines")
+    return found
 
 
 def parse_list_line(line: str, place: str) -> JobInput | None:

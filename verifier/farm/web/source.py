@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from verifier.errors import InfrastructureError, InputError
 from verifier.farm import queries
 from verifier.farm.database import Database
-from verifier.farm.jobs import JobInput, JobRequest, debian_input, manifest_input, pypi_input
+from verifier.farm.jobs import JobInput, JobRequest, debian_input, pypi_input, remote_manifest_input
 from verifier.farm.jobs import submit as submit_job
 from verifier.farm.ledger import fail_unpublished, requeue
 from verifier.farm.models import Attempt, Job, JobKind, JobState, Result
@@ -38,7 +38,7 @@ from verifier.farm.web.views import (
 )
 
 INPUTS: dict[str, Callable[[str], JobInput]] = {
-    JobKind.MANIFEST.value: manifest_input, JobKind.DEBIAN.value: debian_input, JobKind.PYPI.value: pypi_input,
+    JobKind.MANIFEST.value: remote_manifest_input, JobKind.DEBIAN.value: debian_input, JobKind.PYPI.value: pypi_input,
 }
 TALLY_BATCH = 10_000
 Publish = Callable[[int, str, float], None]  # job id, queue, time limit: send it to the broker
