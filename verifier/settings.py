@@ -22,6 +22,7 @@ class FetchLimits:
     retries: int = 3  # attempts after the first, each resuming with a Range request
     max_redirects: int = 5
     allow_private_addresses: bool = False  # loopback/private hosts (--allow-private-addresses)
+    manifest_url_may_be_private: bool = True  # the manifest URL the user named (False: farm workers, whose submitters are elsewhere)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from verifier.errors import InputError
+from tests.fixtures_http import Server
+from verifier.errors import InputError, VerifierError
 from verifier.farm import runner
 from verifier.farm.runner import RunnerOptions, run_job
 from verifier.report.codec import load_report
@@ -50,3 +52,16 @@ def test_each_kind_calls_its_command_with_the_job_limit_and_its_own_directory(
     assert (request.requirement, request.index_url) == ("attrs==23.2.0", "http://index.test/simple")  # type: ignore[attr-defined]
     with pytest.raises(InputError):
         run_job("rpm", "x", settings, tmp_path / "job", 30.0, options)
+
+
+def test_a_job_manifest_url_on_loopback_is_refused_unless_the_worker_allows_it(tmp_path: Path, http_server: Server) -> None:
+    """`verify URL` trusts a loopback URL its user typed; a farm worker must not: whoever
+    submitted the job is not on the worker's machine (its Redis, its farm API listen there)."""
+    url = http_server.add("/release.json", body=b"not a manifest")
+    settings = Settings(cache_dir=tmp_path / "cache", work_dir=tmp_path / "w")
+    with pytest.raises(VerifierError, match="loopback") as refused:
+        run_job("manifest", url, settings, tmp_path / "job", 30.0)
+    assert url in refused.value.message and http_server.routes["/release.json"].hits == []
+    allowed = dataclasses.replace(settings, fetch=dataclasses.replace(settings.fetch, allow_private_addresses=True))
+    with pytest.raises(InputError, match="not valid JSON"):  # fetched, then read as the manifest it is not
+        run_job("manifest", url, allowed, tmp_path / "job", 30.0)

@@ -77,9 +77,13 @@ RUNNERS: dict[str, Runner] = {
 
 def run_job(kind: str, text: str, settings: Settings, run_dir: Path, time_limit: float,
             options: RunnerOptions = RunnerOptions()) -> Verified:
-    """Run one job; the build's own time limit is the job's (the sandbox stops it there)."""
+    """Run one job; the build's own time limit is the job's (the sandbox stops it there), and
+    the job's manifest URL is under the address policy like every other URL."""
     limits = dataclasses.replace(settings.sandbox, build_timeout=min(settings.sandbox.build_timeout, time_limit))
-    settings = dataclasses.replace(settings, work_dir=run_dir / "work", sandbox=limits)
+    # the submitter is not on this machine: the manifest URL it named gets no loopback or
+    # private address either, unless the worker was started with --allow-private-addresses
+    fetch = dataclasses.replace(settings.fetch, manifest_url_may_be_private=False)
+    settings = dataclasses.replace(settings, work_dir=run_dir / "work", sandbox=limits, fetch=fetch)
     runner = RUNNERS.get(kind)
     if runner is None:
         raise InputError(f"job kind {kind!r}: unknown (manifest, debian or pypi)")

@@ -168,10 +168,11 @@ def _nullcontext(value: Client) -> Iterator[Client]:
 
 def _read_remote_manifest(location: str, settings: Settings) -> tuple[bytes, bool]:
     """The manifest's bytes, and whether they came from a loopback or private address (the
-    user named this URL: such an address is allowed for it, never a link-local one)."""
+    user named this URL: such an address is allowed for it, never a link-local one; unless
+    ``manifest_url_may_be_private`` is off, as in farm workers)."""
     limits = settings.fetch
     deadline = time.monotonic() + limits.total_deadline
-    with _http(settings, allow_private=True) as http:
+    with _http(settings, allow_private=limits.manifest_url_may_be_private or limits.allow_private_addresses) as http:
         try:
             response = request(http, location, {}, limits, "the manifest", deadline)
         except TransientError as exc:
