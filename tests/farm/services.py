@@ -75,8 +75,8 @@ class RedisServer:
         self.process.wait(timeout=30)
         self.process = None
 
-    def restart(self) -> None:
-        self.stop()
+    def restart(self, kill: bool = False) -> None:
+        self.stop(kill)
         self.start()
 
 
