@@ -76,6 +76,14 @@ def test_debian_hint_stays_silent_on_a_look_alike(cause: str, tmp_path: Path, cf
     assert not any(h.startswith(cause) for h in hints), hints
 
 
+def test_a_changelog_trimmed_with_debhelpers_note_is_named(tmp_path: Path, cfg: Settings) -> None:
+    """As mawk 1.3.4.20200120-3.1 rebuilt in bookworm: the rebuild's debhelper cut the old
+    entries and wrote its note in their place; the note is not an entry of its own."""
+    pair = _debs(tmp_path, {"changelog_entries": 5}, {"changelog_entries": 3, "changelog_trimmed": True})
+    hints = [h for h in _hints(pair, cfg) if h.startswith(CHANGELOG)]
+    assert len(hints) == 1 and "the official one has 12 more lines" in hints[0], _hints(pair, cfg)
+
+
 def test_the_clock_leak_in_an_elf_constant(tmp_path: Path, cfg: Settings) -> None:
     """An epoch baked into .rodata: SOURCE_DATE_EPOCH in the official, the rebuild's time in the rebuild."""
     a, b = _elfs(tmp_path, f"v1|{SDE}", f"v1|{REBUILT}")

@@ -69,8 +69,12 @@ def drift(node: Difference) -> list[Cause]:
     return [(DRIFT, member_name(node.source1), f"only the ELF build-id and debug links differ, code identical ({said})")]
 
 
+# the note dh_installchangelogs (debhelper 13.10+) puts where it cut: not a line of an entry
+TRIM_NOTE = re.compile(r"^# (Older entries have been removed from this changelog\.|To read the complete changelog use )")
+
+
 def _changed_lines(diff: str) -> tuple[list[str], list[str]]:
-    lines = diff.splitlines()
+    lines = [x for x in diff.splitlines() if not TRIM_NOTE.match(x[1:])]
     return [x[1:] for x in lines if x.startswith("-")], [x[1:] for x in lines if x.startswith("+")]
 
 
