@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import require_tool
+from verifier.farm.roles import FarmRoles, grants
 
 
 def free_port() -> int:
@@ -139,3 +140,21 @@ def create_database(server: PostgresServer, name: str) -> str:
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def create_roles(url: str) -> FarmRoles:
+    """The farm's worker, attester and API roles for the test database at ``url`` (named
+    after it, so tests sharing a server never share roles), with the grants the docs give."""
+    from sqlalchemy import create_engine, text
+
+    suffix = url.rsplit("_", 1)[1]
+    roles = FarmRoles(f"w_{suffix}", f"a_{suffix}", f"api_{suffix}")
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with admin.begin() as connection:
+            for role in (roles.worker, roles.attester, roles.api):
+                connection.execute(text(f"CREATE ROLE {role} LOGIN"))
+            connection.execute(text(grants(roles)))
+    finally:
+        admin.dispose()
+    return roles

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
+from tests.farm.services import create_roles
 from verifier.errors import InputError
 from verifier.farm import queries
 from verifier.farm.database import Database, DatabaseError, current_revision, head_revision, migrate, open_database
@@ -179,21 +180,13 @@ def _result(db: Database, job_id: int, attempt_id: int, report: bytes, verdict: 
 
 
 def test_postgresql_roles_keep_workers_from_changing_results_and_the_schema(postgres_server, postgres_url: str) -> None:
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
     from sqlalchemy.exc import ProgrammingError
 
     from verifier.farm import ledger
-    from verifier.farm.roles import FarmRoles, grants
 
-    suffix = postgres_url.rsplit("_", 1)[1]
-    roles = FarmRoles(f"w_{suffix}", f"a_{suffix}", f"api_{suffix}")
     migrate(postgres_url)
-    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as connection:
-        for role in (roles.worker, roles.attester, roles.api):
-            connection.execute(text(f"CREATE ROLE {role} LOGIN"))
-        connection.execute(text(grants(roles)))
-    admin.dispose()
+    roles = create_roles(postgres_url)
 
     def as_role(role: str) -> Database:
         return open_database(postgres_url.replace("farm_admin@", f"{role}@"))

@@ -17,21 +17,20 @@ from urllib.parse import quote
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from verifier.cli.app import run
 from verifier.report.codec import load_report, report_bytes
 from verifier.errors import InfrastructureError, InputError
 from verifier.farm.database import Database, create, open_database
-from verifier.farm.roles import FarmRoles, grants
 from verifier.farm.models import Job
 from verifier.farm.web.auth import TOKEN_ENV, WriteToken, load_token
 from verifier.farm.web.context import WebConfig
 from verifier.farm.web.keys import load_keys
 from verifier.farm.web.source import DatabaseReader, FarmGate
 
-from tests.farm.services import free_port
+from tests.farm.services import create_roles, free_port
 from tests.farm.web_server import HOSTILE, REPORTS, TOKEN, Filled, add_result, filled_farm, request, running
 
 pytestmark = pytest.mark.timeout(60)
@@ -129,14 +128,7 @@ def test_the_same_pages_on_postgresql_as_the_api_role(postgres_url: str, tmp_pat
     jobs), never the owner: every page, the metrics, a submission and a requeue."""
     filled = filled_farm(tmp_path, postgres_url)
     filled.db.dispose()
-    roles = FarmRoles(f"w_{postgres_url.rsplit('_', 1)[1]}", f"a_{postgres_url.rsplit('_', 1)[1]}",
-                      f"api_{postgres_url.rsplit('_', 1)[1]}")
-    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as connection:
-        for role in (roles.worker, roles.attester, roles.api):
-            connection.execute(text(f"CREATE ROLE {role} LOGIN"))
-        connection.execute(text(grants(roles)))
-    admin.dispose()
+    roles = create_roles(postgres_url)
     api = open_database(postgres_url.replace("farm_admin@", f"{roles.api}@"))
     published: list[tuple[int, str, float]] = []
     gate = FarmGate(api, lambda job_id, queue, limit: published.append((job_id, queue, limit)))

@@ -4,7 +4,6 @@ busybox releases built in podman. Submissions, signatures, retries, and the faul
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from pathlib import Path
@@ -14,11 +13,11 @@ from sqlalchemy import func, select
 
 from tests.conftest import require_tool
 from tests.farm.harness import Farm, busybox_release, reproducible_release
-from tests.farm.services import free_port
+from tests.farm.services import create_roles, free_port
 from verifier.cli.app import run
 from verifier.errors import ExitCode
 from verifier.farm import queries
-from verifier.farm.models import Attempt, Result
+from verifier.farm.models import Result
 from verifier.sandbox.podman_sandbox import BUILD_LABEL
 
 pytestmark = [pytest.mark.podman, pytest.mark.slow]
@@ -182,20 +181,10 @@ def test_workers_on_postgresql_with_their_own_roles_share_the_jobs(
     """Two worker nodes (as on two machines) log in as the worker role, the attester as its
     role, submitters as the api role; nobody but `migrate` uses the owner role."""
     require_tool("podman")
-    from sqlalchemy import create_engine, text
-
     from verifier.farm.database import migrate
-    from verifier.farm.roles import FarmRoles, grants
 
-    suffix = postgres_url.rsplit("_", 1)[1]
-    roles = FarmRoles(f"w_{suffix}", f"a_{suffix}", f"api_{suffix}")
     migrate(postgres_url)
-    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as connection:
-        for role in (roles.worker, roles.attester, roles.api):
-            connection.execute(text(f"CREATE ROLE {role} LOGIN"))
-        connection.execute(text(grants(roles)))
-    admin.dispose()
+    roles = create_roles(postgres_url)
     as_role = {name: postgres_url.replace("farm_admin@", f"{role}@") for name, role in
                (("worker", roles.worker), ("attester", roles.attester), ("submit", roles.api), ("status", roles.api))}
     farm = Farm(tmp_path, redis_server, postgres_url, databases=as_role)
