@@ -97,6 +97,16 @@ class Cdp:
         assert "exceptionDetails" not in result, result
         return result["result"].get("value")
 
+    def new_page(self) -> str:
+        """A blank 1280x800 page with its Page, Runtime, Log and Network events on: its session id."""
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            self.send(f"{domain}.enable", {}, session)
+        self.send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 800, "deviceScaleFactor": 1,
+                                                         "mobile": False}, session)
+        return session
+
     def close(self) -> None:
         try:
             os.write(self._to_chrome, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
@@ -127,12 +137,7 @@ def page(tmp_path: Path, request: pytest.FixtureRequest):
     html.write_text(render(report, ReportFormat.HTML), encoding="utf-8")
     cdp = Cdp(binary, tmp_path / "profile")
     try:
-        target = cdp.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = cdp.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            cdp.send(f"{domain}.enable", {}, session)
-        cdp.send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 800, "deviceScaleFactor": 1,
-                                                        "mobile": False}, session)
+        session = cdp.new_page()
         cdp.send("Page.navigate", {"url": html.as_uri()}, session)
         cdp.wait_event("Page.loadEventFired")
         cdp.evaluate(session, "new Promise(r => setTimeout(r, 200))")  # let late events arrive

@@ -29,12 +29,7 @@ def browser(tmp_path: Path) -> Iterator[tuple[Cdp, str, str, Filled]]:
     with running(config) as url:
         cdp = Cdp(binary, tmp_path / "profile")
         try:
-            target = cdp.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-            session = cdp.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-            for domain in ("Page", "Runtime", "Log", "Network"):
-                cdp.send(f"{domain}.enable", {}, session)
-            cdp.send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 800, "deviceScaleFactor": 1,
-                                                            "mobile": False}, session)
+            session = cdp.new_page()
             yield cdp, session, url, filled
         finally:
             cdp.close()
